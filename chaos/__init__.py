@@ -1,0 +1,1 @@
+"""The control side of chaoscert: CLI, runner, nemeses, SLA claims, reports, results store."""

@@ -1,0 +1,277 @@
+"""The history model: Jepsen operations, and invocations paired with their completions.
+
+A history is what a test saw, in order. Each client call appears twice: an *invocation*
+(``type="invoke"``) when the process starts it, and a *completion* when it returns:
+
+- ``ok``: it took effect;
+- ``fail``: it surely did not take effect;
+- ``info``: unknown. It may take effect at any time from its invocation on, so it stays
+  concurrent with everything after it, and its process is crashed: Jepsen never lets a process
+  invoke again after an ``info``.
+
+Example (a register; process 0 writes 3, process 1 reads it, process 2 times out)::
+
+    {:index 0 :time 10 :type :invoke :process 0 :f :write :value 3}
+    {:index 1 :time 12 :type :invoke :process 1 :f :read  :value nil}
+    {:index 2 :time 15 :type :ok     :process 0 :f :write :value 3}
+    {:index 3 :time 16 :type :ok     :process 1 :f :read  :value 3}
+    {:index 4 :time 20 :type :invoke :process 2 :f :write :value 4}
+    {:index 5 :time 90 :type :info   :process 2 :f :write :value 4 :error :timed-out}
+
+``History.pairs()`` turns these into :class:`Pair` objects (invocation, completion or None).
+Client processes are integers; faults come from other processes (``"nemesis"``), whose ops are
+``info`` at both ends in Jepsen's convention.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "OP_TYPES",
+    "History",
+    "HistoryProblem",
+    "Op",
+    "Pair",
+    "is_client_process",
+]
+
+OP_TYPES = frozenset({"invoke", "ok", "fail", "info"})
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One Jepsen operation. ``time`` is nanoseconds since the test started."""
+
+    index: int
+    time: int
+    type: str
+    process: Any
+    f: Any
+    value: Any = None
+    error: Any = None
+    node: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_client(self) -> bool:
+        return is_client_process(self.process)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The op as a Jepsen op map (absent optional fields left out)."""
+        d: dict[str, Any] = {
+            "index": self.index,
+            "time": self.time,
+            "type": self.type,
+            "process": self.process,
+            "f": self.f,
+            "value": self.value,
+        }
+        if self.error is not None:
+            d["error"] = self.error
+        if self.node is not None:
+            d["node"] = self.node
+        d.update(self.extra)
+        return d
+
+
+def is_client_process(process: Any) -> bool:
+    """Client processes are integers (Jepsen); anything else (``nemesis``) is a fault process."""
+    return process is None or (isinstance(process, int) and not isinstance(process, bool))
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """An invocation and its completion (None when the history ends before it completed)."""
+
+    invoke: Op
+    complete: Op | None
+
+    @property
+    def type(self) -> str:
+        """``ok``, ``fail`` or ``info``; an invocation that never completed counts as ``info``."""
+        return self.complete.type if self.complete is not None else "info"
+
+    @property
+    def process(self) -> Any:
+        return self.invoke.process
+
+    @property
+    def f(self) -> Any:
+        return self.invoke.f
+
+    @property
+    def value(self) -> Any:
+        """The completion's value when ``ok``, else the invocation's (what was attempted)."""
+        if self.complete is not None and self.complete.type == "ok":
+            return self.complete.value
+        return self.invoke.value
+
+    @property
+    def latency(self) -> int | None:
+        return None if self.complete is None else self.complete.time - self.invoke.time
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryProblem:
+    """Something in a history that Jepsen's semantics tolerate but a reader should know."""
+
+    index: int
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class History:
+    """An ordered sequence of ops, with pairing and the views checkers need."""
+
+    ops: tuple[Op, ...]
+
+    @classmethod
+    def of(cls, ops: Iterable[Op]) -> History:
+        return cls(tuple(ops))
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self.ops)
+
+    def client_ops(self) -> list[Op]:
+        return [op for op in self.ops if op.is_client]
+
+    def nemesis_ops(self) -> list[Op]:
+        return [op for op in self.ops if not op.is_client]
+
+    def pairs(self, *, client: bool | None = True) -> list[Pair]:
+        """Invocations paired with completions, in invocation order.
+
+        ``client=True`` (default) gives client ops, ``False`` fault ops, ``None`` both.
+        """
+        return _pair(self.ops, client)[0]
+
+    def problems(self) -> list[HistoryProblem]:
+        """Unpaired completions, duplicate indices, invokes never completed, reuse after crash."""
+        found = list(_pair(self.ops, None)[1])
+        seen: set[int] = set()
+        for op in self.ops:
+            if op.index in seen:
+                found.append(HistoryProblem(op.index, "duplicate-index", f"index {op.index} appears twice"))
+            seen.add(op.index)
+        return sorted(found, key=lambda p: p.index)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Paired client and fault operations as a pandas DataFrame, one row per operation.
+
+        Columns: index, process, f, type, node, invoke_time, complete_time, latency (ns),
+        client (bool).
+        """
+        import pandas as pd
+
+        rows = [
+            {
+                "index": p.invoke.index,
+                "process": p.process,
+                "f": p.f,
+                "type": p.type,
+                "node": p.invoke.node if p.invoke.node is not None else getattr(p.complete, "node", None),
+                "invoke_time": p.invoke.time,
+                "complete_time": None if p.complete is None else p.complete.time,
+                "latency": p.latency,
+                "client": p.invoke.is_client,
+            }
+            for p in self.pairs(client=None)
+        ]
+        columns = ["index", "process", "f", "type", "node", "invoke_time", "complete_time", "latency", "client"]
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["complete_time"] = frame["complete_time"].astype("Int64")
+        frame["latency"] = frame["latency"].astype("Int64")
+        return frame
+
+    def stats(self) -> dict[str, Any]:
+        """Counts by type and f, processes, time span, and problems (for ``history stats``)."""
+        client = [op for op in self.ops if op.is_client]
+        by_f: dict[str, Counter[str]] = {}
+        for op in client:
+            if op.type != "invoke":
+                by_f.setdefault(str(op.f), Counter())[op.type] += 1
+        pairs = self.pairs()
+        never = sum(1 for p in pairs if p.complete is None)
+        problems = self.problems()
+        times = [op.time for op in self.ops]
+        return {
+            "ops": len(self.ops),
+            "client-ops": len(client),
+            "nemesis-ops": len(self.ops) - len(client),
+            "by-type": dict(Counter(op.type for op in client)),
+            "by-f": {f: dict(c) for f, c in sorted(by_f.items())},
+            "operations": len(pairs),
+            "never-completed": never,
+            "processes": len({op.process for op in client}),
+            "nemesis-processes": sorted({str(op.process) for op in self.ops if not op.is_client}),
+            "time-span-ns": (max(times) - min(times)) if times else 0,
+            "problems": Counter(p.kind for p in problems),
+        }
+
+
+def _pair(ops: Sequence[Op], client: bool | None) -> tuple[list[Pair], list[HistoryProblem]]:
+    """Pair each invocation with the next completion of the same process.
+
+    Fault processes follow Jepsen's nemesis convention: their ops alternate invocation and
+    completion whatever their type.
+    """
+    open_: dict[Any, Op] = {}
+    crashed: set[Any] = set()
+    slots: list[Pair | None] = []
+    slot_of: dict[int, int] = {}  # id(invocation) -> its slot
+    problems: list[HistoryProblem] = []
+    for op in ops:
+        is_client = op.is_client
+        if client is not None and is_client != client:
+            continue
+        pending = open_.get(op.process)
+        starts = pending is None if not is_client else op.type == "invoke"
+        if starts:
+            if pending is not None:
+                problems.append(
+                    HistoryProblem(op.index, "double-invoke", f"process {op.process} invoked while op "
+                                   f"{pending.index} was still open; {pending.index} counts as info")
+                )
+                _close(slots, slot_of, pending, None)
+            if is_client and op.process in crashed and op.process is not None:
+                problems.append(
+                    HistoryProblem(op.index, "invoke-after-crash",
+                                   f"process {op.process} invoked again after an info completion")
+                )
+            open_[op.process] = op
+            slot_of[id(op)] = len(slots)
+            slots.append(None)
+        elif pending is None:
+            problems.append(
+                HistoryProblem(op.index, "unpaired-completion",
+                               f"{op.type} of process {op.process} has no invocation")
+            )
+        else:
+            del open_[op.process]
+            _close(slots, slot_of, pending, op)
+            if op.type == "info":
+                crashed.add(op.process)
+    for pending in open_.values():
+        if pending.is_client:
+            problems.append(
+                HistoryProblem(pending.index, "never-completed",
+                               f"invocation {pending.index} of process {pending.process} never completed "
+                               "(counts as info)")
+            )
+        _close(slots, slot_of, pending, None)
+    return [p for p in slots if p is not None], problems
+
+
+def _close(slots: list[Pair | None], slot_of: dict[int, int], invoke: Op, complete: Op | None) -> None:
+    slots[slot_of.pop(id(invoke))] = Pair(invoke, complete)

@@ -1,0 +1,89 @@
+"""The checkers ``chaoscert check -m`` can run, by model name.
+
+A checker is a pure function ``(History, CheckOptions) -> Result`` in its own module of this
+package, registered with :func:`register_checker`. Modules are discovered, so adding a checker
+is adding one file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from checkers.history import History
+from checkers.result import Result
+
+__all__ = ["CheckOptions", "Checker", "checker_names", "get_checker", "register_checker"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckOptions:
+    """elle-cli's options, shared by every checker; each reads the ones it understands."""
+
+    consistency_models: tuple[str, ...] = ("strict-serializable",)
+    anomalies: tuple[str, ...] = ()
+    cycle_search_timeout_ms: int = 1000
+    directory: Path | None = None
+    total_amount: int | None = None
+    allow_negative_balances: bool = False
+    max_transfer: int | None = None
+    accounts: tuple[Any, ...] | None = None
+    group_size: int | None = None
+    initial_value: Any = None
+    nil_is_empty: bool = False
+    independent: bool = False
+    time_limit_s: float | None = None
+    html: Path | None = None
+
+
+Checker = Callable[[History, CheckOptions], Result]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    check: Checker
+    summary: str
+
+
+_CHECKERS: dict[str, _Entry] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register_checker(name: str, *aliases: str, summary: str = "") -> Callable[[Checker], Checker]:
+    """Register ``check`` as model ``name`` (and its aliases) for ``chaoscert check -m``."""
+
+    def register(check: Checker) -> Checker:
+        for n in (name, *aliases):
+            if n in _ALIASES and _ALIASES[n] != name:
+                raise ValueError(f"checker name {n!r} is taken by {_ALIASES[n]!r}")
+            _ALIASES[n] = name
+        _CHECKERS[name] = _Entry(name, check, summary or (check.__doc__ or "").strip().splitlines()[0])
+        return check
+
+    return register
+
+
+def _load_all() -> None:
+    package_dir = Path(__file__).parent
+    for module in pkgutil.iter_modules([str(package_dir)]):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"checkers.{module.name}")
+
+
+def checker_names() -> dict[str, str]:
+    """Model name -> one-line summary, for every registered checker (aliases left out)."""
+    _load_all()
+    return {name: _CHECKERS[name].summary for name in sorted(_CHECKERS)}
+
+
+def get_checker(name: str) -> Checker:
+    """The checker for a model name or alias; KeyError naming the known models otherwise."""
+    _load_all()
+    if name not in _ALIASES:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(_ALIASES))}")
+    return _CHECKERS[_ALIASES[name]].check

@@ -1,0 +1,62 @@
+"""The ``DB`` protocol and the abilities a database may have.
+
+``DB`` only sets a cluster up and tears it down (Jepsen's shape). What faults need is split into
+small protocols, checked with ``isinstance``: a nemesis that needs ``Killable`` says clearly when
+a database is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from clusters.remote import Node
+
+__all__ = ["DB", "HasLogFiles", "HasPrimaries", "Killable", "Pausable"]
+
+
+@runtime_checkable
+class DB(Protocol):
+    """Set up and tear down one database's cluster on some nodes."""
+
+    name: str
+
+    def setup(self, nodes: Sequence[Node]) -> None:
+        """Install or check binaries, configure, start every node, and wait until the cluster is ready."""
+
+    def teardown(self, nodes: Sequence[Node]) -> None:
+        """Stop every node and remove what setup made."""
+
+
+@runtime_checkable
+class Killable(Protocol):
+    def kill(self, node: Node) -> None:
+        """SIGKILL the database process on ``node``."""
+
+    def start(self, node: Node) -> None:
+        """Start (or restart) the database on ``node`` and wait until it is ready."""
+
+
+@runtime_checkable
+class Pausable(Protocol):
+    def pause(self, node: Node) -> None:
+        """SIGSTOP the database process on ``node``."""
+
+    def resume(self, node: Node) -> None:
+        """SIGCONT the database process on ``node``."""
+
+
+@runtime_checkable
+class HasPrimaries(Protocol):
+    def primaries(self, nodes: Sequence[Node]) -> list[Node]:
+        """The nodes that currently accept writes."""
+
+
+@runtime_checkable
+class HasLogFiles(Protocol):
+    def log_files(self, node: Node) -> dict[str, str]:
+        """Log files on ``node``: local name in the results folder -> path on the node."""
+
+    def collect_logs(self, node: Node, into: Path) -> None:
+        """Copy the log files of ``node`` into a local folder."""

@@ -1,0 +1,210 @@
+"""The ledger: every resource a run creates, written down before the run relies on it.
+
+Each run appends one JSON line per resource to ``<state dir>/<run id>.jsonl`` as soon as the
+resource exists, and a ``released`` line when it is gone. Teardown releases in reverse order; if
+chaoscert itself was killed, ``chaoscert clean`` reads the leftover ledgers and releases whatever
+is still recorded. Kinds know how to release themselves; adding a kind is one function.
+
+State dir: ``$CHAOSCERT_STATE_DIR``, else ``/run/chaoscert`` as root, else ``~/.cache/chaoscert/state``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Ledger", "Resource", "clean_all", "release", "releaser", "state_dir"]
+
+
+def state_dir() -> Path:
+    if env := os.environ.get("CHAOSCERT_STATE_DIR"):
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/run/chaoscert")
+    return Path.home() / ".cache" / "chaoscert" / "state"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One thing a run made: a kind (``process``, ``netns``...) and what is needed to remove it."""
+
+    kind: str
+    key: str
+    data: dict[str, Any]
+
+
+_RELEASERS: dict[str, Callable[[Resource], None]] = {}
+
+
+def releaser(kind: str) -> Callable[[Callable[[Resource], None]], Callable[[Resource], None]]:
+    """Register how to remove a resource kind. Releasing must be idempotent."""
+
+    def register(fn: Callable[[Resource], None]) -> Callable[[Resource], None]:
+        _RELEASERS[kind] = fn
+        return fn
+
+    return register
+
+
+def release(resource: Resource) -> None:
+    fn = _RELEASERS.get(resource.kind)
+    if fn is None:
+        raise KeyError(f"no releaser for resource kind {resource.kind!r}")
+    fn(resource)
+
+
+class Ledger:
+    """An append-only record of one run's resources."""
+
+    def __init__(self, run_id: str | None = None, directory: Path | None = None) -> None:
+        self.run_id = run_id or f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        self.path = (directory or state_dir()) / f"{self.run_id}.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._append({"event": "open", "pid": os.getpid()})
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def record(self, kind: str, key: str, **data: Any) -> Resource:
+        """Write a resource down; call this right after creating it (or just before, if creation
+        cannot be undone halfway)."""
+        resource = Resource(kind, key, data)
+        self._append({"event": "created", "kind": kind, "key": key, "data": data})
+        return resource
+
+    def forget(self, resource: Resource) -> None:
+        """Mark a resource as removed by its owner."""
+        self._append({"event": "released", "kind": resource.kind, "key": resource.key})
+
+    def release(self, resource: Resource) -> None:
+        """Remove a resource and mark it released."""
+        release(resource)
+        self.forget(resource)
+
+    def outstanding(self) -> list[Resource]:
+        return list(_outstanding(self.path))
+
+    def release_all(self) -> list[str]:
+        """Release every outstanding resource, newest first; returns the errors (empty if clean)."""
+        errors = _release_file(self.path)
+        return errors
+
+
+def _outstanding(path: Path) -> Iterator[Resource]:
+    live: dict[tuple[str, str], Resource] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash
+        if entry.get("event") == "created":
+            live[(entry["kind"], entry["key"])] = Resource(entry["kind"], entry["key"], entry.get("data", {}))
+        elif entry.get("event") == "released":
+            live.pop((entry["kind"], entry["key"]), None)
+    yield from live.values()
+
+
+def _release_file(path: Path) -> list[str]:
+    errors = []
+    for resource in reversed(list(_outstanding(path))):
+        try:
+            release(resource)
+        except Exception as e:  # keep going: one stuck resource must not keep the others alive
+            errors.append(f"{resource.kind} {resource.key}: {e}")
+        else:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(json.dumps({"event": "released", "kind": resource.kind, "key": resource.key}) + "\n")
+    if not errors:
+        path.unlink(missing_ok=True)
+    return errors
+
+
+def _owner_alive(path: Path) -> bool:
+    try:
+        first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+        os.kill(int(first["pid"]), 0)
+    except (IndexError, ValueError, KeyError, ProcessLookupError, json.JSONDecodeError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_all(directory: Path | None = None, *, include_live: bool = False) -> tuple[list[str], list[str]]:
+    """Release what killed runs left. Returns (ledgers cleaned, errors). Runs whose chaoscert
+    process is still alive are left alone unless ``include_live``."""
+    directory = directory or state_dir()
+    cleaned, errors = [], []
+    for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
+        if not include_live and _owner_alive(path):
+            continue
+        errors += _release_file(path)
+        cleaned.append(path.stem)
+    return cleaned, errors
+
+
+# ---------------------------------------------------------------- releasers for local kinds
+
+def _proc_start_time(pid: int) -> str | None:
+    """The kernel's start time of a pid (field 22 of /proc/PID/stat), to tell pid reuse apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_identity(pid: int) -> dict[str, Any]:
+    """What to record for a local process: its pid and start time."""
+    return {"pid": pid, "start_time": _proc_start_time(pid)}
+
+
+@releaser("process")
+def _release_process(resource: Resource) -> None:
+    """SIGCONT (a paused process cannot die), SIGKILL the process group, wait until it is gone."""
+    pid, started = int(resource.data["pid"]), resource.data.get("start_time")
+    if _proc_start_time(pid) is None or (started is not None and _proc_start_time(pid) != started):
+        return  # gone, or the pid now belongs to someone else
+    for sig in (signal.SIGCONT, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getpgid(pid) == pid:  # started with setsid: take its children too
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        state = _proc_state(pid)
+        if state is None or _proc_start_time(pid) != started:
+            return
+        if state == "Z":
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                return  # dead; its own parent reaps it
+        time.sleep(0.05)
+    raise RuntimeError(f"process {pid} did not exit")
+
+
+def _proc_state(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+@releaser("path")
+def _release_path(resource: Resource) -> None:
+    """Remove a file or directory tree the run made (data dirs, faketime files)."""
+    subprocess.run(["rm", "-rf", "--one-file-system", "--", resource.data["path"]], check=True)

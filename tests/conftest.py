@@ -1,0 +1,32 @@
+"""Shared test fixtures: where the reference corpus lives, and the markers' rules.
+
+Tests that need root, Docker or a database are marked (``root``, ``docker``, ``db``). A quick local
+run skips them with ``-m "not root and not docker and not db"``; CI runs everything and a marked
+test that cannot find what it needs fails there instead of skipping (CHAOSCERT_REQUIRE_ALL=1).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(os.environ.get("CHAOSCERT_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        if os.environ.get("CHAOSCERT_REQUIRE_ALL"):
+            pytest.fail(f"reference corpus not found at {CORPUS}")
+        pytest.skip(f"reference corpus not found at {CORPUS} (set CHAOSCERT_CORPUS)")
+    return CORPUS
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip when a machine lacks what a marked test needs, except in CI, where that is a failure."""
+    if not condition:
+        if os.environ.get("CHAOSCERT_REQUIRE_ALL"):
+            pytest.fail(f"CI must provide this: {why}")
+        pytest.skip(why)

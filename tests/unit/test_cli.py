@@ -1,0 +1,57 @@
+import json
+
+import pytest
+
+from chaos.cli import main
+
+
+def run(capsys, *argv):
+    with pytest.raises(SystemExit) as e:
+        main(list(argv))
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
+
+
+def test_history_stats_prints_counts(capsys, corpus):
+    code, out, _ = run(capsys, "history", "stats", str(corpus / "elle-cli/histories/jepsen/bank-tidb.edn"))
+    assert code == 0
+    assert "7132 ops" in out and "transfer: ok 1444, fail 317" in out
+
+
+def test_check_prints_path_tab_verdict(capsys, corpus):
+    path = corpus / "elle-cli/histories/jepsen/counter.json"
+    code, out, _ = run(capsys, "check", "-m", "stats", str(path))
+    assert (code, out) == (0, f"{path}\ttrue\n")
+    code, out, _ = run(capsys, "check", "-m", "stats", "--json", str(path))
+    assert json.loads(out)["valid?"] is True
+
+
+@pytest.mark.parametrize(("text", "name", "where"), [
+    ("{:type :invoke :f :read}\n{:type :ok :f", "truncated.edn", ":2: invalid EDN"),
+    ('[{"type": "invoke"}, {"type": ok}]', "bad.json", ":1: invalid JSON"),
+    ("{:type :invoke :f :read}\n{:type :maybe :f :read}", "type.edn", ":2: type: unknown op type"),
+    ('{"type":"invoke","f":"r"}\n{"type":"ok","f":"r","index":1.5}\n', "index.jsonl", ":2: index: not an integer"),
+])
+@pytest.mark.parametrize("command", [("history", "stats"), ("check", "-m", "stats")])
+def test_malformed_input_is_one_line_and_exit_255(capsys, tmp_path, text, name, where, command):
+    p = tmp_path / name
+    p.write_text(text)
+    code, _, err = run(capsys, *command, str(p))
+    assert code == 255
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"chaoscert: {p}{where}")
+
+
+def test_bad_option_and_unknown_model_exit_255(capsys, tmp_path):
+    assert run(capsys, "check", "--no-such-flag", "x")[0] == 255
+    p = tmp_path / "h.jsonl"
+    p.write_text('{"type":"invoke","f":"r"}\n')
+    code, _, err = run(capsys, "check", "-m", "no-such-model", str(p))
+    assert code == 255 and "unknown model" in err
+
+
+def test_convert_round_trip(capsys, corpus, tmp_path):
+    src = corpus / "elle-cli/histories/jepsen/bank.edn"
+    assert run(capsys, "history", "convert", str(src), str(tmp_path / "b.jsonl"))[0] == 0
+    assert run(capsys, "history", "convert", str(tmp_path / "b.jsonl"), str(tmp_path / "b.edn"))[0] == 0
+    assert (tmp_path / "b.edn").read_text().count("\n") == 680

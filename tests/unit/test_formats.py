@@ -1,0 +1,136 @@
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checkers.formats import HistoryFormatError, JsonlWriter, read_history, write_history
+from checkers.history import Op
+
+
+def corpus_files(corpus: Path) -> list[Path]:
+    return sorted(p for p in corpus.rglob("*") if p.suffix in (".edn", ".json"))
+
+
+def test_every_corpus_file_parses(corpus):
+    files = corpus_files(corpus)
+    assert len(files) > 140
+    for path in files:
+        history = read_history(path)
+        assert len(history) > 0, path
+        assert history.stats()["ops"] == len(history), path
+
+
+def test_edn_and_json_versions_of_the_same_history_agree(corpus):
+    base = corpus / "elle-cli" / "histories"
+    for name in ("jepsen/bank", "jepsen/counter", "jepsen/set_full", "elle/paper-example", "knossos/mutex/bad/etcd"):
+        edn, js = read_history(base / f"{name}.edn"), read_history(base / f"{name}.json")
+        assert [o.to_dict() for o in edn] == [o.to_dict() for o in js], name
+
+
+def test_comments_and_tuples_and_bare_sequences(corpus):
+    h = read_history(corpus / "elle-cli/histories/custom/comments.edn")
+    assert h.ops[0].type == "invoke"
+    multi = read_history(corpus / "knossos/data/multi-register/good/multi-register.edn")
+    assert multi.ops[0].value == [["read", "x", None]]
+
+
+def test_knossos_tuples(tmp_path):
+    p = tmp_path / "t.edn"
+    p.write_text("[0 :invoke :write 3]\n[0 :ok :write 3]\n[1 :invoke :read nil]\n[1 :ok :read 3]\n")
+    h = read_history(p)
+    assert [(o.process, o.type, o.f, o.value) for o in h] == [
+        (0, "invoke", "write", 3), (0, "ok", "write", 3), (1, "invoke", "read", None), (1, "ok", "read", 3)]
+    assert [o.index for o in h] == [0, 1, 2, 3]
+
+
+def test_history_txt_with_and_without_logger_prefix(tmp_path):
+    p = tmp_path / "history.txt"
+    p.write_text("0\t:invoke\t:write\t3\n"
+                 "INFO  jepsen.util - 0\t:ok\t:write\t3\n"
+                 ":nemesis\t:info\t:start\tnil\n"
+                 "1\t:info\t:read\tnil\t:timed-out\n")
+    h = read_history(p)
+    assert [(o.process, o.type, o.f, o.value, o.error) for o in h] == [
+        (0, "invoke", "write", 3, None), (0, "ok", "write", 3, None), ("nemesis", "info", "start", None, None),
+        (1, "info", "read", None, "timed-out")]
+
+
+def test_set_values_and_tagged_ops(tmp_path):
+    p = tmp_path / "t.edn"
+    p.write_text('#jepsen.history.Op{:index 0 :type :ok :process 0 :f :read :value #{3 1 2} :s "a \\"q\\""}\n')
+    op = read_history(p).ops[0]
+    assert op.value == [1, 2, 3]
+    assert op.extra == {"s": 'a "q"'}
+
+
+@pytest.mark.parametrize(("name", "text", "line", "field"), [
+    ("truncated.edn", "{:type :invoke :f :read}\n{:type :ok :f :read :value [1 2", 2, None),
+    ("bad.json", '[{"type": "invoke", "f": "read"},\n {"type": "ok" "f": "read"}]', 2, None),
+    ("badtype.edn", "{:type :invoke :f :read}\n{:type :done :f :read}\n", 2, "type"),
+    ("badindex.jsonl", '{"type":"invoke","f":"r","index":0}\n{"type":"ok","f":"r","index":"x"}\n', 2, "index"),
+    ("notamap.edn", "{:type :invoke :f :read}\n:oops\n", 2, None),
+])
+def test_malformed_input_names_file_line_and_field(tmp_path, name, text, line, field):
+    p = tmp_path / name
+    p.write_text(text)
+    with pytest.raises(HistoryFormatError) as e:
+        read_history(p)
+    assert e.value.line == line
+    assert e.value.field == field
+    assert str(e.value).startswith(f"{p}:{line}: ")
+
+
+def test_unknown_extension_asks_for_format(tmp_path):
+    p = tmp_path / "h.dat"
+    p.write_text("{}")
+    with pytest.raises(HistoryFormatError, match="--format"):
+        read_history(p)
+
+
+# Values a history holds: EDN scalars, keywords (as str), vectors, maps with keyword or int keys.
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
+                    st.sampled_from(["read", "write", "cas", "r", "append", "timed-out", "a b", "x\"y", "ns/kw"]))
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4),
+    st.dictionaries(st.one_of(st.sampled_from(["from", "to", "amount"]), st.integers(0, 9)), inner, max_size=3)),
+    max_leaves=12)
+ops = st.builds(
+    Op, index=st.integers(0, 10**6), time=st.integers(0, 10**15),
+    type=st.sampled_from(["invoke", "ok", "fail", "info"]), process=st.one_of(st.integers(0, 50), st.just("nemesis")),
+    f=st.sampled_from(["read", "write", "txn", "start-partition"]), value=values,
+    error=st.one_of(st.none(), st.sampled_from(["timed-out", "connection refused"])),
+    node=st.one_of(st.none(), st.sampled_from(["n1", "n2"])),
+    extra=st.dictionaries(st.sampled_from(["key", "debug"]), scalars, max_size=2))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(ops, min_size=1, max_size=12))
+def test_edn_jsonl_edn_round_trip_keeps_every_op(tmp_path_factory, generated):
+    d = tmp_path_factory.mktemp("rt")
+    write_history(generated, d / "a.edn")
+    from_edn = read_history(d / "a.edn").ops
+    write_history(from_edn, d / "b.jsonl")
+    from_jsonl = read_history(d / "b.jsonl").ops
+    write_history(from_jsonl, d / "c.edn")
+    again = read_history(d / "c.edn").ops
+    assert list(from_edn) == list(generated)
+    assert list(from_jsonl) == list(generated)
+    assert list(again) == list(generated)
+
+
+def test_corpus_round_trips_through_jsonl_and_edn(corpus, tmp_path):
+    for path in corpus_files(corpus)[:40]:
+        original = read_history(path).ops
+        write_history(original, tmp_path / "h.jsonl")
+        write_history(read_history(tmp_path / "h.jsonl").ops, tmp_path / "h.edn")
+        assert read_history(tmp_path / "h.edn").ops == original, path
+
+
+def test_jsonl_writer_streams_each_op(tmp_path):
+    p = tmp_path / "h.jsonl"
+    with JsonlWriter(p) as w:
+        w.write(Op(0, 5, "invoke", 0, "read"))
+        assert read_history(p).ops[0].time == 5  # on disk before the writer closes
+        w.write(Op(1, 9, "ok", 0, "read", 3))
+    assert len(read_history(p)) == 2

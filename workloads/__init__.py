@@ -1,0 +1,1 @@
+"""Clients and operation generators for the workloads (bank, register, list-append, set)."""

@@ -186,6 +186,11 @@ def models() -> None:
         typer.echo(f"{name}\t{summary}")
 
 
+from chaos.cluster_cli import register as _register_cluster_commands  # noqa: E402
+
+_register_cluster_commands(app)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the app; one line and exit 255 for any user error."""
     try:

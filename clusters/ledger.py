@@ -114,8 +114,7 @@ class Ledger:
 
     def release_all(self) -> list[str]:
         """Release every outstanding resource, newest first; returns the errors (empty if clean)."""
-        errors = _release_file(self.path)
-        return errors
+        return _release_file(self.path)[1]
 
 
 def _outstanding(path: Path) -> Iterator[Resource]:
@@ -132,19 +131,21 @@ def _outstanding(path: Path) -> Iterator[Resource]:
     yield from live.values()
 
 
-def _release_file(path: Path) -> list[str]:
-    errors = []
+def _release_file(path: Path) -> tuple[list[str], list[str]]:
+    """Release a ledger's outstanding resources, newest first: (released, errors) as ``kind key``."""
+    released, errors = [], []
     for resource in reversed(list(_outstanding(path))):
         try:
             release(resource)
         except Exception as e:  # keep going: one stuck resource must not keep the others alive
             errors.append(f"{resource.kind} {resource.key}: {e}")
         else:
+            released.append(f"{resource.kind} {resource.key}")
             with open(path, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"event": "released", "kind": resource.kind, "key": resource.key}) + "\n")
     if not errors:
         path.unlink(missing_ok=True)
-    return errors
+    return released, errors
 
 
 def _owner_alive(path: Path) -> bool:
@@ -163,16 +164,18 @@ def _owner_alive(path: Path) -> bool:
 
 
 def clean_all(directory: Path | None = None, *, include_live: bool = False) -> tuple[list[str], list[str]]:
-    """Release what killed runs left. Returns (ledgers cleaned, errors). Runs whose chaoscert
-    process is still alive are left alone unless ``include_live``."""
+    """Release what killed runs left. Returns (resources released, errors) as ``kind key`` strings.
+    Runs whose chaoscert process is still alive, or that were kept, are left alone unless
+    ``include_live``."""
     directory = directory or state_dir()
-    cleaned, errors = [], []
+    released, errors = [], []
     for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
         if not include_live and _owner_alive(path):
             continue
-        errors += _release_file(path)
-        cleaned.append(path.stem)
-    return cleaned, errors
+        done, failed = _release_file(path)
+        released += done
+        errors += failed
+    return released, errors
 
 
 def sweep(directory: Path | None = None) -> tuple[list[str], list[str]]:

@@ -275,3 +275,17 @@ def test_kill_9_during_cluster_up_then_clean_leaves_nothing(backend, state, tmp_
     assert "removed" in done.stdout
     assert _leftovers(run_suffix) == {k: [] for k in _leftovers(run_suffix)}
     assert not ledger_path.exists()
+
+
+def test_ssh_refuses_unknown_host_key(cluster, tmp_path):
+    if cluster[0] != "ssh":
+        pytest.skip("ssh only")
+    from clusters.ssh import SshHost, connect
+
+    host = cluster[1][0].remote.host
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    stranger = SshHost(host.host, host.port, host.user, key_filename=host.key_filename, known_hosts=str(empty))
+    with pytest.raises(RemoteError, match="known_hosts"):
+        connect(stranger)
+    connect(SshHost(**{**stranger.__dict__, "insecure": True})).close()

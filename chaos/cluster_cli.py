@@ -127,8 +127,13 @@ def cluster_up(
     if state.exists():
         _fail(f"cluster {name!r} is already up ({state}); `chaoscert cluster down --name {name}` first")
     ledger = Ledger(f"cluster-{name}-{uuid.uuid4().hex[:6]}")
-    made = make_backend(backend, ledger, ssh_hosts=ssh_host, ssh_user=ssh_user, ssh_key=ssh_key,
-                        ssh_known_hosts=ssh_known_hosts, ssh_insecure=ssh_insecure, ssh_sudo=ssh_sudo, image=image)
+    try:
+        made = make_backend(backend, ledger, ssh_hosts=ssh_host, ssh_user=ssh_user, ssh_key=ssh_key,
+                            ssh_known_hosts=ssh_known_hosts, ssh_insecure=ssh_insecure, ssh_sudo=ssh_sudo,
+                            image=image)
+    except BaseException:
+        ledger.release_all()  # nothing made yet: drop the empty ledger
+        raise
     run_dir = run_dir or Path(f"/var/tmp/chaoscert-{ledger.run_id}")
     ledger.record("path", str(run_dir), path=str(run_dir))
     started = time.monotonic()

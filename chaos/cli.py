@@ -13,9 +13,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from checkers import CheckOptions, HistoryFormatError, Result, checker_names, get_checker, read_history
+from checkers import CheckOptions, HistoryFormatError, checker_names, get_checker, read_history
+from checkers.compose import check_safe as run_checker
 from checkers.formats import FORMATS, write_history
-from checkers.result import UNKNOWN, merge_validity, unknown
+from checkers.result import UNKNOWN, merge_validity
 
 __all__ = ["EXIT_ERROR", "app", "exit_code", "fail", "main"]
 
@@ -169,14 +170,6 @@ def check(
         else:
             typer.echo(f"{path}\t{str(result.valid).lower()}")
     raise typer.Exit(EXIT_ERROR if errors else exit_code(verdicts))
-
-
-def run_checker(checker: Any, history: Any, options: CheckOptions) -> Result:
-    """Run a checker; a crash becomes an unknown verdict carrying the error."""
-    try:
-        return checker(history, options)
-    except Exception as e:  # a checker bug must not pass as a verdict
-        return unknown(f"checker crashed: {type(e).__name__}: {e}")
 
 
 @app.command("models")

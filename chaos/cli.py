@@ -172,6 +172,54 @@ def check(
     raise typer.Exit(EXIT_ERROR if errors else exit_code(verdicts))
 
 
+@app.command()
+def sla(
+    history_path: Annotated[Path, typer.Argument(metavar="HISTORY", help="history file with nemesis ops")],
+    claims_path: Annotated[Path, typer.Option("--claims", help="claims TOML file")],
+    fmt: FormatOption = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write figures and verdicts here")] = None,
+    models_: Annotated[list[str] | None, typer.Option(
+        "-m", "--model", help="also run this checker for data_loss/consistency claims (repeatable)")] = None,
+    min_downtime_ms: Annotated[float, typer.Option(help="shortest downtime window reported (ms)")] = 1000,
+) -> None:
+    """Judge SLA claims on a history: certified / violated / inconclusive per claim (exit 0/1/2)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from chaos.claims import ClaimError, evaluate, load_claims
+    from checkers.sla import sla_figures
+
+    try:
+        claims = load_claims(claims_path)
+    except ClaimError as e:
+        fail(str(e))
+    history = read_history(history_path, fmt)
+    consistency = claims.values.get("consistency")
+    options = CheckOptions(consistency_models=(consistency,) if consistency else ("strict-serializable",))
+    results = {}
+    for name in _split_list(models_):
+        try:
+            results[name] = run_checker(get_checker(name), history, options)
+        except KeyError as e:
+            fail(e.args[0])
+    figures = sla_figures(history, min_downtime_ns=int(min_downtime_ms * 1e6))
+    verdicts = evaluate(claims, figures, results)
+    table = Table(title=f"SLA claims: {history_path}")
+    for column in ("claim", "claimed", "measured", "verdict", "why"):
+        table.add_column(column)
+    colour = {"certified": "green", "violated": "red", "inconclusive": "yellow"}
+    for v in verdicts:
+        measured = f"{v.measured:.6g}" if isinstance(v.measured, float) else str(v.measured)
+        table.add_row(v.claim, str(v.claimed), measured, f"[{colour[v.verdict]}]{v.verdict}[/]", v.reason)
+    Console(width=160).print(table)
+    if json_out is not None:
+        report = {"history": str(history_path), "claims": str(claims_path), "verdicts": verdicts,
+                  "figures": figures, "results": results}
+        json_out.write_text(to_json(report, indent=2))
+    kinds = {v.verdict for v in verdicts}
+    raise typer.Exit(1 if "violated" in kinds else 2 if "inconclusive" in kinds else 0)
+
+
 @app.command("models")
 def models() -> None:
     """List the checkers `check -m` accepts."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from checkers.history import History
-from checkers.models import Choice, Model
+from checkers.models import Choice, Model, show
 
 if TYPE_CHECKING:
     from checkers.linearizable import Outcome
@@ -44,13 +44,13 @@ def render_html(history: History, model: Model, outcomes: dict[Hashable, Outcome
     calls = calls_by_key(history, keyed).get(key, []) if shown is not None else []
     failure = outcome.failure if outcome is not None else None
     order = list(failure.linearized if failure else (outcome.linearization if outcome else ()))
-    rank = {id(c): n for n, c in enumerate(order, 1)}
+    rank = {c.index: n for n, c in enumerate(order, 1)}
     after: dict[int, str] = {}
     state = model.init()
     for c in order:
         nxt = model.step(state, c)
         state = nxt[0] if isinstance(nxt, Choice) else nxt
-        after[id(c)] = model.describe(state)
+        after[c.index] = model.describe(state)
     total = max(len(history.ops), 1)
     processes = sorted({c.process for c in calls}, key=repr)
     lane_of = {p: i for i, p in enumerate(processes)}
@@ -65,21 +65,22 @@ def render_html(history: History, model: Model, outcomes: dict[Hashable, Outcome
                      f'height="{height}"><title>{html.escape(label)}</title></rect>')
     for p, i in lane_of.items():
         parts.append(f'<text class="lane" x="4" y="{_LANE * (i + 1) + 4}">process {html.escape(str(p))}</text>')
-    failing = failure.op if failure else None
+    failing = failure.op.index if failure else None
     for c in calls:
         y = _LANE * (lane_of[c.process] + 1) - _BAR / 2
         end = c.ret if c.ret is not None else total
-        cls = "fail" if c is failing else ("lin" if id(c) in rank else "op") + (" crashed" if c.ret is None else "")
-        label = f"{c.f} {model.describe(c.value)}" if c.value is not None else str(c.f)
+        crashed = " crashed" if c.ret is None else ""
+        cls = "fail" if c.index == failing else ("lin" if c.index in rank else "op") + crashed
+        label = f"{c.f} {show(c.value)}" if c.value is not None else str(c.f)
         tip = f"op {c.index} ({c.type}): {label}"
-        if id(c) in rank:
-            tip += f"\nlinearized #{rank[id(c)]}; state after: {after[id(c)]}"
-        if c is failing and failure is not None:
+        if c.index in rank:
+            tip += f"\nlinearized #{rank[c.index]}; state after: {after[c.index]}"
+        if c.index == failing and failure is not None:
             tip += "\ncannot be linearized: " + "; ".join(failure.reasons or ("dead end further on",))
         w = max(x(end) - x(c.call), 3)
         parts.append(f'<g class="{cls}"><rect x="{x(c.call):.1f}" y="{y:.1f}" width="{w:.1f}" height="{_BAR}" rx="3"/>'
                      f'<text x="{x(c.call) + 2:.1f}" y="{y + 12:.1f}">'
-                     f'{html.escape(label[:24])}{" #" + str(rank[id(c)]) if id(c) in rank else ""}</text>'
+                     f'{html.escape(label[:24])}{" #" + str(rank[c.index]) if c.index in rank else ""}</text>'
                      f'<title>{html.escape(tip)}</title></g>')
     verdict = {True: "linearizable", False: "NOT linearizable"}.get(outcome.valid, "unknown") if outcome else "empty"  # type: ignore[call-overload]
     heading = f"{model.name}{f' key {key!r}' if keyed else ''}: {verdict}"

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkers.history import History
-from checkers.models import MODELS, Call, Choice, Inconsistent, Model, model_for
+from checkers.models import MODELS, Call, Choice, Inconsistent, Model, model_for, show
 from checkers.registry import CheckOptions, register_checker
 from checkers.result import Result, unknown
 
@@ -214,7 +214,7 @@ def _failure(model: Model, op: Call, linearized: list[Call], states: list[Any]) 
     why = ("; ".join(dict.fromkeys(reasons)) if len(reasons) == len(described)
            else "every order that takes it leads to a dead end further on")
     text = (f"{where}, the {model.name} can only be {state_text}. Op {op.index} (process {op.process}, "
-            f"{op.f} {model.describe(op.value) if op.value is not None else ''}".rstrip()
+            f"{op.f} {show(op.value) if op.value is not None else ''}".rstrip()
             + f") completed, so it must have taken effect by then, but it cannot: {why}.")
     return Failure(op, tuple(linearized), tuple(described), tuple(dict.fromkeys(reasons)), text)
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from checkers.registry import CheckOptions
 
-__all__ = ["MODELS", "Call", "Choice", "Inconsistent", "Model", "model_for"]
+__all__ = ["MODELS", "Call", "Choice", "Inconsistent", "Model", "model_for", "show"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +66,9 @@ class Call:
     ret: int | None
 
 
-def _describe(state: Any) -> str:
-    return "nil" if state is None else repr(state)
+def show(x: Any) -> str:
+    """A value as people read it in explanations (nil for None)."""
+    return "nil" if x is None else repr(x)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,11 +81,7 @@ class Model:
     key: Callable[[Any], Hashable] | None = None
     pure: Callable[[Call], bool] = lambda op: False
     keyed: bool = False
-    describe: Callable[[Any], str] = _describe
-
-
-def _v(x: Any) -> str:
-    return _describe(x)
+    describe: Callable[[Any], str] = show
 
 
 # ---------------------------------------------------------------- registers
@@ -96,16 +93,16 @@ def _register_step(nil_is_empty: bool, cas: bool) -> Callable[[Any, Call], Any]:
         if f == "read":
             if value == state or (value is None and not nil_is_empty):
                 return state
-            return Inconsistent(f"can't read {_v(value)} when the value is {_v(state)}")
+            return Inconsistent(f"can't read {show(value)} when the value is {show(state)}")
         if f == "write":
             return value
         if cas and f == "cas":
             if not isinstance(value, (list, tuple)) or len(value) != 2:
-                return Inconsistent(f"cas needs [old new], got {_v(value)}")
+                return Inconsistent(f"cas needs [old new], got {show(value)}")
             old, new = value
             if old == state:
                 return new
-            return Inconsistent(f"can't CAS {_v(old)} -> {_v(new)} when the value is {_v(state)}")
+            return Inconsistent(f"can't CAS {show(old)} -> {show(new)} when the value is {show(state)}")
         return Inconsistent(f"unknown operation {f!r}")
 
     return step
@@ -172,7 +169,7 @@ def _set_step(state: frozenset[Any], op: Call) -> Any:
 
 
 def _describe_set(s: frozenset[Any]) -> str:
-    return "#{" + " ".join(sorted(map(_v, s))) + "}"
+    return "#{" + " ".join(sorted(map(show, s))) + "}"
 
 
 def set_model(options: CheckOptions) -> Model:
@@ -195,7 +192,7 @@ def _multi_step(nil_is_empty: bool) -> Callable[[Any, Call], Any]:
             if kind in ("r", "read"):
                 current = values.get(k)
                 if v != current and (v is not None or nil_is_empty):
-                    return Inconsistent(f"can't read {k}={_v(v)} when {k} is {_v(current)}")
+                    return Inconsistent(f"can't read {k}={show(v)} when {k} is {show(current)}")
             elif kind in ("w", "write"):
                 values[k] = v
                 changed = True
@@ -217,7 +214,7 @@ def multi_register(options: CheckOptions) -> Model:
         raise ValueError("multi-register: --initial-value must be a map of key to value")
     return Model(name="multi-register", init=lambda: initial, step=_multi_step(options.nil_is_empty),
                  pure=_read_only_txn,
-                 describe=lambda s: "{" + ", ".join(f"{k} {_v(v)}" for k, v in s) + "}")
+                 describe=lambda s: "{" + ", ".join(f"{k} {show(v)}" for k, v in s) + "}")
 
 
 # ---------------------------------------------------------------- kv (per key)
@@ -257,12 +254,12 @@ def _fifo_step(state: tuple[Any, ...], op: Call) -> Any:
             return state
         if state and state[0] == value:
             return state[1:]
-        return Inconsistent(f"can't dequeue {_v(value)} when the queue is {_describe_queue(state)}")
+        return Inconsistent(f"can't dequeue {show(value)} when the queue is {_describe_queue(state)}")
     return Inconsistent(f"unknown operation {op.f!r}")
 
 
 def _describe_queue(state: tuple[Any, ...]) -> str:
-    return "[" + " ".join(map(_v, state)) + "]" if state else "empty"
+    return "[" + " ".join(map(show, state)) + "]" if state else "empty"
 
 
 def fifo_queue(options: CheckOptions) -> Model:
@@ -282,7 +279,7 @@ def _unordered_step(state: tuple[Any, ...], op: Call) -> Any:
         if value in state:
             i = state.index(value)
             return state[:i] + state[i + 1:]
-        return Inconsistent(f"can't dequeue {_v(value)} when the queue holds {_describe_queue(state)}")
+        return Inconsistent(f"can't dequeue {show(value)} when the queue holds {_describe_queue(state)}")
     return Inconsistent(f"unknown operation {op.f!r}")
 
 

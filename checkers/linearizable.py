@@ -210,13 +210,25 @@ def _failure(model: Model, op: Call, linearized: list[Call], states: list[Any]) 
     plural = "s" if len(linearized) > 1 else ""
     where = (f"After the longest order found ({len(taken)} completed ops, ending with op{plural} {last})"
              if linearized else "At the start")
-    state_text = described[0] if len(described) == 1 else ", ".join(described[:-1]) + " or " + described[-1]
-    why = ("; ".join(dict.fromkeys(reasons)) if len(reasons) == len(described)
+    state_text = _or_list(described)
+    why = (_and_more(list(dict.fromkeys(reasons)), "; ") if len(reasons) == len(described)
            else "every order that takes it leads to a dead end further on")
     text = (f"{where}, the {model.name} can only be {state_text}. Op {op.index} (process {op.process}, "
             f"{op.f} {show(op.value) if op.value is not None else ''}".rstrip()
             + f") completed, so it must have taken effect by then, but it cannot: {why}.")
     return Failure(op, tuple(linearized), tuple(described), tuple(dict.fromkeys(reasons)), text)
+
+
+def _or_list(items: list[str], shown: int = 4) -> str:
+    if len(items) == 1:
+        return items[0]
+    if len(items) > shown:
+        return ", ".join(items[:shown]) + f" or {len(items) - shown} other states"
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _and_more(items: list[str], sep: str, shown: int = 3) -> str:
+    return sep.join(items[:shown]) + (f"{sep}and {len(items) - shown} more" if len(items) > shown else "")
 
 
 # ---------------------------------------------------------------- from a history to calls

@@ -61,7 +61,7 @@ def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
             longest[k], witness[k] = lst, t
     per_key = Counter(k for _, k, _ in appends)
     for t, k, v in appends:
-        if per_key[k] == 1:  # a key with one append: its order is that append (Elle does the same)
+        if per_key[k] == 1 and k not in longest:  # an unread key with one append: its order is that append
             longest[k], witness[k] = (v,), t
     order = {k: tuple(dict.fromkeys(lst)) for k, lst in longest.items()}
     pos = {(k, v): i for k, vs in order.items() for i, v in enumerate(vs)}

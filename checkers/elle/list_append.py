@@ -24,6 +24,7 @@ __all__ = ["FUNCTIONS", "analyze"]
 
 FUNCTIONS = frozenset({"append", "r"})
 INIT = object()  # the empty list, before any append
+UNKNOWN_PREFIX = object()  # in an expected list: elements the txn did not see
 
 
 class DuplicateAppends(ValueError):
@@ -130,18 +131,19 @@ def _internal(txns: Txns) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             if f == "append":
                 if future_case is None and v in seen.get(k, {}):
                     future_case = {"op": txns.ops[t].to_dict(), "mop": seen[k][v], "element": v}
-                state[k] = [*state.get(k, ["..."]), v]
+                state[k] = [*state.get(k, [UNKNOWN_PREFIX]), v]
                 continue
             lst = list(v or [])
             s = state.get(k)
             if s is not None:
-                if s[0] == "..." and s[:1] == ["..."]:
+                if s[:1] == [UNKNOWN_PREFIX]:
                     tail = s[1:]
                     bad = len(lst) < len(tail) or lst[len(lst) - len(tail):] != tail
                 else:
                     bad = s != lst
                 if bad:
-                    internal.append({"op": txns.ops[t].to_dict(), "mop": [f, k, v], "expected": s})
+                    expected = ["..." if e is UNKNOWN_PREFIX else e for e in s]
+                    internal.append({"op": txns.ops[t].to_dict(), "mop": [f, k, v], "expected": expected})
                     break
             state[k] = lst
             for e in lst:

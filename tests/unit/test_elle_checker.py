@@ -249,3 +249,11 @@ def test_rw_register_cycles_and_traps() -> None:
 def test_unknown_model_is_an_unknown_verdict_naming_it() -> None:
     result = check_list_append(build(seq("ax1")), _options(("serialisable",)))
     assert result.valid == "unknown" and "serialisable" in (result.cause or "")
+
+
+def test_internal_after_reading_the_empty_list() -> None:
+    ok = build(seq("rxax1rx1", "rx1"))
+    assert check_list_append(ok, _options(())).valid is True
+    bad = check_list_append(build(seq("rxax1rx", "rx1")), _options(())).details
+    assert bad["anomaly-types"] == ["internal"]
+    assert bad["anomalies"]["internal"][0]["expected"] == [1]

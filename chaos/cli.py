@@ -147,6 +147,13 @@ def check(
         checker = get_checker(model)
     except KeyError as e:
         fail(e.args[0])
+    if consistency_models:
+        from checkers.elle.models import validate_models
+
+        try:
+            validate_models(_split_list(consistency_models))
+        except ValueError as e:
+            fail(f"--consistency-models: {e}")
     options = CheckOptions(
         consistency_models=_split_list(consistency_models) or ("strict-serializable",),
         anomalies=_split_list(anomalies), cycle_search_timeout_ms=cycle_search_timeout, directory=directory,

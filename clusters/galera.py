@@ -18,6 +18,7 @@ reads causal), ``sst_method`` (``rsync``; ``mariabackup`` needs the ``mariadb-ba
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 
 from clusters.mariadb import DAEMON, MARIADBD, MariaDBServers
@@ -87,8 +88,28 @@ wsrep_provider_options="gcache.size=64M"
         """Restart a stopped node: recover its position, start with it (IST), wait until Synced."""
         if self.is_running(node):
             return
-        self.launch(node, f"--wsrep_start_position={self.recover_position(node)}")
+        position = self.recover_position(node)
+        self._wait_forgotten(node)
+        self.launch(node, f"--wsrep_start_position={position}")
         self.wait(node, "Synced", lambda: self._synced(node))
+
+    def _wait_forgotten(self, node: Node, timeout: float = 30.0) -> None:
+        """Wait until no running peer still counts ``node``'s dead instance as a member: a new
+        instance at the same address cannot join before that (it would wait ~15 s otherwise)."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            remembered = False
+            for peer in self._nodes:
+                if peer is node or not self.is_running(peer):
+                    continue
+                try:
+                    members = self.status(peer, "wsrep_incoming_addresses").get("wsrep_incoming_addresses", "")
+                except RemoteError:
+                    continue
+                remembered |= f"{node.address}:" in members
+            if not remembered:
+                return
+            time.sleep(0.2)
 
     def recover_position(self, node: Node) -> str:
         """``uuid:seqno`` of the last transaction the stopped node's datadir holds (``--wsrep-recover``)."""

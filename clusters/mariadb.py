@@ -119,9 +119,10 @@ socket={home}/mysqld.sock
                                    "searchable by others (chmod o+x it, or use a run dir under /var/tmp)")
 
     def create_client_user(self, node: Node) -> None:
-        self.sql(node, f"CREATE USER IF NOT EXISTS '{CLIENT_USER}'@'%' IDENTIFIED BY '{self._password}';"
-                       f"GRANT ALL ON *.* TO '{CLIENT_USER}'@'%';"
-                       "CREATE DATABASE IF NOT EXISTS jepsen;")
+        """``chaos`` may do anything in database ``jepsen`` and nothing else (read_only binds it)."""
+        self.sql(node, "CREATE DATABASE IF NOT EXISTS jepsen;"
+                       f"CREATE USER IF NOT EXISTS '{CLIENT_USER}'@'%' IDENTIFIED BY '{self._password}';"
+                       f"GRANT ALL ON jepsen.* TO '{CLIENT_USER}'@'%';")
 
     # ---------------------------------------------------------------- running
     def launch(self, node: Node, *args: str) -> None:
@@ -229,7 +230,8 @@ class MariaDBAsync(MariaDBServers):
     def _replicating(self, node: Node) -> str | None:
         done = node.remote.run(["mariadb", f"--defaults-file={self.cnf(node)}", "-uroot", "-e", "SHOW SLAVE STATUS\\G"],
                                check=False, timeout=10)
-        fields = dict(line.strip().split(": ", 1) for line in done.stdout.splitlines() if ": " in line)
+        fields = {key.strip(): value.strip() for key, _, value in
+                  (line.partition(":") for line in done.stdout.splitlines())}
         if fields.get("Slave_IO_Running") == "Yes" and fields.get("Slave_SQL_Running") == "Yes":
             return None
         return f"IO {fields.get('Slave_IO_Running')}, SQL {fields.get('Slave_SQL_Running')}: " \

@@ -160,3 +160,91 @@ def test_galera_kill_and_partition(backend):
         with mysql(db, n3) as c, c.cursor() as cur:
             cur.execute("SELECT k FROM kv ORDER BY k")
             assert cur.fetchall() == ((1,), (3,))
+
+
+# ---------------------------------------------------------------- etcd
+
+def test_etcd_kill_leader():
+    import base64
+
+    import httpx
+
+    from clusters.etcd import Etcd
+
+    def b64(s: str) -> str:
+        return base64.b64encode(s.encode()).decode()
+
+    with db_cluster("netns", Etcd, 3) as (db, nodes):
+        leaders = db.primaries(nodes)
+        assert len(leaders) == 1
+        leader = leaders[0]
+        follower = next(n for n in nodes if n != leader)
+        put = httpx.post(f"{db.url(leader)}/v3/kv/put", json={"key": b64("x"), "value": b64("1")}, timeout=2)
+        assert put.is_success
+        gone, back = kill_and_restart(db, leader)
+        elected = wait_for("a new leader", lambda: len(db.primaries(nodes)) == 1)
+        print(f"etcd on netns: kill -9 leader gone in {gone:.2f} s, restarted member ready in {back:.2f} s")
+        read = httpx.post(f"{db.url(follower)}/v3/kv/range", json={"key": b64("x")}, timeout=2).json()
+        assert base64.b64decode(read["kvs"][0]["value"]) == b"1"
+        assert db.primaries(nodes), elected
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+def test_postgres_kill_primary_and_promote():
+    import psycopg
+
+    from clusters.postgres import Postgres
+
+    def connect(db, node):
+        e = db.endpoint(node)
+        return psycopg.connect(host=e.host, port=e.port, user=e.user, password=e.password, dbname="jepsen",
+                               connect_timeout=3, autocommit=True)
+
+    with db_cluster("netns", lambda root: Postgres(root, synchronous=True), 2) as (db, nodes):
+        primary, replica = nodes
+        assert db.primaries(nodes) == [primary]
+        with connect(db, primary) as c:
+            c.execute("CREATE TABLE kv (k INT PRIMARY KEY, v INT)")
+            c.execute("INSERT INTO kv VALUES (1, 1)")  # synchronous: on the replica once acknowledged
+        gone, back = kill_and_restart(db, primary)
+        print(f"postgres on netns: kill -9 primary gone in {gone:.2f} s, accepting connections in {back:.2f} s")
+        with connect(db, primary) as c:
+            c.execute("INSERT INTO kv VALUES (2, 2)")
+        with connect(db, replica) as c, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            c.execute("INSERT INTO kv VALUES (3, 3)")
+        db.kill(primary)
+        started = time.monotonic()
+        db.promote(replica)
+        print(f"postgres on netns: replica promoted in {time.monotonic() - started:.2f} s")
+        assert db.primaries(nodes) == [replica]
+        with connect(db, replica) as c:
+            c.execute("INSERT INTO kv VALUES (3, 3)")
+            assert c.execute("SELECT k FROM kv ORDER BY k").fetchall() == [(1,), (2,), (3,)]
+
+
+# ---------------------------------------------------------------- MariaDB async replication
+
+def test_mariadb_async_kill_and_promote():
+    from clusters.mariadb import MariaDBAsync
+
+    with db_cluster("netns", MariaDBAsync, 2) as (db, nodes):
+        primary, replica = nodes
+        assert db.primaries(nodes) == [primary]
+        with mysql(db, primary) as c, c.cursor() as cur:
+            cur.execute("CREATE TABLE kv (k INT PRIMARY KEY, v INT)")
+            cur.execute("INSERT INTO kv VALUES (1, 1)")
+        gone, back = kill_and_restart(db, replica)
+        print(f"mariadb-async on netns: kill -9 replica gone in {gone:.2f} s, replicating again in {back:.2f} s")
+        db.wait_caught_up(replica)
+        with mysql(db, replica) as c, c.cursor() as cur:
+            with pytest.raises(pymysql.err.MySQLError) as refused:
+                cur.execute("INSERT INTO kv VALUES (2, 2)")
+            assert refused.value.args[0] == 1290  # read-only
+            cur.execute("SELECT k FROM kv")
+            assert cur.fetchall() == ((1,),)
+        db.kill(primary)
+        db.promote(replica)
+        assert db.primaries(nodes) == [replica]
+        with mysql(db, replica) as c, c.cursor() as cur:
+            cur.execute("INSERT INTO kv VALUES (2, 2)")

@@ -259,6 +259,8 @@ def simulate(gen: Generator, *, processes: Sequence[Any] = (0,), latency: float 
             continue
         if what is None and not busy:
             break
+        if isinstance(what, Pending):
+            gen = nxt
         wake = [t for t in busy.values()]
         if isinstance(what, Invocation):
             wake.append(what.at or now)

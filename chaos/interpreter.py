@@ -23,7 +23,7 @@ from chaos.nemesis import Nemesis
 from chaos.recorder import Recorder
 from checkers.history import Op
 from workloads.client import Client
-from workloads.generator import Context, Generator, Invocation, Pending
+from workloads.generator import Context, Generator, Invocation, Lane, Pending
 
 __all__ = ["CompletionError", "Worker", "check_completion", "interpret"]
 
@@ -97,9 +97,9 @@ def interpret(recorder: Recorder, rng: random.Random, clients: list[Worker], cli
     outbox: queue.Queue[tuple[Worker, Op, Any]] = queue.Queue()
     for w in [*clients, *([nemesis] if nemesis else [])]:
         w.start(outbox)
-    lanes: list[tuple[list[Worker], Generator | None]] = [(clients, client_gen)]
+    lanes: list[tuple[list[Worker], Lane]] = [(clients, Lane(client_gen))]
     if nemesis is not None:
-        lanes.append(([nemesis], nemesis_gen))
+        lanes.append(([nemesis], Lane(nemesis_gen)))
     busy: set[str] = set()
     stopping_at: int | None = None
     while True:
@@ -108,27 +108,20 @@ def interpret(recorder: Recorder, rng: random.Random, clients: list[Worker], cli
             stopping_at = now
         wake = now + _POLL_NS
         dispatched = False
-        if stopping_at is None:
-            for k, (workers, gen) in enumerate(lanes):
-                free = [w for w in workers if w.name not in busy]
-                if gen is None or not free:
-                    continue
-                what, nxt = gen.op(Context(now, tuple(w.process for w in free), rng))
-                if what is None:
-                    lanes[k] = (workers, None)
-                elif isinstance(what, Pending):
-                    lanes[k] = (workers, nxt)  # e.g. a sleep or time limit that fixed its deadline
-                    wake = min(wake, what.until or wake)
-                elif isinstance(what, Invocation) and (what.at or 0) > now:
-                    wake = min(wake, what.at or wake)
-                else:
-                    lanes[k] = (workers, nxt)
-                    worker = free[0]
-                    busy.add(worker.name)
-                    kind = "info" if worker is nemesis else "invoke"  # Jepsen: nemesis ops are info at both ends
-                    worker.inbox.put(recorder.record(Op(0, 0, kind, worker.process, what.f, what.value)))
-                    dispatched = True
-        if not busy and (stopping_at is not None or all(gen is None for _, gen in lanes)):
+        for workers, lane in lanes if stopping_at is None else ():
+            free = [w for w in workers if w.name not in busy]
+            if not free:
+                continue
+            what = lane.poll(Context(now, tuple(w.process for w in free), rng))
+            if isinstance(what, Pending):
+                wake = min(wake, what.until or wake)
+            elif isinstance(what, Invocation):
+                worker = free[0]
+                busy.add(worker.name)
+                kind = "info" if worker is nemesis else "invoke"  # Jepsen: nemesis ops are info at both ends
+                worker.inbox.put(recorder.record(Op(0, 0, kind, worker.process, what.f, what.value)))
+                dispatched = True
+        if not busy and (stopping_at is not None or all(lane.done for _, lane in lanes)):
             return
         if stopping_at is not None:
             if now - stopping_at > drain_timeout * 1e9:
@@ -150,8 +143,8 @@ def interpret(recorder: Recorder, rng: random.Random, clients: list[Worker], cli
             busy.discard(worker.name)
             if completion.type == "info" and worker is not nemesis:
                 worker.process += concurrency
-            lanes = [(ws, None if g is None else g.update(Context(completion.time, (), rng), completion))
-                     for ws, g in lanes]
+            for _, lane in lanes:
+                lane.update(Context(completion.time, (), rng), completion)
             try:
                 item = outbox.get_nowait()
             except queue.Empty:

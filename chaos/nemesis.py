@@ -7,7 +7,7 @@ convention); the completion's value says what actually happened (the nodes kille
 A :class:`NemesisPackage` bundles a nemesis with its schedule (a generator) and the final ops that
 heal everything before the final read::
 
-    kill every 10 s:   sleep 10 -> kill ["n1"] -> sleep 2 -> start ["n1"] -> sleep 10 -> ...
+    kill every 10 s:   kill ["n1"] at 10 s, start ["n1"] at 12 s, kill at 20 s, start at 22 s...
     heal:              start (every node that is not running)
 """
 
@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from clusters.db import DB, Killable
 from clusters.remote import Node
-from workloads.generator import Generator, Invocation, cycle, once, sleep
+from workloads.generator import Generator, Invocation, periodic
 
 __all__ = ["KillNemesis", "Nemesis", "NemesisPackage", "kill_package"]
 
@@ -77,6 +77,9 @@ class KillNemesis:
 
 def kill_package(db: DB, nodes: Sequence[Node], rng: random.Random, *, interval: float,
                  down: float) -> NemesisPackage:
-    """Kill one node every ``interval`` seconds, restart it ``down`` seconds later."""
-    schedule = cycle(sleep(interval), once("kill", "one"), sleep(down), once("start", "all"))
+    """Kill one node every ``interval`` seconds, restart it ``down`` seconds later (a slow restart
+    delays the next kill, never overlaps it)."""
+    if down >= interval:
+        raise ValueError(f"a node must be down ({down} s) for less than the interval ({interval} s)")
+    schedule = periodic(interval, (interval, "kill", "one"), (interval + down, "start", "all"))
     return NemesisPackage(KillNemesis(db, nodes, rng), schedule, (Invocation("start", "all"),))

@@ -11,7 +11,7 @@ and never mutate themselves; all randomness comes from ``ctx.rng``, one seeded `
 per test, so a run's op stream is reproducible. Combinators compose them::
 
     workload = time_limit(60, stagger(0.01, mix(fn(transfer), fn(read))))
-    schedule = cycle(sleep(10), once("kill", "one"), sleep(2), once("start", "all"))
+    schedule = periodic(10, (10, "kill", "one"), (12, "start", "all"))
 
 ``simulate(gen, processes=4)`` runs a generator on a fake clock where every op completes ``ok``
 after a fixed latency, so tests compare exact op lists without any cluster.
@@ -30,11 +30,13 @@ __all__ = [
     "Context",
     "Generator",
     "Invocation",
+    "Lane",
     "Pending",
     "cycle",
     "fn",
     "mix",
     "once",
+    "periodic",
     "seq",
     "simulate",
     "sleep",
@@ -244,37 +246,88 @@ def stagger(mean_gap_seconds: float, gen: Generator) -> Generator:
     return _Stagger(round(mean_gap_seconds * SECOND), gen)
 
 
+@dataclass(frozen=True)
+class _Periodic(_Base):
+    period: int
+    items: tuple[tuple[int, Invocation], ...]
+    origin: int | None = None
+    emitted: int = 0
+
+    def op(self, ctx: Context) -> Answer:
+        origin = ctx.time if self.origin is None else self.origin
+        rounds, k = divmod(self.emitted, len(self.items))
+        offset, invocation = self.items[k]
+        due = origin + rounds * self.period + offset
+        return replace(invocation, at=due), replace(self, origin=origin, emitted=self.emitted + 1)
+
+
+def periodic(period: float, *items: tuple[float, str, Any]) -> Generator:
+    """Endless ``(offset, f, value)`` invocations due at ``offset + k x period`` seconds after the
+    generator is first asked (k = 0, 1, ...): a fixed cadence that does not drift with op latency."""
+    if not items:
+        raise ValueError("periodic needs at least one item")
+    ordered = tuple(sorted((round(o * SECOND), Invocation(f, v)) for o, f, v in items))
+    return _Periodic(round(period * SECOND), ordered)
+
+
+class Lane:
+    """A generator being run (runner side, mutable): every answer is taken; an invocation due
+    later is held until its time."""
+
+    def __init__(self, gen: Generator | None) -> None:
+        self.gen, self.held = gen, None
+
+    @property
+    def done(self) -> bool:
+        return self.gen is None and self.held is None
+
+    def poll(self, ctx: Context) -> Invocation | Pending | None:
+        """An invocation to dispatch now, a Pending (ask again at ``until`` or on a completion), or
+        None when exhausted. Call only when a process is free."""
+        if self.held is None:
+            if self.gen is None:
+                return None
+            what, self.gen = self.gen.op(ctx)
+            if what is None:
+                self.gen = None
+                return None
+            if isinstance(what, Pending):
+                return what
+            self.held = what
+        if (self.held.at or 0) > ctx.time:
+            return Pending(self.held.at)
+        invocation, self.held = self.held, None
+        return invocation
+
+    def update(self, ctx: Context, event: Op) -> None:
+        if self.gen is not None:
+            self.gen = self.gen.update(ctx, event)
+
+
 def simulate(gen: Generator, *, processes: Sequence[Any] = (0,), latency: float = 0.001, seed: int = 0,
              max_ops: int = 10_000) -> list[Op]:
     """Run ``gen`` on a fake clock: every op completes ``ok`` after ``latency`` seconds."""
-    rng, lat = random.Random(seed), round(latency * SECOND)
+    rng, lat, lane = random.Random(seed), round(latency * SECOND), Lane(gen)
     now, busy, out = 0, {}, []  # busy: process -> completion time
     while len(out) < max_ops:
-        ctx = Context(now, tuple(p for p in processes if p not in busy), rng)
-        what, nxt = gen.op(ctx) if ctx.free else (Pending(), gen)
-        if isinstance(what, Invocation) and (what.at or 0) <= now:
-            gen = nxt
-            out.append(Op(len(out), now, "invoke", ctx.free[0], what.f, what.value))
-            busy[ctx.free[0]] = now + lat
-            continue
-        if what is None and not busy:
-            break
-        if isinstance(what, Pending):
-            gen = nxt
-        wake = [t for t in busy.values()]
+        free = tuple(p for p in processes if p not in busy)
+        what = lane.poll(Context(now, free, rng)) if free else Pending()
         if isinstance(what, Invocation):
-            wake.append(what.at or now)
-        elif isinstance(what, Pending) and what.until is not None:
+            out.append(Op(len(out), now, "invoke", free[0], what.f, what.value))
+            busy[free[0]] = now + lat
+            continue
+        wake = list(busy.values())
+        if isinstance(what, Pending) and what.until is not None:
             wake.append(what.until)
         if not wake:
-            break  # pending forever with nothing in flight
+            break  # exhausted, or pending forever with nothing in flight
         now = max(now, min(wake))
         for p, t in sorted(busy.items(), key=lambda kv: kv[1]):
             if t <= now:
                 del busy[p]
                 done = Op(len(out), t, "ok", p, *_last_invocation(out, p))
                 out.append(done)
-                gen = gen.update(Context(now, (), rng), done)
+                lane.update(Context(now, (), rng), done)
     return out
 
 

@@ -13,9 +13,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from checkers import CheckOptions, HistoryFormatError, Result, checker_names, get_checker, read_history
+from checkers import CheckOptions, HistoryFormatError, checker_names, get_checker, read_history
+from checkers.compose import check_safe as run_checker
 from checkers.formats import FORMATS, write_history
-from checkers.result import UNKNOWN, merge_validity, unknown
+from checkers.result import UNKNOWN, merge_validity
 
 __all__ = ["EXIT_ERROR", "app", "exit_code", "fail", "main"]
 
@@ -171,12 +172,52 @@ def check(
     raise typer.Exit(EXIT_ERROR if errors else exit_code(verdicts))
 
 
-def run_checker(checker: Any, history: Any, options: CheckOptions) -> Result:
-    """Run a checker; a crash becomes an unknown verdict carrying the error."""
+@app.command()
+def sla(
+    history_path: Annotated[Path, typer.Argument(metavar="HISTORY", help="history file with nemesis ops")],
+    claims_path: Annotated[Path, typer.Option("--claims", help="claims TOML file")],
+    fmt: FormatOption = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write figures and verdicts here")] = None,
+    models_: Annotated[list[str] | None, typer.Option(
+        "-m", "--model", help="also run this checker for data_loss/consistency claims (repeatable)")] = None,
+    min_downtime_ms: Annotated[float, typer.Option(help="shortest downtime window reported (ms)")] = 1000,
+) -> None:
+    """Judge SLA claims on a history: certified / violated / inconclusive per claim (exit 0/1/2)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from chaos.claims import ClaimError, evaluate, load_claims
+    from checkers.sla import sla_figures
+
     try:
-        return checker(history, options)
-    except Exception as e:  # a checker bug must not pass as a verdict
-        return unknown(f"checker crashed: {type(e).__name__}: {e}")
+        claims = load_claims(claims_path)
+    except ClaimError as e:
+        fail(str(e))
+    history = read_history(history_path, fmt)
+    consistency = claims.values.get("consistency")
+    options = CheckOptions(consistency_models=(consistency,) if consistency else ("strict-serializable",))
+    results = {}
+    for name in _split_list(models_):
+        try:
+            results[name] = run_checker(get_checker(name), history, options)
+        except KeyError as e:
+            fail(e.args[0])
+    figures = sla_figures(history, min_downtime_ns=int(min_downtime_ms * 1e6))
+    verdicts = evaluate(claims, figures, results)
+    table = Table(title=f"SLA claims: {history_path}")
+    for column in ("claim", "claimed", "measured", "verdict", "why"):
+        table.add_column(column)
+    colour = {"certified": "green", "violated": "red", "inconclusive": "yellow"}
+    for v in verdicts:
+        measured = f"{v.measured:.6g}" if isinstance(v.measured, float) else str(v.measured)
+        table.add_row(v.claim, str(v.claimed), measured, f"[{colour[v.verdict]}]{v.verdict}[/]", v.reason)
+    Console(width=160).print(table)
+    if json_out is not None:
+        report = {"history": str(history_path), "claims": str(claims_path), "verdicts": verdicts,
+                  "figures": figures, "results": results}
+        json_out.write_text(to_json(report, indent=2))
+    kinds = {v.verdict for v in verdicts}
+    raise typer.Exit(1 if "violated" in kinds else 2 if "inconclusive" in kinds else 0)
 
 
 @app.command("models")
@@ -184,6 +225,11 @@ def models() -> None:
     """List the checkers `check -m` accepts."""
     for name, summary in checker_names().items():
         typer.echo(f"{name}\t{summary}")
+
+
+from chaos.cluster_cli import register as _register_cluster_commands  # noqa: E402
+
+_register_cluster_commands(app)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -1,0 +1,117 @@
+import pytest
+
+from checkers import CheckOptions, Result, read_history
+from checkers.compose import compose
+from checkers.counter import check_counter
+from checkers.long_fork import check_long_fork
+from checkers.sets import check_set, check_set_full
+from checkers.stats import check_stats
+from tests.helpers import fail, history, info, invoke, ok
+
+JEPSEN = "elle-cli/histories/jepsen"
+
+
+@pytest.mark.parametrize(("checker", "name", "options", "valid"), [
+    (check_counter, "counter.edn", {}, True),
+    (check_counter, "counter.json", {}, True),
+    (check_set, "set.edn", {}, True),
+    (check_set_full, "set_full.edn", {}, False),
+    (check_set_full, "set_full.json", {}, False),
+    (check_long_fork, "long-fork.edn", {"group_size": 3}, False),
+])
+def test_corpus_verdicts(corpus, checker, name, options, valid):
+    assert checker(read_history(corpus / JEPSEN / name), CheckOptions(**options)).valid is valid
+
+
+def add(p, v, end=ok):
+    return [invoke(p, "add", v), end(p, "add", v)]
+
+
+def read(p, v):
+    return [invoke(p, "read"), ok(p, "read", v)]
+
+
+def test_set_classes():
+    h = history(*add(0, 1), *add(0, 2), *add(1, 3, end=info), *add(2, 4, end=fail), *read(0, [1, 3, 9]))
+    r = check_set(h, CheckOptions())
+    assert r.valid is False
+    d = r.details
+    assert (d["attempt-count"], d["acknowledged-count"], d["ok-count"]) == (4, 2, 2)
+    assert (d["lost"], d["recovered"], d["unexpected"]) == ([2], [3], [9])
+    assert check_set(history(*add(0, 1), *read(0, [1])), CheckOptions()).valid is True
+    assert check_set(history(*add(0, 1)), CheckOptions()).valid == "unknown"
+
+
+def test_set_full_lost_stale_duplicated_never_read():
+    # 1: stable after a stale read; 2: lost; 3: never read (added after the last read began)
+    h = history(*add(0, 1), *read(1, []), *read(1, [1]), *add(0, 2), *read(1, [1, 2]), *read(1, [1]),
+                invoke(1, "read"), *add(0, 3), ok(1, "read", [1]))
+    r = check_set_full(h, CheckOptions())
+    d = r.details
+    assert r.valid is False
+    assert (d["stable-count"], d["lost"], d["never-read"], d["stale"]) == (1, [2], [3], [1])
+    assert d["worst-stale"][0]["stable-latency"] == 1  # known at 1 ms, missed by the read invoked at 2 ms
+    assert set(d["stable-latencies"]) == {0, 0.5, 0.95, 0.99, 1}
+    dup = check_set_full(history(*add(0, 1), *read(1, [1, 1])), CheckOptions())
+    assert dup.valid is False and dup.details["duplicated"] == {1: 2}
+    assert check_set_full(history(*add(0, 1), *read(1, [1])), CheckOptions()).valid is True
+    assert check_set_full(history(*add(0, 1, end=info)), CheckOptions()).valid == "unknown"
+
+
+def test_counter_bounds():
+    ok_h = history(*add(0, 1), invoke(1, "read"), *add(0, 2), ok(1, "read", 3), *add(0, 5, end=fail), *read(1, 3))
+    r = check_counter(ok_h, CheckOptions())
+    assert r.valid is True and r.details["reads"] == [[1, 3, 3], [3, 3, 3]]
+    low = check_counter(history(*add(0, 2), *read(1, 1)), CheckOptions())
+    assert low.valid is False and low.details["errors"] == [[2, 1, 2]]
+    high = check_counter(history(*add(0, 2, end=fail), *read(1, 2)), CheckOptions())
+    assert high.valid is False and high.details["errors"] == [[0, 2, 0]]
+
+
+def txn(p, mops):
+    return [invoke(p, "txn", [[f, k, None if f == "r" else v] for f, k, v in mops]), ok(p, "txn", mops)]
+
+
+def test_long_fork_minimal_and_assumptions():
+    w = [*txn(0, [["w", 0, 1]]), *txn(1, [["w", 1, 1]])]
+    fork = history(*w, *txn(2, [["r", 0, 1], ["r", 1, None]]), *txn(3, [["r", 1, 1], ["r", 0, None]]))
+    r = check_long_fork(fork, CheckOptions(group_size=2))
+    assert r.valid is False and len(r.details["forks"]) == 1
+    fine = history(*w, *txn(2, [["r", 0, 1], ["r", 1, None]]), *txn(3, [["r", 1, 1], ["r", 0, 1]]))
+    assert check_long_fork(fine, CheckOptions()).valid is True
+    twice = history(*w, *txn(2, [["w", 0, 2]]), *txn(3, [["r", 0, 1], ["r", 1, 1]]))
+    assert "written more than once" in check_long_fork(twice, CheckOptions()).cause
+    size = history(*w, *txn(2, [["r", 0, 1], ["r", 1, None]]))
+    assert check_long_fork(size, CheckOptions(group_size=3)).valid == "unknown"
+
+
+def test_compose_merges_false_over_unknown_over_true():
+    def boom(h, o):
+        raise RuntimeError("bug")
+
+    def const(v):
+        return lambda h, o: Result(v, {}, "why" if v == "unknown" else None)
+
+    h = history(*add(0, 1), *read(0, [1]))
+    assert compose({"a": const(True), "b": check_stats})(h, CheckOptions()).valid is True
+    r = compose({"a": const(True), "b": boom})(h, CheckOptions())
+    assert r.valid == "unknown" and "b: checker crashed: RuntimeError: bug" in r.cause
+    assert compose({"a": const(False), "b": boom, "c": const(True)})(h, CheckOptions()).valid is False
+    assert r.details["a"] == {"valid?": True}
+
+
+@pytest.mark.parametrize(("model", "name", "flags", "code"), [
+    ("bank", "bank.edn", [], 0),
+    ("bank", "bank.edn", ["--total-amount", "99"], 1),
+    ("bank", "bank-negative-balances.json", [], 1),
+    ("set", "set.edn", [], 0),
+    ("set-full", "set_full.json", [], 1),
+    ("counter", "counter.json", [], 0),
+    ("long-fork", "long-fork.edn", ["--group-size", "3"], 1),
+])
+def test_cli_models(capsys, corpus, model, name, flags, code):
+    from tests.unit.test_cli import run
+
+    path = corpus / JEPSEN / name
+    got, out, _ = run(capsys, "check", "-m", model, *flags, str(path))
+    assert (got, out) == (code, f"{path}\t{'true' if code == 0 else 'false'}\n")

@@ -56,7 +56,8 @@ def recovery(history: History) -> list[dict[str, Any]]:
 def bank_money(history: History, total: int) -> dict[str, Any]:
     """Money in the last ok read against ``total`` (positive: created, negative: lost), and how many
     ok reads did not sum to ``total``."""
-    reads = [p for p in history.pairs() if p.f == "read" and p.type == "ok" and isinstance(p.value, dict)]
+    reads = [p for p in history.pairs()
+             if p.f in ("read", "final-read") and p.type == "ok" and isinstance(p.value, dict)]
     wrong = sum(1 for p in reads if sum(p.value.values()) != total)
     final = sum(reads[-1].value.values()) if reads else None
     return {

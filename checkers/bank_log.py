@@ -1,13 +1,13 @@
-"""Durability of bank transfers, by id: the final ``transfer-log`` read against what clients saw.
+"""Durability of bank transfers, by id: the final read's committed ids against what clients saw.
 
-The bank workload logs each transfer's id in the same transaction as the transfer, and reads the
-log after recovery (``f="transfer-log"``, value = committed ids). Then:
+The bank workload logs each transfer's id in the same transaction as the transfer; after
+recovery its ``final-read`` op carries ``transfer-ids``, the ids the database holds. Then:
 
 - an ``ok`` transfer missing from the log is a lost acknowledged write (invalid);
 - a ``fail`` transfer present in the log committed although the client was told it did not (invalid);
 - ``info`` transfers may or may not be there; the figures count both.
 
-No ok ``transfer-log`` read means nothing can be said: unknown.
+No ok ``final-read`` with ``transfer-ids`` means nothing can be said: unknown.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from checkers.registry import CheckOptions, register_checker
 from checkers.result import Result, unknown
 
 
-@register_checker("bank-log", summary="bank: acknowledged transfers present after recovery, failed ones absent")
+@register_checker("bank-log", summary="bank: acknowledged transfer ids present after recovery, failed ones absent")
 def check_bank_log(history: History, options: CheckOptions) -> Result:
     """Compare ok/fail/info transfers with the final transfer log."""
-    logs = [p for p in history.pairs() if p.f == "transfer-log" and p.type == "ok"]
-    if not logs:
-        return unknown("no ok transfer-log read (the run ended before the final read?)")
-    logged = set(logs[-1].value or [])
+    finals = [p for p in history.pairs() if p.f == "final-read" and p.type == "ok"
+              and p.complete is not None and isinstance(p.complete.extra.get("transfer-ids"), list)]
+    if not finals:
+        return unknown("no ok final-read with transfer-ids (the run ended before the final read?)")
+    logged = set(finals[-1].complete.extra["transfer-ids"])  # type: ignore[union-attr]
     by_type: dict[str, set[int]] = {"ok": set(), "fail": set(), "info": set()}
     for p in history.pairs():
         if p.f == "transfer" and isinstance(p.invoke.value, dict) and "id" in p.invoke.value:

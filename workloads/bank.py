@@ -7,8 +7,9 @@
   with ``insufficient-funds`` and changes nothing, so balances never go negative.
 - ``read``: every balance in one transaction, ``{0: 12, 1: 8, ...}``.
 
-After the test, ``transfer-log`` reads the ids of the transfers that committed, so an
-acknowledged transfer missing after recovery is found by id, not guessed from balances.
+After recovery, ``final-read`` reads every balance and, in the same transaction, the ids of the
+transfers that committed (``transfer-ids`` in the completion), so an acknowledged transfer
+missing after recovery is found by id, not guessed from balances.
 
 The bank checker then asks: does every read sum to ``total``? Is any balance negative?
 """
@@ -106,23 +107,24 @@ class BankClient:
             conn = self._connection(database=DATABASE)
             with conn.cursor() as cur:
                 conn.begin()
-                if op.f == "read":
+                extra: dict[str, Any] = {}
+                if op.f in ("read", "final-read"):
                     cur.execute("SELECT id, balance FROM bank_accounts")
                     value: Any = {int(a): int(b) for a, b in cur.fetchall()}
+                    if op.f == "final-read":
+                        cur.execute("SELECT id FROM bank_transfers ORDER BY id")
+                        extra["transfer-ids"] = [int(r[0]) for r in cur.fetchall()]
                 elif op.f == "transfer":
                     refusal = self._transfer(cur, op.value)
                     if refusal:
                         conn.rollback()
                         return complete(op, "fail", error=refusal)
                     value = None
-                elif op.f == "transfer-log":
-                    cur.execute("SELECT id FROM bank_transfers ORDER BY id")
-                    value = [int(r[0]) for r in cur.fetchall()]
                 else:
                     raise ValueError(f"bank client: unknown f {op.f!r}")
                 committing = True
                 conn.commit()
-            return complete(op, "ok", value)
+            return complete(op, "ok", value, extra=extra)
         except (pymysql.err.Error, OSError) as e:
             self.close()
             outcome = classify(e, committing=committing and op.f == "transfer")

@@ -36,6 +36,8 @@ class Client(Protocol):
         """Close the connection; safe to call twice."""
 
 
-def complete(op: Op, type_: str, value: Any = None, error: str | None = None) -> Op:
+def complete(op: Op, type_: str, value: Any = None, error: str | None = None,
+             extra: dict[str, Any] | None = None) -> Op:
     """The completion of invocation ``op`` (index and time are set by the runner)."""
-    return replace(op, type=type_, value=op.value if value is None else value, error=error)
+    return replace(op, type=type_, value=op.value if value is None else value, error=error,
+                   extra={**op.extra, **(extra or {})})

@@ -68,11 +68,14 @@ def summary(results: dict[str, Any]) -> list[str]:
         lines.append(f"money lost or created: {money}; reads with a wrong total: {bank['reads-with-wrong-total']}"
                      f" of {bank['reads']}")
         missing = bank.get("transfers-acknowledged-missing")
-        lines.append(f"acknowledged transfers missing after recovery: "
-                     f"{'unknown' if missing is None else missing} of {bank.get('transfers-acknowledged')}; "
-                     f"failed but committed: {bank.get('transfers-failed-but-committed-count')}; "
-                     f"indeterminate: {bank.get('transfers-indeterminate')} "
-                     f"({bank.get('transfers-indeterminate-committed')} committed)")
+        if missing is None:
+            lines.append("acknowledged transfers missing after recovery: unknown (no final read)")
+        else:
+            lines.append(f"acknowledged transfers missing after recovery: "
+                         f"{missing} of {bank.get('transfers-acknowledged')}; "
+                         f"failed but committed: {bank.get('transfers-failed-but-committed-count')}; "
+                         f"indeterminate: {bank.get('transfers-indeterminate')} "
+                         f"({bank.get('transfers-indeterminate-committed')} committed)")
     for name, r in results.get("checkers", {}).items():
         cause = f" ({r['cause']})" if r.get("cause") else ""
         lines.append(f"{name}: {str(r['valid?']).lower()}{cause}")

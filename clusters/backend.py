@@ -28,8 +28,9 @@ class Backend(Protocol):
     def create(self, count: int, run_dir: Path) -> list[Node]:
         """Make ``count`` nodes named n1..nN; ``run_dir`` is a local folder this run owns."""
 
-    def destroy(self) -> None:
-        """Remove every node and what runs on it; safe to call twice."""
+    def destroy(self) -> list[str]:
+        """Remove every node and what runs on it, keeping on past failures; returns the errors
+        (empty when everything is gone). Safe to call twice."""
 
 
 @runtime_checkable

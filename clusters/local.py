@@ -176,7 +176,7 @@ class LocalBackend:
             nodes.append(Node(name, remote.address, remote))
         return nodes
 
-    def destroy(self) -> None:
+    def destroy(self) -> list[str]:
         errors = []
         for remote in reversed(self._remotes):
             try:
@@ -185,9 +185,12 @@ class LocalBackend:
                 errors.append(str(e))
         self._remotes.clear()
         while self._dirs:
-            self._ledger.release(self._dirs.pop())
-        if errors:
-            raise RemoteError("; ".join(errors))
+            resource = self._dirs.pop()
+            try:
+                self._ledger.release(resource)
+            except Exception as e:
+                errors.append(f"{resource.kind} {resource.key}: {e}")
+        return errors
 
 
 def _as_user(argv: list[str], user: str | None) -> list[str]:

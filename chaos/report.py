@@ -65,6 +65,10 @@ def _pct(ratio: float | None) -> str:
 
 
 def _text(x: Any) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        return f"{x:.6g}"
     return escape(x if isinstance(x, str) else json.dumps(x, default=str))
 
 

@@ -29,22 +29,24 @@
   function draw() {
     ctx.clearRect(0, 0, width, canvas.height);
     ctx.font = "11px sans-serif";
-    for (const f of D.faults) {
-      ctx.fillStyle = "rgba(148,103,189,0.15)";
-      const a = Math.max(x(f[0]), left), b = Math.min(x(f[1] < 0 ? D.end : f[1]), width);
-      if (b > a) ctx.fillRect(a, top, b - a, D.lanes.length * rowH);
-    }
     ctx.fillStyle = "#444";
     for (let k = 0; k <= 8; k++) {
       const t = t0 + ((t1 - t0) * k) / 8;
       ctx.fillText(t.toFixed(3) + " s", x(t) - 10, 12);
     }
     D.lanes.forEach((name, li) => {
-      const y = top + li * rowH;
       ctx.fillStyle = li % 2 ? "#fafafa" : "#f0f0f0";
-      ctx.fillRect(left, y, width - left, rowH - 1);
+      ctx.fillRect(left, top + li * rowH, width - left, rowH - 1);
       ctx.fillStyle = "#222";
-      ctx.fillText(String(name), 4, y + 13);
+      ctx.fillText(String(name), 4, top + li * rowH + 13);
+    });
+    ctx.fillStyle = "rgba(148,103,189,0.3)";
+    for (const f of D.faults) {
+      const a = Math.max(x(f[0]), left), b = Math.min(x(f[1] < 0 ? D.end : f[1]), width);
+      if (b > a) ctx.fillRect(a, top - 4, b - a, D.lanes.length * rowH + 4);
+    }
+    D.lanes.forEach((name, li) => {
+      const y = top + li * rowH;
       const lane = lanes[li];
       for (let j = firstEnding(lane, t0); j < lane.length; j++) {
         const op = D.ops[lane[j]];

@@ -30,7 +30,7 @@
     ctx.clearRect(0, 0, width, canvas.height);
     ctx.font = "11px sans-serif";
     ctx.fillStyle = "#444";
-    for (let k = 0; k <= 8; k++) {
+    for (let k = 0; k < 8; k++) {
       const t = t0 + ((t1 - t0) * k) / 8;
       ctx.fillText(t.toFixed(3) + " s", x(t) - 10, 12);
     }

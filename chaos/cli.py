@@ -147,6 +147,13 @@ def check(
         checker = get_checker(model)
     except KeyError as e:
         fail(e.args[0])
+    if consistency_models:
+        from checkers.elle.models import validate_models
+
+        try:
+            validate_models(_split_list(consistency_models))
+        except ValueError as e:
+            fail(f"--consistency-models: {e}")
     options = CheckOptions(
         consistency_models=_split_list(consistency_models) or ("strict-serializable",),
         anomalies=_split_list(anomalies), cycle_search_timeout_ms=cycle_search_timeout, directory=directory,
@@ -227,6 +234,11 @@ def models() -> None:
         typer.echo(f"{name}\t{summary}")
 
 
+from chaos.cluster_cli import register as _register_cluster_commands  # noqa: E402
+
+_register_cluster_commands(app)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the app; one line and exit 255 for any user error."""
     try:
@@ -246,3 +258,4 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 
 from chaos import report_command  # noqa: E402, F401  (registers `report`, `analyze`, `serve`)
+from chaos import run_command  # noqa: E402, F401  (registers `chaoscert run`)

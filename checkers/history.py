@@ -28,7 +28,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,8 +87,7 @@ def is_client_process(process: Any) -> bool:
     return process is None or (isinstance(process, int) and not isinstance(process, bool))
 
 
-@dataclass(frozen=True, slots=True)
-class Pair:
+class Pair(NamedTuple):
     """An invocation and its completion (None when the history ends before it completed)."""
 
     invoke: Op
@@ -154,11 +154,16 @@ class History:
 
         ``client=True`` (default) gives client ops, ``False`` fault ops, ``None`` both.
         """
-        return _pair(self.ops, client)[0]
+        return list(self._paired[client][0])
+
+    @cached_property
+    def _paired(self) -> dict[bool | None, tuple[list[Pair], list[HistoryProblem]]]:
+        """Pairing is done once per history; each view is computed on first use."""
+        return _LazyPairing(self.ops)
 
     def problems(self) -> list[HistoryProblem]:
         """Unpaired completions, duplicate indices, invokes never completed, reuse after crash."""
-        found = list(_pair(self.ops, None)[1])
+        found = list(self._paired[None][1])
         seen: set[int] = set()
         for op in self.ops:
             if op.index in seen:
@@ -220,58 +225,62 @@ class History:
         }
 
 
+class _LazyPairing(dict):
+    def __init__(self, ops: Sequence[Op]) -> None:
+        super().__init__()
+        self.ops = ops
+
+    def __missing__(self, client: bool | None) -> tuple[list[Pair], list[HistoryProblem]]:
+        self[client] = _pair(self.ops, client)
+        return self[client]
+
+
 def _pair(ops: Sequence[Op], client: bool | None) -> tuple[list[Pair], list[HistoryProblem]]:
     """Pair each invocation with the next completion of the same process.
 
     Fault processes follow Jepsen's nemesis convention: their ops alternate invocation and
     completion whatever their type.
     """
-    open_: dict[Any, Op] = {}
+    open_: dict[Any, tuple[Op, int]] = {}  # process -> (invocation, its slot)
     crashed: set[Any] = set()
     slots: list[Pair | None] = []
-    slot_of: dict[int, int] = {}  # id(invocation) -> its slot
     problems: list[HistoryProblem] = []
     for op in ops:
-        is_client = op.is_client
+        process = op.process
+        is_client = type(process) is int or is_client_process(process)
         if client is not None and is_client != client:
             continue
-        pending = open_.get(op.process)
+        pending = open_.get(process)
         starts = pending is None if not is_client else op.type == "invoke"
         if starts:
             if pending is not None:
                 problems.append(
-                    HistoryProblem(op.index, "double-invoke", f"process {op.process} invoked while op "
-                                   f"{pending.index} was still open; {pending.index} counts as info")
+                    HistoryProblem(op.index, "double-invoke", f"process {process} invoked while op "
+                                   f"{pending[0].index} was still open; {pending[0].index} counts as info")
                 )
-                _close(slots, slot_of, pending, None)
-            if is_client and op.process in crashed and op.process is not None:
+                slots[pending[1]] = Pair(pending[0], None)
+            if is_client and process in crashed and process is not None:
                 problems.append(
                     HistoryProblem(op.index, "invoke-after-crash",
-                                   f"process {op.process} invoked again after an info completion")
+                                   f"process {process} invoked again after an info completion")
                 )
-            open_[op.process] = op
-            slot_of[id(op)] = len(slots)
+            open_[process] = (op, len(slots))
             slots.append(None)
         elif pending is None:
             problems.append(
-                HistoryProblem(op.index, "unpaired-completion",
-                               f"{op.type} of process {op.process} has no invocation")
+                HistoryProblem(op.index, "unpaired-completion", f"{op.type} of process {process} has no invocation")
             )
         else:
-            del open_[op.process]
-            _close(slots, slot_of, pending, op)
+            del open_[process]
+            slots[pending[1]] = Pair(pending[0], op)
             if op.type == "info":
-                crashed.add(op.process)
-    for pending in open_.values():
-        if pending.is_client:
+                crashed.add(process)
+    for invocation, slot in open_.values():
+        if invocation.is_client:
             problems.append(
-                HistoryProblem(pending.index, "never-completed",
-                               f"invocation {pending.index} of process {pending.process} never completed "
+                HistoryProblem(invocation.index, "never-completed",
+                               f"invocation {invocation.index} of process {invocation.process} never completed "
                                "(counts as info)")
             )
-        _close(slots, slot_of, pending, None)
+        slots[slot] = Pair(invocation, None)
     return [p for p in slots if p is not None], problems
-
-
-def _close(slots: list[Pair | None], slot_of: dict[int, int], invoke: Op, complete: Op | None) -> None:
-    slots[slot_of.pop(id(invoke))] = Pair(invoke, complete)

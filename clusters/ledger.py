@@ -4,6 +4,9 @@ Each run appends one JSON line per resource to ``<state dir>/<run id>.jsonl`` as
 resource exists, and a ``released`` line when it is gone. Teardown releases in reverse order; if
 chaoscert itself was killed, ``chaoscert clean`` reads the leftover ledgers and releases whatever
 is still recorded. Kinds know how to release themselves; adding a kind is one function.
+A run whose resources must outlive the process (``chaoscert cluster up``) is marked ``kept``:
+``clean`` leaves it alone and ``cluster down`` releases it. Sweepers find resources named with
+chaoscert's prefixes that no ledger covers (a crash between creating and recording).
 
 State dir: ``$CHAOSCERT_STATE_DIR``, else ``/run/chaoscert`` as root, else ``~/.cache/chaoscert/state``.
 """
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Ledger", "Resource", "clean_all", "release", "releaser", "state_dir"]
+__all__ = ["Ledger", "Resource", "clean_all", "release", "releaser", "state_dir", "sweep", "sweeper"]
 
 
 def state_dir() -> Path:
@@ -53,6 +56,15 @@ def releaser(kind: str) -> Callable[[Callable[[Resource], None]], Callable[[Reso
         return fn
 
     return register
+
+
+_SWEEPERS: list[Callable[[], list[Resource]]] = []
+
+
+def sweeper(fn: Callable[[], list[Resource]]) -> Callable[[], list[Resource]]:
+    """Register a function listing the chaoscert-named resources that exist now (for ``sweep``)."""
+    _SWEEPERS.append(fn)
+    return fn
 
 
 def release(resource: Resource) -> None:
@@ -93,13 +105,16 @@ class Ledger:
         release(resource)
         self.forget(resource)
 
+    def keep(self) -> None:
+        """Let the resources outlive this process: ``clean`` skips the run until it is released."""
+        self._append({"event": "kept"})
+
     def outstanding(self) -> list[Resource]:
         return list(_outstanding(self.path))
 
     def release_all(self) -> list[str]:
         """Release every outstanding resource, newest first; returns the errors (empty if clean)."""
-        errors = _release_file(self.path)
-        return errors
+        return _release_file(self.path)[1]
 
 
 def _outstanding(path: Path) -> Iterator[Resource]:
@@ -116,24 +131,30 @@ def _outstanding(path: Path) -> Iterator[Resource]:
     yield from live.values()
 
 
-def _release_file(path: Path) -> list[str]:
-    errors = []
+def _release_file(path: Path) -> tuple[list[str], list[str]]:
+    """Release a ledger's outstanding resources, newest first: (released, errors) as ``kind key``."""
+    released, errors = [], []
     for resource in reversed(list(_outstanding(path))):
         try:
             release(resource)
         except Exception as e:  # keep going: one stuck resource must not keep the others alive
             errors.append(f"{resource.kind} {resource.key}: {e}")
         else:
+            released.append(f"{resource.kind} {resource.key}")
             with open(path, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"event": "released", "kind": resource.kind, "key": resource.key}) + "\n")
     if not errors:
         path.unlink(missing_ok=True)
-    return errors
+    return released, errors
 
 
 def _owner_alive(path: Path) -> bool:
+    """Whether the run is still in use: kept, or its first owner process is alive."""
     try:
-        first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if any('"event": "kept"' in line for line in lines):
+            return True
+        first = json.loads(lines[0])
         os.kill(int(first["pid"]), 0)
     except (IndexError, ValueError, KeyError, ProcessLookupError, json.JSONDecodeError):
         return False
@@ -143,16 +164,39 @@ def _owner_alive(path: Path) -> bool:
 
 
 def clean_all(directory: Path | None = None, *, include_live: bool = False) -> tuple[list[str], list[str]]:
-    """Release what killed runs left. Returns (ledgers cleaned, errors). Runs whose chaoscert
-    process is still alive are left alone unless ``include_live``."""
+    """Release what killed runs left. Returns (resources released, errors) as ``kind key`` strings.
+    Runs whose chaoscert process is still alive, or that were kept, are left alone unless
+    ``include_live``."""
     directory = directory or state_dir()
-    cleaned, errors = [], []
+    released, errors = [], []
     for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
         if not include_live and _owner_alive(path):
             continue
-        errors += _release_file(path)
-        cleaned.append(path.stem)
-    return cleaned, errors
+        done, failed = _release_file(path)
+        released += done
+        errors += failed
+    return released, errors
+
+
+def sweep(directory: Path | None = None) -> tuple[list[str], list[str]]:
+    """Release chaoscert-named resources that exist but that no ledger in ``directory`` records
+    (run after ``clean_all``, so what is left in ledgers belongs to live or kept runs).
+    Returns (removed, errors) as ``kind key`` strings."""
+    directory = directory or state_dir()
+    covered = {(r.kind, r.key) for path in (directory.glob("*.jsonl") if directory.is_dir() else [])
+               for r in _outstanding(path)}
+    removed, errors = [], []
+    for find in _SWEEPERS:
+        for resource in find():
+            if (resource.kind, resource.key) in covered:
+                continue
+            try:
+                release(resource)
+            except Exception as e:
+                errors.append(f"{resource.kind} {resource.key}: {e}")
+            else:
+                removed.append(f"{resource.kind} {resource.key}")
+    return removed, errors
 
 
 # ---------------------------------------------------------------- releasers for local kinds

@@ -12,7 +12,19 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = Path(os.environ.get("CHAOSCERT_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+
+def _find_corpus() -> Path:
+    """$CHAOSCERT_CORPUS, else the nearest ``shared/corpus`` beside the checkout or above it."""
+    if env := os.environ.get("CHAOSCERT_CORPUS"):
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents[1:]:
+        if (parent / "shared" / "corpus").is_dir():
+            return parent / "shared" / "corpus"
+    return here.parents[2] / "shared" / "corpus"
+
+
+CORPUS = _find_corpus()
 
 
 @pytest.fixture(scope="session")

@@ -55,3 +55,9 @@ def test_convert_round_trip(capsys, corpus, tmp_path):
     assert run(capsys, "history", "convert", str(src), str(tmp_path / "b.jsonl"))[0] == 0
     assert run(capsys, "history", "convert", str(tmp_path / "b.jsonl"), str(tmp_path / "b.edn"))[0] == 0
     assert (tmp_path / "b.edn").read_text().count("\n") == 680
+
+
+def test_unknown_consistency_model_is_an_error_not_unknown(capsys, corpus):
+    path = corpus / "elle-cli/histories/elle/paper-example.edn"
+    code, _, err = run(capsys, "check", "-m", "list-append", "-c", "serialisable", str(path))
+    assert code == 255 and "unknown consistency model serialisable" in err

@@ -1,0 +1,281 @@
+"""list-append: transactions of ``[append k v]`` and ``[r k [v ...]]`` over lists.
+
+Every read is a prefix of the key's final list, so the longest read of a key is its version
+order. Example: T1 ``[[append x 1]]``, T2 ``[[append x 2]]``, T3 ``[[r x [1 2]]]`` give
+``T1 -ww-> T2`` (2 was appended after 1) and ``T2 -wr-> T3``; a T4 that read ``[1]`` gets
+``T4 -rw-> T2`` (it did not see 2). An append nobody read still comes after every element read.
+Values appended to a key must be unique, as in Elle.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from checkers.elle.analysis import Analysis, garbage_and_aborted, lost_updates
+from checkers.elle.graph import edges
+from checkers.elle.txns import RW, WR, WW, Txns
+from checkers.registry import CheckOptions
+
+__all__ = ["FUNCTIONS", "analyze"]
+
+FUNCTIONS = frozenset({"append", "r"})
+INIT = object()  # the empty list, before any append
+UNKNOWN_PREFIX = object()  # in an expected list: elements the txn did not see
+
+
+class DuplicateAppends(ValueError):
+    """A value appended twice to one key: the version order cannot be read (Elle: unknown)."""
+
+
+@dataclass(frozen=True)
+class _Index:
+    writer: dict[tuple[Any, Any], int]  # (key, element) -> txn that appended it, failed ones included
+    order: dict[Any, tuple[Any, ...]]  # key -> version order (distinct elements of the longest read)
+    pos: dict[tuple[Any, Any], int]  # (key, element) -> position in order
+    witness: dict[Any, int]  # key -> txn whose read gave the order
+    reads: list[tuple[int, Any, tuple[Any, ...], int]]  # ok reads: (txn, key, list, mop index)
+
+
+def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
+    writer: dict[tuple[Any, Any], int] = {}
+    appends: list[tuple[int, Any, Any]] = []  # appends by ok and info txns
+    reads: list[tuple[int, Any, tuple[Any, ...], int]] = []
+    for t, (typ, mops) in enumerate(zip(txns.typ, txns.mops, strict=True)):
+        for i, (f, k, v) in enumerate(mops):
+            if f == "append":
+                if (k, v) in writer:
+                    raise DuplicateAppends(f"value {v!r} appended to key {k!r} more than once "
+                                           f"(ops {txns.ops[writer[(k, v)]].index} and {txns.ops[t].index})")
+                writer[(k, v)] = t
+                if typ != "fail":
+                    appends.append((t, k, v))
+            elif typ == "ok":
+                reads.append((t, k, tuple(v) if v else (), i))
+    longest: dict[Any, tuple[Any, ...]] = {}
+    witness: dict[Any, int] = {}
+    for t, k, lst, _ in reads:
+        if len(lst) > len(longest.get(k, ())):
+            longest[k], witness[k] = lst, t
+    per_key = Counter(k for _, k, _ in appends)
+    for t, k, v in appends:
+        if per_key[k] == 1 and k not in longest:  # an unread key with one append: its order is that append
+            longest[k], witness[k] = (v,), t
+    order = {k: tuple(dict.fromkeys(lst)) for k, lst in longest.items()}
+    pos = {(k, v): i for k, vs in order.items() for i, v in enumerate(vs)}
+    return _Index(writer, order, pos, witness, reads), appends
+
+
+def _previous(idx: _Index, k: Any, v: Any) -> Any:
+    """The element appended just before ``v`` (INIT for the first); for an unread append, the last read one."""
+    order = idx.order.get(k, ())
+    p = idx.pos.get((k, v))
+    if p is None:
+        return order[-1] if order else INIT
+    return order[p - 1] if p else INIT
+
+
+# ---------------------------------------------------------------- non-cycle anomalies
+
+def _incompatible_orders(idx: _Index) -> list[dict[str, Any]]:
+    bad: dict[Any, dict[str, Any]] = {}
+    for _, k, lst, _ in idx.reads:
+        full = idx.order.get(k, ())
+        if k not in bad and lst and lst[: len(full)] != full[: len(lst)]:
+            bad[k] = {"key": k, "values": [list(lst), list(full)]}
+    return list(bad.values())
+
+
+def _duplicates(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
+    out = []
+    for t, _, lst, i in idx.reads:
+        if len(set(lst)) != len(lst):
+            dups = {v: c for v, c in Counter(lst).items() if c > 1}
+            out.append({"op": txns.ops[t].to_dict(), "mop": txns.mops[t][i], "duplicates": dups})
+    return out
+
+
+def _intermediate_reads(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
+    """G1b: a read ending in an element its writer later overwrote with another append to that key."""
+    intermediate: dict[tuple[Any, Any], int] = {}
+    for t, mops in enumerate(txns.mops):
+        last: dict[Any, Any] = {}
+        for f, k, v in mops:
+            if f == "append":
+                if k in last:
+                    intermediate[(k, last[k])] = t
+                last[k] = v
+    out = []
+    for t, k, lst, i in idx.reads:
+        w = intermediate.get((k, lst[-1])) if lst else None
+        if w is not None and w != t:
+            out.append({"op": txns.ops[t].to_dict(), "mop": txns.mops[t][i], "writer": txns.ops[w].to_dict(),
+                        "element": lst[-1]})
+    return out
+
+
+def _internal(txns: Txns) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """internal: a read that disagrees with the txn's own earlier reads and appends; future-read:
+    a read of an element the txn appends later."""
+    internal, future = [], []
+    for t, (typ, mops) in enumerate(zip(txns.typ, txns.mops, strict=True)):
+        if typ != "ok" or len({k for _, k, _ in mops}) == len(mops):  # no key touched twice: nothing to compare
+            continue
+        state: dict[Any, list[Any]] = {}  # key -> expected list; starting with ... when the prefix is unknown
+        seen: dict[Any, dict[Any, list[Any]]] = {}
+        future_case = None
+        for f, k, v in mops:
+            if f == "append":
+                if future_case is None and v in seen.get(k, {}):
+                    future_case = {"op": txns.ops[t].to_dict(), "mop": seen[k][v], "element": v}
+                state[k] = [*state.get(k, [UNKNOWN_PREFIX]), v]
+                continue
+            lst = list(v or [])
+            s = state.get(k)
+            if s is not None:
+                if s[:1] == [UNKNOWN_PREFIX]:
+                    tail = s[1:]
+                    bad = len(lst) < len(tail) or lst[len(lst) - len(tail):] != tail
+                else:
+                    bad = s != lst
+                if bad:
+                    expected = ["..." if e is UNKNOWN_PREFIX else e for e in s]
+                    internal.append({"op": txns.ops[t].to_dict(), "mop": [f, k, v], "expected": expected})
+                    break
+            state[k] = lst
+            for e in lst:
+                seen.setdefault(k, {}).setdefault(e, [f, k, v])
+        if future_case is not None:
+            future.append(future_case)
+    return internal, future
+
+
+def _dirty_updates(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
+    """An element appended by a failed txn, followed in the version order by a committed one."""
+    out = []
+    for k, vs in idx.order.items():
+        t1_type, t1, span = "ok", None, []
+        for v in vs:
+            w = idx.writer.get((k, v))
+            if w is None:
+                continue
+            t2_type = txns.typ[w]
+            span = [*span, v]
+            if t1_type == "fail" and t2_type == "ok":
+                out.append({"key": k, "values": span, "txns": [txns.ops[t1].to_dict(), "...", txns.ops[w].to_dict()]})
+            if t2_type == "info" or (t1_type == "fail" and t2_type == "fail"):
+                continue
+            t1_type, t1, span = t2_type, w, [v]
+    return out
+
+
+# ---------------------------------------------------------------- edges
+
+def _edges(txns: Txns, idx: _Index, appends: list[tuple[int, Any, Any]]) -> list:
+    committed = {kv: t for kv, t in idx.writer.items() if txns.typ[t] != "fail"}
+    readers: dict[tuple[Any, Any], list[int]] = defaultdict(list)
+    wr_s, wr_d = [], []
+    for t, k, lst, _ in idx.reads:
+        readers[(k, lst[-1] if lst else INIT)].append(t)
+        if lst:
+            w = committed.get((k, lst[-1]))
+            if w is not None:
+                wr_s.append(w)
+                wr_d.append(t)
+    ww_s, ww_d, rw_s, rw_d = [], [], [], []
+    for t, k, v in appends:
+        prev = _previous(idx, k, v)
+        if prev is not INIT:
+            w = committed.get((k, prev))
+            if w is not None:
+                ww_s.append(w)
+                ww_d.append(t)
+        for r in readers.get((k, prev), ()):
+            rw_s.append(r)
+            rw_d.append(t)
+    return [edges(ww_s, ww_d, WW), edges(wr_s, wr_d, WR), edges(rw_s, rw_d, RW)]
+
+
+# ---------------------------------------------------------------- explanations
+
+@dataclass(frozen=True)
+class _Explainer:
+    txns: Txns
+    idx: _Index
+
+    def explain(self, a: int, b: int, kind: int) -> dict[str, Any]:
+        idx, mops = self.idx, self.txns.mops
+        if kind == WR:
+            for f, k, v in mops[b]:
+                if f == "r" and v and idx.writer.get((k, v[-1])) == a:
+                    return {"type": "wr", "key": k, "value": v[-1], "read": list(v)}
+        for f, k, v in mops[b]:
+            if f != "append":
+                continue
+            prev = _previous(idx, k, v)
+            witness = self._witness(k, prev, v)
+            if kind == WW and prev is not INIT and idx.writer.get((k, prev)) == a:
+                return {"type": "ww", "key": k, "value": prev, "value'": v, **witness}
+            if kind == RW:
+                for g, k2, got in mops[a]:
+                    if g == "r" and k2 == k and ((got[-1] if got else INIT) == prev):
+                        return {"type": "rw", "key": k, "value": None if prev is INIT else prev, "value'": v,
+                                "read": list(got or []), **witness}
+        return {"type": ("ww", "wr", "rw")[kind]}
+
+    def _witness(self, k: Any, prev: Any, v: Any) -> dict[str, Any]:
+        """Which read shows ``v`` right after ``prev`` (the one that gave the version order)."""
+        if (k, v) not in self.idx.pos or k not in self.idx.witness:
+            return {"unread": True}
+        order = self.idx.order[k]
+        p = self.idx.pos[(k, v)]
+        return {"witness": self.idx.witness[k], "witness-read": list(order[max(0, p - 1): p + 1]),
+                "witness-from-start": p <= 1}
+
+    def render(self, a: str, b: str, step: dict[str, Any]) -> str:
+        k, v, v2 = step.get("key"), step.get("value"), step.get("value'")
+        if step["type"] == "wr":
+            return f"{b} read key {k!r} = {_tail(step['read'])}, which ends with {a}'s append of {v!r}"
+        seen = self._seen(step)
+        if step["type"] == "ww":
+            return f"{b} appended {v2!r} to key {k!r} after {a}'s append of {v!r}{seen}"
+        if step["type"] == "rw":
+            read = "the empty list" if v is None else _tail(step["read"])
+            return f"{a} read key {k!r} = {read}, which did not yet have {b}'s append of {v2!r}{seen}"
+        return f"{a} precedes {b} ({step['type']})"
+
+    def _seen(self, step: dict[str, Any]) -> str:
+        if step.get("unread"):
+            return (", because no read saw that append, so it came after every element read"
+                    if step["type"] == "rw" or step.get("value") is not None else "")
+        shown = step["witness-read"]
+        text = ("[" if step["witness-from-start"] else "[.. ") + " ".join(repr(x) for x in shown) + "]"
+        return f", because op {self.txns.ops[step['witness']].index} read {text}"
+
+
+def _tail(lst: list[Any]) -> str:
+    return "[" + ("" if len(lst) <= 2 else ".. ") + " ".join(repr(x) for x in lst[-2:]) + "]"
+
+
+def analyze(txns: Txns, options: CheckOptions) -> Analysis:
+    """Non-cycle anomalies, data edges and an explainer for a list-append history."""
+    idx, appends = _index(txns)
+    internal, future = _internal(txns)
+    garbage, aborted = garbage_and_aborted(txns, ((t, k, lst, i, lst) for t, k, lst, i in idx.reads), idx.writer)
+    anomalies = {
+        "duplicate-elements": _duplicates(txns, idx),
+        "incompatible-order": _incompatible_orders(idx),
+        "internal": internal,
+        "future-read": future,
+        "dirty-update": _dirty_updates(txns, idx),
+        "G1a": aborted,
+        "G1b": _intermediate_reads(txns, idx),
+        "garbage-read": garbage,
+        "lost-update": lost_updates(txns, "append"),
+    }
+    members = np.flatnonzero(np.asarray([t != "fail" for t in txns.typ], dtype=bool))
+    return Analysis({k: v for k, v in anomalies.items() if v}, _edges(txns, idx, appends), members,
+                    _Explainer(txns, idx))

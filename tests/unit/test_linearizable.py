@@ -1,0 +1,153 @@
+"""The linearizability checker on small hand-written histories: verdicts, info/fail semantics,
+keys, limits, explanations and the HTML view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checkers import CheckOptions, get_checker
+from checkers.linearizable import check_linearizable
+from tests.helpers import fail, history, info, invoke, ok
+
+INIT0 = CheckOptions(initial_value=0)
+
+
+def check(h, model="cas-register", options=INIT0, **kw):
+    return check_linearizable(h, options, model, **kw)
+
+
+def test_stale_read_after_write_is_explained():
+    h = history(invoke(0, "write", 2), invoke(1, "read"), ok(1, "read", 2), ok(0, "write", 2),
+                invoke(2, "read"), ok(2, "read", 0))
+    r = check(h)
+    assert r.valid is False
+    assert r.details["op"] == {"index": 4, "process": 2, "type": "ok", "f": "read", "value": 0}
+    assert r.details["linearized"] == [0, 1]
+    assert r.details["states"] == ["2"]
+    assert r.details["reasons"] == ["can't read 0 when the value is 2"]
+    assert "Op 4 (process 2, read 0)" in r.details["explanation"]
+
+
+def test_concurrent_read_may_see_either_value():
+    h = history(invoke(0, "write", 1), invoke(1, "read"), ok(1, "read", 0), ok(0, "write", 1),
+                invoke(1, "read"), ok(1, "read", 1))
+    assert check(h).valid is True
+
+
+def test_crashed_write_may_take_effect_late_or_never():
+    late = history(invoke(0, "write", 5), info(0, "write", "timed-out"), invoke(1, "read"), ok(1, "read", 0),
+                   invoke(1, "read"), ok(1, "read", 5), invoke(1, "read"), ok(1, "read", 5))
+    assert check(late).valid is True
+    never = history(invoke(0, "write", 5), info(0, "write", "timed-out"), invoke(1, "read"), ok(1, "read", 0))
+    assert check(never).valid is True
+    # it takes effect at most once: 5, then 6, then 5 again is impossible
+    twice = history(invoke(0, "write", 5), info(0, "write", "timed-out"), invoke(1, "read"), ok(1, "read", 5),
+                    invoke(1, "write", 6), ok(1, "write", 6), invoke(1, "read"), ok(1, "read", 5))
+    assert check(twice).valid is False
+
+
+def test_crashed_op_cannot_act_before_its_invocation():
+    h = history(invoke(1, "read"), ok(1, "read", 7), invoke(0, "write", 7), info(0, "write", "timed-out"))
+    assert check(h).valid is False
+
+
+def test_failed_ops_never_happened():
+    h = history(invoke(0, "cas", [0, 3]), fail(0, "cas", [0, 3]), invoke(1, "read"), ok(1, "read", 0))
+    assert check(h).valid is True
+    h = history(invoke(0, "write", 3), fail(0, "write", 3), invoke(1, "read"), ok(1, "read", 3))
+    assert check(h).valid is False
+
+
+def test_cas_explains_itself():
+    h = history(invoke(0, "cas", [3, 4]), ok(0, "cas", [3, 4]))
+    r = check(h)
+    assert r.valid is False and r.details["reasons"] == ["can't CAS 3 -> 4 when the value is 0"]
+
+
+def test_nil_read_is_unknown_unless_nil_is_empty():
+    h = history(invoke(0, "write", 1), ok(0, "write", 1), invoke(1, "read"), ok(1, "read", None))
+    assert check(h, options=CheckOptions()).valid is True
+    assert check(h, options=CheckOptions(nil_is_empty=True)).valid is False
+    empty = history(invoke(1, "read"), ok(1, "read", None))
+    assert check(empty, options=CheckOptions(nil_is_empty=True)).valid is True
+
+
+def test_mutex():
+    h = history(invoke(0, "acquire"), ok(0, "acquire"), invoke(1, "acquire"), ok(1, "acquire"))
+    assert check(h, "mutex").valid is False
+    h = history(invoke(0, "acquire"), ok(0, "acquire"), invoke(1, "acquire"), invoke(0, "release"),
+                ok(0, "release"), ok(1, "acquire"))
+    assert check(h, "mutex").valid is True
+
+
+def test_independent_keys_are_checked_apart():
+    h = history(invoke(0, "write", ["a", 1]), ok(0, "write", ["a", 1]), invoke(1, "write", ["b", 2]),
+                ok(1, "write", ["b", 2]), invoke(2, "read", ["a", None]), ok(2, "read", ["a", 1]),
+                invoke(3, "read", ["b", None]), ok(3, "read", ["b", 1]))
+    r = check(h, options=CheckOptions(independent=True))
+    assert r.valid is False and r.details["key"] == "b" and r.details["op"]["index"] == 6
+    assert check(h, options=CheckOptions(independent=True)).details["keys"] == 2
+
+
+def test_kv_keys_from_key_field_and_append():
+    h = history(invoke(0, "append", "x", key="k"), ok(0, "append", "x", key="k"),
+                invoke(1, "append", "y", key="k"), ok(1, "append", "y", key="k"),
+                invoke(2, "get", key="k"), ok(2, "get", "xy", key="k"),
+                invoke(3, "get", key="j"), ok(3, "get", "", key="j"))
+    assert check(h, "kv", CheckOptions()).valid is True
+    bad = history(invoke(0, "put", "x", key="k"), ok(0, "put", "x", key="k"),
+                  invoke(2, "get", key="k"), ok(2, "get", "", key="k"))
+    assert check(bad, "kv", CheckOptions()).valid is False
+    nokey = history(invoke(0, "put", "x"), ok(0, "put", "x"))
+    r = check(nokey, "kv", CheckOptions())
+    assert r.valid == "unknown" and "no key" in r.cause
+
+
+def test_queues():
+    fifo = history(invoke(0, "enqueue", 1), ok(0, "enqueue", 1), invoke(0, "enqueue", 2), ok(0, "enqueue", 2),
+                   invoke(1, "dequeue"), ok(1, "dequeue", 2))
+    assert check(fifo, "fifo-queue", CheckOptions()).valid is False
+    assert check(fifo, "unordered-queue", CheckOptions()).valid is True
+    # a crashed dequeue may have taken an element
+    lost = history(invoke(0, "enqueue", 1), ok(0, "enqueue", 1), invoke(1, "dequeue"), info(1, "dequeue"),
+                   invoke(2, "dequeue"), ok(2, "dequeue", None))
+    assert check(lost, "fifo-queue", CheckOptions()).valid is True
+    assert check(lost, "unordered-queue", CheckOptions()).valid is True
+
+
+def _hard_history(writers: int = 18):
+    """Many concurrent writes, then a read of a value nobody wrote: the search must try every order."""
+    ops = [invoke(p, "write", p) for p in range(writers)]
+    ops += [invoke(99, "read"), ok(99, "read", 1000)]
+    ops += [ok(p, "write", p) for p in range(writers)]
+    return history(*ops)
+
+
+def test_tiny_time_limit_gives_unknown_timeout():
+    r = check(_hard_history(), options=CheckOptions(initial_value=0, time_limit_s=0.001))
+    assert r.valid == "unknown" and r.cause == "timeout"
+
+
+def test_memory_cap_gives_unknown_memory():
+    r = check(_hard_history(), max_configs=1000)
+    assert r.valid == "unknown" and r.cause == "memory"
+
+
+def test_registered_under_knossos_names():
+    for name in ("cas-register", "register", "mutex", "multi-register", "kv", "fifo-queue", "unordered-queue",
+                 "linearizable", "linearizable-set"):
+        assert get_checker(name)
+
+
+def test_html_view_is_self_contained(tmp_path: Path):
+    h = history(invoke("nemesis", "start"), info("nemesis", "start", "partition"),
+                invoke(0, "write", 2), invoke(1, "read"), ok(1, "read", 2), ok(0, "write", 2),
+                invoke("nemesis", "stop"), info("nemesis", "stop"),
+                invoke(2, "read"), ok(2, "read", 0))
+    out = tmp_path / "lin.html"
+    r = check(h, options=CheckOptions(initial_value=0, html=out))
+    page = out.read_text()
+    assert r.valid is False
+    assert "NOT linearizable" in page and 'class="fail"' in page and 'class="fault"' in page
+    assert "state after: 2" in page and "process 2" in page
+    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "<script" not in page

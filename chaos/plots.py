@@ -89,9 +89,9 @@ def write_plots(view: RunView, folder: Path) -> dict[str, Path]:
     if len(ok):
         width = max(end / 100, 0.1)
         buckets = np.floor(ok[:, 0] / width).astype(int)
-        keys = np.unique(buckets)
+        keys = np.arange(buckets.max() + 1)  # empty buckets are gaps in the lines, not interpolated
         for q, colour in ((0.5, "#1f77b4"), (0.95, "#ff7f0e"), (0.99, "#d62728"), (1.0, "#444444")):
-            ys = [np.quantile(ok[buckets == b, 1], q) for b in keys]
+            ys = [np.quantile(ok[buckets == b, 1], q) if (buckets == b).any() else np.nan for b in keys]
             ax.plot((keys + 0.5) * width, ys, lw=1.2, color=colour, label="max" if q == 1 else f"p{q * 100:g}")
         ax.set_yscale("log")
     out["latency-quantiles"] = _save(fig, ax, folder / "latency-quantiles.png")

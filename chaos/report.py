@@ -186,18 +186,32 @@ def _checkers_html(view: RunView) -> str:
     return "".join(parts) if len(parts) > 1 else ""
 
 
-def rerun_command(parameters: dict[str, Any]) -> str:
-    """``chaoscert run`` with every recorded parameter as an option (the seed included)."""
-    args = ["chaoscert run"]
+def _run_options() -> set[str]:
+    """The options ``chaoscert run`` accepts."""
+    import typer.main
+
+    from chaos.cli import app
+
+    command = typer.main.get_command(app).commands.get("run")  # type: ignore[attr-defined]
+    return {opt for param in (command.params if command else []) for opt in param.opts}
+
+
+def rerun_command(parameters: dict[str, Any]) -> tuple[str, list[str]]:
+    """``chaoscert run`` with every recorded parameter it accepts (the seed included), and the
+    parameters it does not accept (recorded defaults of this version)."""
+    accepted = _run_options()
+    args, others = ["chaoscert run"], []
     for key, value in parameters.items():
-        if key == "results_dir" or value is None or value == "***":
-            continue
         flag = "--" + str(key).replace("_", "-")
-        if isinstance(value, bool):
+        if key == "results_dir" or value is None:
+            continue
+        if flag not in accepted or value == "***":
+            others.append(str(key))
+        elif isinstance(value, bool):
             args.append(flag if value else f"--no-{flag[2:]}")
         else:
             args.append(f"{flag} {value}")
-    return " ".join(args)
+    return " ".join(args), others
 
 
 def _parameters_html(view: RunView) -> str:
@@ -206,7 +220,9 @@ def _parameters_html(view: RunView) -> str:
     parts = ["<h2>Parameters</h2>", _table(["parameter", "value"], rows) if rows
              else '<p class="muted">No parameters recorded (a history checked on its own).</p>']
     if p.get("db") or p.get("workload"):
-        parts.append(f"<p>Rerun with: <code>{escape(rerun_command(p))}</code></p>")
+        command, others = rerun_command(p)
+        fixed = f" (not options of <code>run</code>: {escape(', '.join(others))})" if others else ""
+        parts.append(f"<p>Rerun with: <code>{escape(command)}</code>{fixed}</p>")
     runner = view.results.get("figures")
     if runner:
         parts.append(f"<h3>Runner figures</h3><pre>{escape(json.dumps(runner, indent=1, default=str))}</pre>")

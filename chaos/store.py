@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,16 @@ class RunDir:
     run_log = property(lambda self: self.path / "run.log")
     logs = property(lambda self: self.path / "logs")
     plots = property(lambda self: self.path / "plots")
+
+    def logger(self, say: Callable[[str], None]) -> Callable[[str], None]:
+        """``say`` that also appends each line to run.log."""
+
+        def both(line: str) -> None:
+            with self.run_log.open("a", encoding="utf-8") as f:
+                f.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+            say(line)
+
+        return both
 
     def node_logs(self, node: str) -> Path:
         return self.logs / node
@@ -119,7 +130,9 @@ def link_latest(run: RunDir) -> None:
 
 
 def find_runs(results_root: Path) -> list[RunDir]:
-    """Every run folder (one holding results.json) two levels down, newest first; ``latest`` links skipped."""
-    runs = [RunDir(p.parent) for p in results_root.glob("*/*/results.json")
-            if LATEST not in (p.parent.name, p.parent.parent.name) and not p.parent.is_symlink()]
+    """Every run folder (one holding results.json) two or three levels down (``examples/<test>/<time>``),
+    newest first; ``latest`` links skipped."""
+    found = [*results_root.glob("*/*/results.json"), *results_root.glob("*/*/*/results.json")]
+    runs = [RunDir(p.parent) for p in found
+            if LATEST not in p.relative_to(results_root).parts and not p.parent.is_symlink()]
     return sorted(runs, key=lambda r: (r.path.name, r.path.parent.name), reverse=True)

@@ -220,3 +220,11 @@ def test_serve_lists_runs_and_serves_their_files(run: RunDir, tmp_path: Path) ->
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def test_find_runs_sees_example_folders_one_level_deeper(tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    top = make_run(root, {"test": "a"}, "a")
+    nested = make_run(root / "examples", {"test": "b"}, "b")
+    write_run_outputs(nested.path)  # adds examples/latest and examples/b/latest: not runs
+    assert {r.path for r in find_runs(root)} == {top.path, nested.path}

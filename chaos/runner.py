@@ -29,7 +29,9 @@ from typing import Any
 from chaos.figures import bank_money, recovery, throughput
 from chaos.interpreter import NEMESIS, client_worker, interpret, nemesis_worker
 from chaos.nemesis import NemesisPackage, kill_package
+from chaos.outputs import write_run_outputs
 from chaos.recorder import Recorder
+from chaos.store import RunDir
 from checkers.formats import read_history
 from checkers.history import History, Op
 from checkers.registry import CheckOptions, get_checker
@@ -126,6 +128,7 @@ def run(spec: RunSpec, say: Callable[[str], None] = print) -> RunResult:
     seed = spec.seed if spec.seed is not None else random.SystemRandom().randrange(2**31)
     test_dir = _new_test_dir(spec)
     history_path = test_dir / "history.jsonl"
+    say = RunDir(test_dir).logger(say)
     signals = _Signals()
     error: str | None = None
     say(f"chaoscert: {spec.test_name} -> {test_dir}")
@@ -138,6 +141,10 @@ def run(spec: RunSpec, say: Callable[[str], None] = print) -> RunResult:
             error = f"{type(e).__name__}: {e}"
     results = _results(spec, seed, history_path, interrupted=signals.stop.is_set(), error=error)
     (test_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    try:
+        write_run_outputs(test_dir)
+    except Exception as e:  # the verdict stands without its report; `chaoscert report` can retry
+        say(f"chaoscert: could not write the report: {type(e).__name__}: {e}")
     return RunResult(test_dir, results["valid?"], results["interrupted"], results)
 
 

@@ -255,3 +255,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
         typer.echo(f"chaoscert: {e}", err=True)
         code = EXIT_ERROR
     sys.exit(code if isinstance(code, int) else 0)
+
+
+from chaos import report_command, run_command  # noqa: E402, F401  (register `report`, `analyze`, `serve`, `run`)

@@ -1,0 +1,69 @@
+"""Figures a run reports, computed from its history alone: throughput, recovery after each kill,
+and the bank's money balance after recovery."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from checkers.history import History
+
+__all__ = ["bank_money", "recovery", "throughput"]
+
+NS = 1e9
+
+
+def throughput(history: History) -> dict[str, Any]:
+    """Client operations by type and f, and operations per second over the client ops' time span."""
+    pairs = history.pairs()
+    times = [op.time for op in history.client_ops()]
+    span = (max(times) - min(times)) / NS if times else 0.0
+    by_type = Counter(p.type for p in pairs)
+    by_f: dict[str, Counter[str]] = {}
+    for p in pairs:
+        by_f.setdefault(str(p.f), Counter())[p.type] += 1
+    return {
+        "operations": len(pairs),
+        "by-type": {t: by_type[t] for t in ("ok", "fail", "info")},
+        "by-f": {f: dict(c) for f, c in sorted(by_f.items())},
+        "duration-s": round(span, 3),
+        "ops-per-s": round(len(pairs) / span, 1) if span else None,
+        "ok-per-s": round(by_type["ok"] / span, 1) if span else None,
+    }
+
+
+def recovery(history: History) -> list[dict[str, Any]]:
+    """For each kill: when it took effect, when the node was restarted, and the time from the kill
+    to the completion of the first ok client op invoked after it (None: no ok op followed)."""
+    faults = history.pairs(client=False)
+    clients = sorted((p for p in history.pairs() if p.type == "ok"), key=lambda p: p.invoke.time)
+    out = []
+    for i, kill in enumerate(faults):
+        if kill.f != "kill" or kill.complete is None or not kill.complete.value:
+            continue
+        at = kill.complete.time
+        start = next((p for p in faults[i + 1:] if p.f == "start" and p.complete is not None), None)
+        first = next((p for p in clients if p.invoke.time >= at), None)
+        out.append({
+            "nodes": kill.complete.value,
+            "kill-s": round(at / NS, 3),
+            "restarted-s": None if start is None else round(start.complete.time / NS, 3),  # type: ignore[union-attr]
+            "recovery-s": None if first is None else round((first.complete.time - at) / NS, 3),  # type: ignore[union-attr]
+        })
+    return out
+
+
+def bank_money(history: History, total: int) -> dict[str, Any]:
+    """Money in the last ok read against ``total`` (positive: created, negative: lost), and how many
+    ok reads did not sum to ``total``."""
+    reads = [p for p in history.pairs()
+             if p.f in ("read", "final-read") and p.type == "ok" and isinstance(p.value, dict)]
+    wrong = sum(1 for p in reads if sum(p.value.values()) != total)
+    final = sum(reads[-1].value.values()) if reads else None
+    return {
+        "total": total,
+        "final-total": final,
+        "money-delta": None if final is None else final - total,
+        "reads": len(reads),
+        "reads-with-wrong-total": wrong,
+    }

@@ -1,0 +1,310 @@
+"""The runner: one test, Jepsen's lifecycle as nested scopes over an ``ExitStack``.
+
+    ledger -> run dir -> nodes (backend) -> database cluster -> history -> clients + nemesis
+      run clients and nemesis for --time-limit -> heal (restart everything) -> final read
+    <- every scope closes in reverse: clients, history, database (logs collected), nodes, run dir
+    then checkers on the history read back from disk -> results.json
+
+The history streams to ``results/<test>/<timestamp>/history.jsonl`` as ops happen. The first
+SIGINT/SIGTERM while clients run stops them, heals and tears down, leaving a checkable partial
+history and ``"interrupted": true`` in results.json; a signal during setup (or a second one)
+unwinds at once. Whatever the path, every process and folder is in the run's ledger and released.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaos.figures import bank_money, recovery, throughput
+from chaos.interpreter import NEMESIS, client_worker, interpret, nemesis_worker
+from chaos.nemesis import NemesisPackage, kill_package
+from chaos.outputs import write_run_outputs
+from chaos.recorder import Recorder
+from chaos.store import RunDir
+from checkers.formats import read_history
+from checkers.history import History, Op
+from checkers.registry import CheckOptions, get_checker
+from checkers.result import Result, merge_validity, unknown
+from clusters.backend import Backend
+from clusters.ledger import Ledger
+from clusters.local import LocalBackend
+from clusters.remote import Node
+from clusters.seekdb import SeekDB
+from workloads.bank import BankClient, BankSpec, transfers_generator
+from workloads.generator import stagger, time_limit
+
+__all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "run"]
+
+BACKENDS: dict[str, Callable[[Ledger], Backend]] = {"local": LocalBackend}
+DBS: dict[str, Callable[[Path], SeekDB]] = {"seekdb": SeekDB}
+WORKLOADS = ("bank",)
+NEMESES = ("kill", "none")
+CHECKERS = ("bank", "bank-log", "stats")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSpec:
+    """What to run; every field lands in results.json under ``parameters``."""
+
+    db: str = "seekdb"
+    workload: str = "bank"
+    nemesis: str = "kill"
+    backend: str = "local"
+    nodes: int = 1
+    time_limit: float = 60.0
+    concurrency: int = 4
+    nemesis_interval: float = 10.0
+    nemesis_down: float = 2.0
+    rate: float = 200.0
+    op_timeout: float = 5.0
+    accounts: int = 8
+    seed: int | None = None
+    results_dir: Path = field(default=Path("results"))
+
+    def __post_init__(self) -> None:
+        for name, choices in (("db", DBS), ("workload", WORKLOADS), ("nemesis", NEMESES), ("backend", BACKENDS)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"--{name}: unknown {getattr(self, name)!r}; known: {', '.join(choices)}")
+        positive = ("nodes", "time_limit", "concurrency", "nemesis_interval", "rate", "op_timeout")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be positive, not {getattr(self, name)}")
+        if self.nemesis_down < 0:
+            raise ValueError("--nemesis-down must be >= 0")
+
+    @property
+    def test_name(self) -> str:
+        return f"{self.db}-{self.workload}-{self.nemesis}"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    directory: Path
+    valid: Any
+    interrupted: bool
+    results: dict[str, Any]
+
+
+class _Signals:
+    """SIGINT/SIGTERM: while clients run, the first one asks them to stop; otherwise unwind now.
+    During teardown a signal is only noted: teardown must finish."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.phase = "setup"
+        self._saved: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        first = not self.stop.is_set()
+        self.stop.set()
+        if self.phase == "setup" or (self.phase == "running" and not first):
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_Signals]:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._saved[sig] = signal.signal(sig, self._handle)
+        try:
+            yield self
+        finally:
+            for sig, handler in self._saved.items():
+                signal.signal(sig, handler)
+
+
+def run(spec: RunSpec, say: Callable[[str], None] = print) -> RunResult:
+    """Run one test end to end; returns the verdict and where the results are."""
+    seed = spec.seed if spec.seed is not None else random.SystemRandom().randrange(2**31)
+    test_dir = _new_test_dir(spec)
+    history_path = test_dir / "history.jsonl"
+    say = RunDir(test_dir).logger(say)
+    signals = _Signals()
+    error: str | None = None
+    say(f"chaoscert: {spec.test_name} -> {test_dir}")
+    with signals.installed():
+        try:
+            _lifecycle(spec, random.Random(seed), history_path, test_dir, signals, say)
+        except KeyboardInterrupt:
+            signals.stop.set()
+        except Exception as e:
+            error = f"{type(e).__name__}: {e}"
+    results = _results(spec, seed, history_path, interrupted=signals.stop.is_set(), error=error)
+    (test_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    try:
+        write_run_outputs(test_dir)
+    except Exception as e:  # the verdict stands without its report; `chaoscert report` can retry
+        say(f"chaoscert: could not write the report: {type(e).__name__}: {e}")
+    return RunResult(test_dir, results["valid?"], results["interrupted"], results)
+
+
+def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: Path, signals: _Signals,
+               say: Callable[[str], None]) -> None:
+    with ExitStack() as stack:
+        ledger = Ledger()
+        stack.callback(_release_leftovers, ledger, say)
+        run_dir = Path(tempfile.mkdtemp(prefix=f"chaoscert-{ledger.run_id}-"))
+        stack.callback(ledger.release, ledger.record("path", str(run_dir), path=str(run_dir)))
+
+        backend = BACKENDS[spec.backend](ledger)
+        stack.callback(backend.destroy)
+        nodes = backend.create(spec.nodes, run_dir)
+        db = DBS[spec.db](run_dir)
+        say(f"setting up {spec.db} on {', '.join(n.name for n in nodes)}")
+        stack.callback(_teardown_db, db, nodes, test_dir / "logs")
+        db.setup(nodes)
+
+        recorder = stack.enter_context(Recorder(history_path))
+        bank = BankSpec(accounts=spec.accounts, total=100 * spec.accounts)
+        setup_client = BankClient(bank, timeout=spec.op_timeout)
+        setup_client.open(db.endpoint(nodes[0]))
+        setup_client.setup()
+        _apply(recorder, 0, "read", None, setup_client.invoke)  # the baseline balances, as process 0
+        setup_client.close()
+
+        workers = []
+        for i in range(spec.concurrency):
+            client = BankClient(bank, timeout=spec.op_timeout)
+            client.open(db.endpoint(nodes[i % len(nodes)]))
+            stack.callback(client.close)
+            workers.append(client_worker(i, client))
+        package = _nemesis(spec, db, nodes, rng)
+        nemesis = nemesis_worker(package.nemesis) if package else None
+        for w in [*workers, *([nemesis] if nemesis else [])]:
+            stack.callback(w.stop, 1.0)
+
+        client_gen = time_limit(spec.time_limit, stagger(1 / spec.rate, transfers_generator(bank)))
+        nemesis_gen = time_limit(spec.time_limit, package.generator) if package else None
+        say(f"running {spec.concurrency} clients for {spec.time_limit:g} s"
+            + (f", {spec.nemesis} every {spec.nemesis_interval:g} s" if package else ""))
+        signals.phase = "running"
+        if not signals.stop.is_set():
+            interpret(recorder, rng, workers, client_gen, nemesis, nemesis_gen, signals.stop,
+                      drain_timeout=spec.op_timeout + 5)
+        signals.phase = "teardown"
+        if package:
+            say("healing")
+            for inv in package.final:
+                _apply(recorder, NEMESIS, inv.f, inv.value, lambda op: _nemesis_apply(package, op))
+        if not signals.stop.is_set():
+            say("final read")
+            _final_read(recorder, bank, db.endpoint(nodes[0]), spec, next_process=max(w.process for w in workers) + 1)
+
+
+def _nemesis(spec: RunSpec, db: SeekDB, nodes: list[Node], rng: random.Random) -> NemesisPackage | None:
+    if spec.nemesis == "none":
+        return None
+    return kill_package(db, nodes, random.Random(rng.random()), interval=spec.nemesis_interval,
+                        down=spec.nemesis_down)
+
+
+def _nemesis_apply(package: NemesisPackage, op: Op) -> Op:
+    return Op(op.index, op.time, "info", op.process, op.f, package.nemesis.invoke(op.f, op.value))
+
+
+def _apply(recorder: Recorder, process: Any, f: str, value: Any, apply: Callable[[Op], Op]) -> Op:
+    """Record an invocation, apply it in this thread, record its completion (info on a crash)."""
+    kind = "invoke" if isinstance(process, int) else "info"
+    op = recorder.record(Op(0, 0, kind, process, f, value))
+    try:
+        done = apply(op)
+    except Exception as e:
+        done = Op(0, 0, "info", process, f, value, error=f"indeterminate: {type(e).__name__}: {e}")
+    return recorder.record(done)
+
+
+def _final_read(recorder: Recorder, bank: BankSpec, endpoint: Any, spec: RunSpec, next_process: int) -> None:
+    """Read all balances and committed transfer ids, retried (bounded: 30 s) until ok."""
+    client = BankClient(bank, timeout=spec.op_timeout)
+    client.open(endpoint)
+    process, deadline = next_process, time.monotonic() + 30
+    try:
+        while True:
+            done = _apply(recorder, process, "final-read", None, client.invoke)
+            if done.type == "info":
+                process += 1
+            if done.type == "ok" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        client.close()
+
+
+def _teardown_db(db: SeekDB, nodes: list[Node], logs: Path) -> None:
+    for node in nodes:
+        db.collect_logs(node, logs / node.name)
+    db.teardown(nodes)
+
+
+def _release_leftovers(ledger: Ledger, say: Callable[[str], None]) -> None:
+    for problem in ledger.release_all():
+        say(f"chaoscert: could not release {problem}; run `chaoscert clean`")
+
+
+def _new_test_dir(spec: RunSpec) -> Path:
+    base = spec.results_dir / spec.test_name
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    test_dir = base / stamp
+    n = 1
+    while test_dir.exists():
+        n += 1
+        test_dir = base / f"{stamp}-{n}"
+    test_dir.mkdir()
+    latest = base / "latest"
+    tmp = base / f".latest-{stamp}-{n}"
+    tmp.symlink_to(test_dir.name)
+    tmp.replace(latest)
+    return test_dir
+
+
+def _check(name: str, history: History, options: CheckOptions) -> Result:
+    try:
+        checker = get_checker(name)
+    except KeyError:
+        return unknown(f"checker {name!r} is not installed")
+    try:
+        return checker(history, options)
+    except Exception as e:  # a checker bug must not pass as a verdict
+        return unknown(f"checker crashed: {type(e).__name__}: {e}")
+
+
+def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool, error: str | None) -> dict[str, Any]:
+    parameters = {**asdict(spec), "seed": seed, "results_dir": str(spec.results_dir)}
+    out: dict[str, Any] = {"test": spec.test_name, "parameters": parameters, "interrupted": interrupted,
+                           "history": history_path.name}
+    if error:
+        out["error"] = error
+    if not history_path.exists():
+        out.update({"valid?": "unknown", "cause": error or "no history was recorded", "checkers": {}})
+        return out
+    history = read_history(history_path)
+    bank = BankSpec(accounts=spec.accounts, total=100 * spec.accounts)
+    results = {name: _check(name, history, bank.check_options()) for name in CHECKERS}
+    valid = merge_validity(r.valid for r in results.values())
+    if error and valid is True:
+        valid = "unknown"
+        out["cause"] = f"the run failed: {error}"
+    out.update({
+        "valid?": valid,
+        "checkers": {name: r.to_json() for name, r in results.items()},
+        "figures": {"throughput": throughput(history), "recovery": recovery(history),
+                    "bank": {**bank_money(history, bank.total), **_lost(results["bank-log"])}},
+    })
+    return out
+
+
+def _lost(result: Result) -> dict[str, Any]:
+    keys = ("acknowledged", "acknowledged-missing", "failed-but-committed-count", "indeterminate",
+            "indeterminate-committed")
+    return {f"transfers-{k}": result.details.get(k) for k in keys}

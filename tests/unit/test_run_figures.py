@@ -1,0 +1,51 @@
+from chaos.figures import bank_money, recovery, throughput
+from chaos.interpreter import check_completion
+from checkers.history import Op
+from checkers.registry import CheckOptions, get_checker
+from tests.helpers import fail, history, info, invoke, ok
+
+
+def run_history(final_ids):
+    t = {"from": 0, "to": 1, "amount": 5}
+    return history(
+        invoke(0, "transfer", {**t, "id": 1}, time=0), ok(0, "transfer", {**t, "id": 1}, time=1_000_000),
+        info("nemesis", "kill", "one", time=2_000_000_000), info("nemesis", "kill", ["n1"], time=2_100_000_000),
+        invoke(1, "transfer", {**t, "id": 2}, time=2_200_000_000),
+        fail(1, "transfer", {**t, "id": 2}, time=2_300_000_000),
+        invoke(0, "transfer", {**t, "id": 3}, time=2_400_000_000),
+        info(0, "transfer", {**t, "id": 3}, time=2_500_000_000),
+        info("nemesis", "start", "all", time=4_000_000_000), info("nemesis", "start", ["n1"], time=6_000_000_000),
+        invoke(2, "read", None, time=6_100_000_000), ok(2, "read", {0: 90, 1: 110}, time=6_600_000_000),
+        invoke(3, "final-read", None, time=7_000_000_000),
+        ok(3, "final-read", {0: 90, 1: 110}, time=7_100_000_000, **{"transfer-ids": final_ids}),
+    )
+
+
+def test_recovery_is_from_kill_to_first_ok_op_invoked_after_it():
+    assert recovery(run_history([1, 3])) == [
+        {"nodes": ["n1"], "kill-s": 2.1, "restarted-s": 6.0, "recovery-s": 4.5}]
+
+
+def test_throughput_and_money():
+    h = run_history([1, 3])
+    assert throughput(h)["by-type"] == {"ok": 3, "fail": 1, "info": 1}
+    assert bank_money(h, 200)["money-delta"] == 0
+    assert bank_money(h, 210)["money-delta"] == -10
+
+
+def test_bank_log_finds_lost_acknowledged_and_committed_failed_transfers():
+    check = get_checker("bank-log")
+    good = check(run_history([1, 3]), CheckOptions())
+    assert good.valid is True and good.details["indeterminate-committed"] == 1
+    lost = check(run_history([3]), CheckOptions())
+    assert lost.valid is False and lost.details["lost"] == [1]
+    aborted = check(run_history([1, 2]), CheckOptions())
+    assert aborted.valid is False and aborted.details["failed-but-committed"] == [2]
+    assert check(history(invoke(0, "read"), ok(0, "read", {0: 1})), CheckOptions()).valid == "unknown"
+
+
+def test_completion_that_changes_process_or_f_is_reported():
+    inv = Op(3, 0, "invoke", 1, "read")
+    assert check_completion(inv, Op(4, 1, "ok", 1, "read")) == []
+    assert len(check_completion(inv, Op(4, 1, "done", 2, "write"))) == 3
+    assert check_completion(inv, None)

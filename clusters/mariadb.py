@@ -38,6 +38,7 @@ PORT = 3306
 MARIADBD = "/usr/sbin/mariadbd"
 ISOLATION_LEVELS = ("READ-UNCOMMITTED", "READ-COMMITTED", "REPEATABLE-READ", "SERIALIZABLE")
 CLIENT_USER = "chaos"
+CLIENT_DATABASES = ("jepsen", "chaoscert")  # chaoscert: the bank workload's
 BINARIES = {MARIADBD: "mariadb-server", "mariadb-install-db": "mariadb-server", "mariadb": "mariadb-client"}
 
 
@@ -119,10 +120,10 @@ socket={home}/mysqld.sock
                                    "searchable by others (chmod o+x it, or use a run dir under /var/tmp)")
 
     def create_client_user(self, node: Node) -> None:
-        """``chaos`` may do anything in database ``jepsen`` and nothing else (read_only binds it)."""
+        """``chaos`` may do anything in the test databases and nothing else (so read_only binds it)."""
+        grants = "".join(f"GRANT ALL ON {db}.* TO '{CLIENT_USER}'@'%';" for db in CLIENT_DATABASES)
         self.sql(node, "CREATE DATABASE IF NOT EXISTS jepsen;"
-                       f"CREATE USER IF NOT EXISTS '{CLIENT_USER}'@'%' IDENTIFIED BY '{self._password}';"
-                       f"GRANT ALL ON jepsen.* TO '{CLIENT_USER}'@'%';")
+                       f"CREATE USER IF NOT EXISTS '{CLIENT_USER}'@'%' IDENTIFIED BY '{self._password}';" + grants)
 
     # ---------------------------------------------------------------- running
     def launch(self, node: Node, *args: str) -> None:

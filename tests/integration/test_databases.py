@@ -248,3 +248,35 @@ def test_mariadb_async_kill_and_promote():
         assert db.primaries(nodes) == [replica]
         with mysql(db, replica) as c, c.cursor() as cur:
             cur.execute("INSERT INTO kv VALUES (2, 2)")
+
+
+# ---------------------------------------------------------------- seekdb
+
+@pytest.mark.docker
+def test_seekdb_on_docker_kill():
+    from clusters.seekdb import SeekDB
+
+    with db_cluster("docker", lambda root: SeekDB(Path(root)), 1) as (db, nodes):
+        gone, back = kill_and_restart(db, nodes[0])
+        print(f"seekdb on docker: kill -9 gone in {gone:.2f} s, ready again in {back:.2f} s")
+        assert db.primaries(nodes) == nodes
+
+
+def test_seekdb_standby_failover():
+    from clusters.seekdb import SeekDB
+
+    with db_cluster("netns", lambda root: SeekDB(Path(root), standby=True), 2) as (db, nodes):
+        primary, standby = nodes
+        assert db.role(standby) == "STANDBY"
+        assert db.primaries(nodes) == [primary]
+        db._sql(primary, "CREATE DATABASE IF NOT EXISTS jepsen")
+        db._sql(primary, "CREATE TABLE jepsen.kv (k INT PRIMARY KEY, v INT)")
+        db._sql(primary, "INSERT INTO jepsen.kv VALUES (1, 1)")
+        with pytest.raises(pymysql.err.MySQLError):
+            db._sql(standby, "INSERT INTO jepsen.kv VALUES (2, 2)")
+        db.kill(primary)
+        started = time.monotonic()
+        db.failover(standby)
+        print(f"seekdb on netns: standby activated in {time.monotonic() - started:.2f} s")
+        assert db.primaries(nodes) == [standby]
+        db._sql(standby, "INSERT INTO jepsen.kv VALUES (2, 2)")

@@ -261,22 +261,3 @@ def test_seekdb_on_docker_kill():
         print(f"seekdb on docker: kill -9 gone in {gone:.2f} s, ready again in {back:.2f} s")
         assert db.primaries(nodes) == nodes
 
-
-def test_seekdb_standby_failover():
-    from clusters.seekdb import SeekDB
-
-    with db_cluster("netns", lambda root: SeekDB(Path(root), standby=True), 2) as (db, nodes):
-        primary, standby = nodes
-        assert db.role(standby) == "STANDBY"
-        assert db.primaries(nodes) == [primary]
-        db._sql(primary, "CREATE DATABASE IF NOT EXISTS jepsen")
-        db._sql(primary, "CREATE TABLE jepsen.kv (k INT PRIMARY KEY, v INT)")
-        db._sql(primary, "INSERT INTO jepsen.kv VALUES (1, 1)")
-        with pytest.raises(pymysql.err.MySQLError):
-            db._sql(standby, "INSERT INTO jepsen.kv VALUES (2, 2)")
-        db.kill(primary)
-        started = time.monotonic()
-        db.failover(standby)
-        print(f"seekdb on netns: standby activated in {time.monotonic() - started:.2f} s")
-        assert db.primaries(nodes) == [standby]
-        db._sql(standby, "INSERT INTO jepsen.kv VALUES (2, 2)")

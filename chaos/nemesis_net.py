@@ -114,9 +114,9 @@ class NodeNet:
             self.ledger.forget(a.resource)
 
     def add_qdisc(self, node: Node, dev: str, qdisc: Sequence[str]) -> Resource:
-        """``tc qdisc add dev DEV root QDISC...``; refuses if the node already has a root qdisc of ours."""
-        resource = self.ledger.record("node-qdisc", f"{node.name}|{dev}", node=node.name, via=via(node), dev=dev,
-                                      kind=qdisc[0])
+        """``tc qdisc add dev DEV root QDISC...`` (fails if the node already has a root qdisc)."""
+        resource = self.ledger.record("node-qdisc", f"{COMMENT_PREFIX}{self._tag}-{node.name}-{dev}", node=node.name,
+                                      via=via(node), dev=dev, qdisc=qdisc[0])
         node.remote.run(["tc", "qdisc", "add", "dev", dev, "root", *qdisc])
         return resource
 
@@ -130,7 +130,9 @@ class NodeNet:
     def _restore(self, node: Node, lines: list[list[str]]) -> None:
         if not lines:
             return
-        text = "*filter\n" + "".join(shlex.join(line) + "\n" for line in lines) + "COMMIT\n"
+        if any(not w or any(c.isspace() or c in "'\"#" for c in w) for line in lines for w in line):
+            raise ValueError(f"iptables-restore cannot take these words unquoted: {lines!r}")
+        text = "*filter\n" + "".join(" ".join(line) + "\n" for line in lines) + "COMMIT\n"
         node.remote.run(["iptables-restore", "-w", "5", "--noflush"], input=text)
 
 
@@ -168,7 +170,7 @@ def _release_rule(resource: Resource) -> None:
 def _release_qdisc(resource: Resource) -> None:
     d = resource.data
     shown = _on_node(d.get("via"), ["tc", "qdisc", "show", "dev", d["dev"], "root"], resource.key)
-    if shown.returncode == 0 and shown.stdout.split()[1:2] == [d["kind"]]:
+    if shown.returncode == 0 and shown.stdout.split()[1:2] == [d["qdisc"]]:
         done = _on_node(d.get("via"), ["tc", "qdisc", "del", "dev", d["dev"], "root"], resource.key)
         if done.returncode != 0:
             raise RuntimeError(f"tc qdisc del on {d['node']}: {done.stderr.strip()}")

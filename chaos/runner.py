@@ -29,14 +29,20 @@ from typing import Any
 from chaos.figures import bank_money, recovery, throughput
 from chaos.interpreter import NEMESIS, client_worker, interpret, nemesis_worker
 from chaos.nemesis import FAULTS, NemesisPackage, build_nemesis, parse_spec
+from chaos.outputs import write_run_outputs
 from chaos.recorder import Recorder
+from chaos.store import RunDir
 from checkers.formats import read_history
 from checkers.history import History, Op
 from checkers.registry import CheckOptions, get_checker
 from checkers.result import Result, merge_validity, unknown
 from clusters.backend import Backend
+from clusters.docker_backend import DockerBackend
+from clusters.galera import Galera
 from clusters.ledger import Ledger
 from clusters.local import LocalBackend
+from clusters.mariadb import MariaDBAsync
+from clusters.netns import NetnsBackend
 from clusters.remote import Node
 from clusters.seekdb import SeekDB
 from workloads.bank import BankClient, BankSpec, transfers_generator
@@ -44,8 +50,10 @@ from workloads.generator import stagger, time_limit
 
 __all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "run"]
 
-BACKENDS: dict[str, Callable[[Ledger], Backend]] = {"local": LocalBackend}
-DBS: dict[str, Callable[[Path], SeekDB]] = {"seekdb": SeekDB}
+BACKENDS: dict[str, Callable[[Ledger], Backend]] = {"local": LocalBackend, "netns": NetnsBackend,
+                                                    "docker": DockerBackend}
+# Databases the MySQL-protocol workloads can drive (etcd and postgres wait for their clients).
+DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb-async": MariaDBAsync}
 WORKLOADS = ("bank",)
 NEMESES = (*FAULTS, "all", "none")
 CHECKERS = ("bank", "bank-log", "stats")
@@ -132,6 +140,7 @@ def run(spec: RunSpec, say: Callable[[str], None] = print) -> RunResult:
     seed = spec.seed if spec.seed is not None else random.SystemRandom().randrange(2**31)
     test_dir = _new_test_dir(spec)
     history_path = test_dir / "history.jsonl"
+    say = RunDir(test_dir).logger(say)
     signals = _Signals()
     error: str | None = None
     say(f"chaoscert: {spec.test_name} -> {test_dir}")
@@ -144,6 +153,10 @@ def run(spec: RunSpec, say: Callable[[str], None] = print) -> RunResult:
             error = f"{type(e).__name__}: {e}"
     results = _results(spec, seed, history_path, interrupted=signals.stop.is_set(), error=error)
     (test_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    try:
+        write_run_outputs(test_dir)
+    except Exception as e:  # the verdict stands without its report; `chaoscert report` can retry
+        say(f"chaoscert: could not write the report: {type(e).__name__}: {e}")
     return RunResult(test_dir, results["valid?"], results["interrupted"], results)
 
 
@@ -153,6 +166,7 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         ledger = Ledger()
         stack.callback(_release_leftovers, ledger, say)
         run_dir = Path(tempfile.mkdtemp(prefix=f"chaoscert-{ledger.run_id}-"))
+        run_dir.chmod(0o755)  # servers that drop to their own user (mysql, postgres) must reach their folders
         stack.callback(ledger.release, ledger.record("path", str(run_dir), path=str(run_dir)))
 
         backend = BACKENDS[spec.backend](ledger)

@@ -17,7 +17,7 @@ if [ -z "${CHAOSCERT_MINIMAL:-}" ]; then
     faketime libaio1 debootstrap docker.io
     iputils-ping libnetfilter-queue-dev gcc python3-dev
     openssh-server openssh-client
-    chromium
+    chromium fonts-dejavu-core
   )
 fi
 

@@ -228,11 +228,15 @@ class MariaDBAsync(MariaDBServers):
                        "MASTER_CONNECT_RETRY=1; START SLAVE;")
         self.wait(node, "replicating", lambda: self._replicating(node))
 
-    def _replicating(self, node: Node) -> str | None:
+    def _slave_status(self, node: Node) -> dict[str, str]:
+        """``SHOW SLAVE STATUS`` as field -> value (empty when the node is not a replica or is down)."""
         done = node.remote.run(["mariadb", f"--defaults-file={self.cnf(node)}", "-uroot", "-e", "SHOW SLAVE STATUS\\G"],
                                check=False, timeout=10)
-        fields = {key.strip(): value.strip() for key, _, value in
-                  (line.partition(":") for line in done.stdout.splitlines())}
+        rows = (line.partition(":") for line in done.stdout.splitlines())
+        return {key.strip(): value.strip() for key, _, value in rows}
+
+    def _replicating(self, node: Node) -> str | None:
+        fields = self._slave_status(node)
         if fields.get("Slave_IO_Running") == "Yes" and fields.get("Slave_SQL_Running") == "Yes":
             return None
         return f"IO {fields.get('Slave_IO_Running')}, SQL {fields.get('Slave_SQL_Running')}: " \
@@ -247,8 +251,14 @@ class MariaDBAsync(MariaDBServers):
         if node != self._primary:
             self.wait(node, "replicating", lambda: self._replicating(node))
 
-    def promote(self, node: Node) -> None:
-        """Failover: ``node`` stops replicating and becomes the writable primary (the old one is not fenced)."""
+    def promote(self, node: Node, apply_timeout: float = 30.0) -> None:
+        """Failover: ``node`` stops fetching from the old primary, applies every event it had already
+        received (bounded by ``apply_timeout``), and becomes the writable primary; the old primary is
+        not fenced. What is lost is what async replication loses: events never shipped."""
+        self.sql(node, "STOP SLAVE IO_THREAD")
+        received = self._slave_status(node).get("Gtid_IO_Pos")
+        if received:
+            self.sql(node, f"SELECT MASTER_GTID_WAIT('{received}', {apply_timeout:g})", timeout=apply_timeout + 10)
         self.sql(node, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only=OFF;")
         self._primary = node
 

@@ -71,6 +71,7 @@ class RunSpec:
     accounts: int = 8
     seed: int | None = None
     results_dir: Path = field(default=Path("results"))
+    db_options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the database adapter
 
     def __post_init__(self) -> None:
         for name, choices in (("db", DBS), ("workload", WORKLOADS), ("nemesis", NEMESES), ("backend", BACKENDS)):
@@ -159,7 +160,7 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         backend = BACKENDS[spec.backend](ledger)
         stack.callback(backend.destroy)
         nodes = backend.create(spec.nodes, run_dir)
-        db = DBS[spec.db](run_dir)
+        db = DBS[spec.db](run_dir, **spec.db_options)
         say(f"setting up {spec.db} on {', '.join(n.name for n in nodes)}")
         stack.callback(_teardown_db, db, nodes, test_dir / "logs")
         db.setup(nodes)

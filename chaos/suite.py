@@ -106,7 +106,8 @@ class _Where:
             hits = [n for n, line in enumerate(self.lines) if header.match(line)]
             if index < len(hits):
                 start = hits[index]
-        pattern = re.compile(rf"\s*{re.escape(key)}\s*=|.*[{{,]\s*{re.escape(key)}\s*=")
+        k = re.escape(key)
+        pattern = re.compile(rf"\s*{k}\s*=|.*[{{,]\s*{k}\s*=|\s*\[\[?\s*{k}\s*\]")
         for n in range(start, len(self.lines)):
             if pattern.match(self.lines[n]):
                 return f"{self.path}:{n + 1}"
@@ -232,8 +233,9 @@ def load_suite(path: str | Path, *, time_scale: float = 1.0, results_dir: Path =
         if "workload" in values:
             _known("workload", values["workload"], WORKLOADS, where("workload", "test", i))
         for key in DURATIONS:
-            if values.get(key) is not None:
-                values[key] = values[key] * time_scale
+            value = values.get(key, fields[key].default if key in fields else None)
+            if isinstance(value, (int, float)):
+                values[key] = value * time_scale
         try:
             spec = RunSpec(db=cluster["db"], backend=cluster["backend"], nodes=nodes, db_options=dict(options),
                            results_dir=results_dir, **values)

@@ -37,8 +37,12 @@ from checkers.history import History, Op
 from checkers.registry import CheckOptions, get_checker
 from checkers.result import Result, merge_validity, unknown
 from clusters.backend import Backend
+from clusters.docker_backend import DockerBackend
+from clusters.galera import Galera
 from clusters.ledger import Ledger
 from clusters.local import LocalBackend
+from clusters.mariadb import MariaDBAsync
+from clusters.netns import NetnsBackend
 from clusters.remote import Node
 from clusters.seekdb import SeekDB
 from workloads.bank import BankClient, BankSpec, transfers_generator
@@ -46,8 +50,10 @@ from workloads.generator import stagger, time_limit
 
 __all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "run"]
 
-BACKENDS: dict[str, Callable[[Ledger], Backend]] = {"local": LocalBackend}
-DBS: dict[str, Callable[[Path], SeekDB]] = {"seekdb": SeekDB}
+BACKENDS: dict[str, Callable[[Ledger], Backend]] = {"local": LocalBackend, "netns": NetnsBackend,
+                                                    "docker": DockerBackend}
+# Databases the MySQL-protocol workloads can drive (etcd and postgres wait for their clients).
+DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb-async": MariaDBAsync}
 WORKLOADS = ("bank",)
 NEMESES = ("kill", "none")
 CHECKERS = ("bank", "bank-log", "stats")
@@ -155,6 +161,7 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         ledger = Ledger()
         stack.callback(_release_leftovers, ledger, say)
         run_dir = Path(tempfile.mkdtemp(prefix=f"chaoscert-{ledger.run_id}-"))
+        run_dir.chmod(0o755)  # servers that drop to their own user (mysql, postgres) must reach their folders
         stack.callback(ledger.release, ledger.record("path", str(run_dir), path=str(run_dir)))
 
         backend = BACKENDS[spec.backend](ledger)

@@ -28,7 +28,7 @@ from typing import Any
 
 from chaos.figures import bank_money, recovery, throughput
 from chaos.interpreter import NEMESIS, client_worker, interpret, nemesis_worker
-from chaos.nemesis import NemesisPackage, kill_package
+from chaos.nemesis import FAULTS, NemesisPackage, build_nemesis, parse_spec
 from chaos.outputs import write_run_outputs
 from chaos.recorder import Recorder
 from chaos.store import RunDir
@@ -55,7 +55,7 @@ BACKENDS: dict[str, Callable[[Ledger], Backend]] = {"local": LocalBackend, "netn
 # Databases the MySQL-protocol workloads can drive (etcd and postgres wait for their clients).
 DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb-async": MariaDBAsync}
 WORKLOADS = ("bank",)
-NEMESES = ("kill", "none")
+NEMESES = (*FAULTS, "all", "none")
 CHECKERS = ("bank", "bank-log", "stats")
 
 
@@ -72,6 +72,9 @@ class RunSpec:
     concurrency: int = 4
     nemesis_interval: float = 10.0
     nemesis_down: float = 2.0
+    nemesis_quiet: float | None = None
+    nemesis_grudge: str | None = None
+    nemesis_packet: str | None = None
     rate: float = 200.0
     op_timeout: float = 5.0
     accounts: int = 8
@@ -80,19 +83,22 @@ class RunSpec:
     db_options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the database adapter
 
     def __post_init__(self) -> None:
-        for name, choices in (("db", DBS), ("workload", WORKLOADS), ("nemesis", NEMESES), ("backend", BACKENDS)):
+        parse_spec(self.nemesis)
+        for name, choices in (("db", DBS), ("workload", WORKLOADS), ("backend", BACKENDS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"--{name}: unknown {getattr(self, name)!r}; known: {', '.join(choices)}")
         positive = ("nodes", "time_limit", "concurrency", "nemesis_interval", "rate", "op_timeout")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive, not {getattr(self, name)}")
-        if self.nemesis_down < 0:
-            raise ValueError("--nemesis-down must be >= 0")
+        if not 0 < self.nemesis_down < self.nemesis_interval:
+            raise ValueError("--nemesis-down (how long each fault lasts) must be > 0 and < --nemesis-interval")
+        if self.nemesis_quiet is not None and self.nemesis_quiet < 0:
+            raise ValueError("--nemesis-quiet must be >= 0")
 
     @property
     def test_name(self) -> str:
-        return f"{self.db}-{self.workload}-{self.nemesis}"
+        return f"{self.db}-{self.workload}-{self.nemesis.replace(',', '+').replace(':', '=').replace('/', '~')}"
 
 
 @dataclass(frozen=True)
@@ -168,9 +174,14 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         stack.callback(backend.destroy)
         nodes = backend.create(spec.nodes, run_dir)
         db = DBS[spec.db](run_dir, **spec.db_options)
+        package = build_nemesis(spec.nemesis, db, nodes, random.Random(rng.random()), ledger=ledger,
+                                interval=spec.nemesis_interval, duration=spec.nemesis_down, quiet=spec.nemesis_quiet,
+                                grudge=spec.nemesis_grudge, packet=spec.nemesis_packet)
         say(f"setting up {spec.db} on {', '.join(n.name for n in nodes)}")
         stack.callback(_teardown_db, db, nodes, test_dir / "logs")
         db.setup(nodes)
+        if package:
+            stack.enter_context(package.healing())  # heals before teardown, whatever happens
 
         recorder = stack.enter_context(Recorder(history_path))
         bank = BankSpec(accounts=spec.accounts, total=100 * spec.accounts)
@@ -186,7 +197,6 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
             client.open(db.endpoint(nodes[i % len(nodes)]))
             stack.callback(client.close)
             workers.append(client_worker(i, client))
-        package = _nemesis(spec, db, nodes, rng)
         nemesis = nemesis_worker(package.nemesis) if package else None
         for w in [*workers, *([nemesis] if nemesis else [])]:
             stack.callback(w.stop, 1.0)
@@ -207,13 +217,6 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         if not signals.stop.is_set():
             say("final read")
             _final_read(recorder, bank, db.endpoint(nodes[0]), spec, next_process=max(w.process for w in workers) + 1)
-
-
-def _nemesis(spec: RunSpec, db: SeekDB, nodes: list[Node], rng: random.Random) -> NemesisPackage | None:
-    if spec.nemesis == "none":
-        return None
-    return kill_package(db, nodes, random.Random(rng.random()), interval=spec.nemesis_interval,
-                        down=spec.nemesis_down)
 
 
 def _nemesis_apply(package: NemesisPackage, op: Op) -> Op:

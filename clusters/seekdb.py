@@ -100,7 +100,10 @@ class SeekDB:
                 self._places[node.name] = _Place(f"{home}/base", port, f"{home}/seekdb.stdout",
                                                  self._ship(node, binary, home), extra)
                 started.append(node)
-                self.start(node)
+                if self.standby and index == 1:
+                    self._start_standby(node)
+                else:
+                    self.start(node)
         except BaseException:
             self.teardown(started)
             raise
@@ -161,6 +164,25 @@ class SeekDB:
         """Planned role swap: the primary becomes standby, then the standby becomes primary."""
         self._sql(primary, "ALTER SYSTEM SWITCHOVER TO STANDBY")
         self._sql(standby, "ALTER SYSTEM SWITCHOVER TO PRIMARY")
+
+    def _start_standby(self, node: Node, timeout: float = 120.0) -> None:
+        """Bootstrap the standby. A primary that has only just started refuses a standby's bootstrap
+        for a while (the standby exits with OB_EAGAIN, -4023; measured: still refused 3 s after the
+        primary answers SQL, accepted after 15 s), so a refused bootstrap is retried from an empty
+        base dir until ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.start(node)
+                return
+            except SeekDBError:
+                log = f"{self._place(node).base_dir}/log/seekdb.log"
+                refused = node.remote.run(["grep", "-q", "seekdb start fail(ret=-4023)", log], check=False).ok
+                if not refused or time.monotonic() > deadline:
+                    raise
+            node.remote.wait_stopped(DAEMON, self.stop_timeout)
+            node.remote.run(["rm", "-rf", "--", self._place(node).base_dir])
+            time.sleep(2)
 
     def _freeze(self, node: Node, timeout: float = 120.0) -> None:
         """Major compaction on ``node``, waited for (bounded)."""

@@ -261,3 +261,34 @@ def test_seekdb_on_docker_kill():
         print(f"seekdb on docker: kill -9 gone in {gone:.2f} s, ready again in {back:.2f} s")
         assert db.primaries(nodes) == nodes
 
+
+
+def test_seekdb_standby_replicates_and_fails_over():
+    """Primary/standby on netns: a row written on the primary shows on the standby; after kill -9 of
+    the primary, ACTIVATE STANDBY makes the standby a writable primary."""
+    from clusters.seekdb import SeekDB
+
+    def sql(db, node, statement):
+        e = db.endpoint(node)
+        conn = pymysql.connect(host=e.host, port=e.port, user=e.user, password=e.password, connect_timeout=3,
+                               read_timeout=10, autocommit=True)
+        with conn, conn.cursor() as cur:
+            cur.execute(statement)
+            return cur.fetchall()
+
+    with db_cluster("netns", lambda root: SeekDB(Path(root), standby=True), 2) as (db, nodes):
+        primary, standby = nodes
+        assert (db.role(primary), db.role(standby)) == ("PRIMARY", "STANDBY")
+        sql(db, primary, "CREATE DATABASE IF NOT EXISTS sbt")
+        sql(db, primary, "CREATE TABLE sbt.t (k INT PRIMARY KEY)")
+        sql(db, primary, "INSERT INTO sbt.t VALUES (1)")
+        shipped = wait_for("replicated", lambda: sql(db, standby, "SELECT k FROM sbt.t") == ((1,),))
+        with pytest.raises(pymysql.err.MySQLError):
+            sql(db, standby, "INSERT INTO sbt.t VALUES (2)")  # a standby is read only
+        db.kill(primary)
+        assert primary.remote.wait_stopped("seekdb", 30)
+        started = time.monotonic()
+        db.failover(standby)
+        sql(db, standby, "INSERT INTO sbt.t VALUES (3)")
+        print(f"seekdb standby: row shipped in {shipped:.2f} s; failover to a write {time.monotonic() - started:.2f} s")
+        assert db.primaries([standby]) == [standby]

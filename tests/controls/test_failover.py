@@ -84,7 +84,7 @@ def _seekdb_standby(root: str):
 
 
 SEEKDB_STANDBY_BROKEN = pytest.mark.xfail(
-    reason="the seekdb adapter's standby does not start yet (observer start fails with OB_EAGAIN, -4023)",
+    reason="the seekdb standby does not start on netns yet (observer start: OB_EAGAIN -4023, then OB_TIMEOUT -4012)",
     raises=RuntimeError, strict=True)
 
 

@@ -129,3 +129,17 @@ def test_cli_bad_suite_is_one_line_exit_255(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 255
     assert done.stderr.count("\n") == 1 and "cockroach" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_example_workflow_uses_real_commands():
+    """Every ``chaoscert`` subcommand the release-gate example calls exists."""
+    import re
+
+    text = (ROOT / "examples" / "release-gate.yml").read_text()
+    calls = set(re.findall(r"bin/chaoscert ((?:suite )?[a-z]+)", text))
+    assert {"suite run", "suite check", "clean"} <= calls
+    for call in calls:
+        done = subprocess.run([sys.executable, "-m", "chaos", *call.split(), "--help"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, call
+    assert "upload-artifact" in text and "results/" in text

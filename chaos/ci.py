@@ -60,8 +60,12 @@ def summary_md(view: RunView) -> str:
     return "\n".join(lines)
 
 
-def junit_xml(view: RunView) -> str:
-    counts = {s: sum(1 for i in view.items if i.status == s) for s in (PASS, FAIL, UNKNOWN)}
+def _counts(view: RunView) -> dict[str, int]:
+    return {s: sum(1 for i in view.items if i.status == s) for s in (PASS, FAIL, UNKNOWN)}
+
+
+def _testsuite(view: RunView) -> ET.Element:
+    counts = _counts(view)
     suite = ET.Element("testsuite", name=f"chaoscert {view.title}", tests=str(len(view.items)),
                        failures=str(counts[FAIL]), errors="0", skipped=str(counts[UNKNOWN]))
     props = ET.SubElement(suite, "properties")
@@ -76,8 +80,14 @@ def junit_xml(view: RunView) -> str:
             evidence = evidence[:EVIDENCE_CHARS] + "\n... (see results.json)"
         tag = "failure" if item.status == FAIL else "skipped"
         ET.SubElement(case, tag, message=f"{item.verdict}: {item.message}", type=item.verdict).text = evidence
-    root = ET.Element("testsuites", name="chaoscert", tests=str(len(view.items)), failures=str(counts[FAIL]),
-                      errors="0")
-    root.append(suite)
+    return suite
+
+
+def junit_xml(*views: RunView, name: str = "chaoscert") -> str:
+    """One ``<testsuite>`` per run (a suite run passes all its runs)."""
+    root = ET.Element("testsuites", name=name, tests=str(sum(len(v.items) for v in views)),
+                      failures=str(sum(_counts(v)[FAIL] for v in views)), errors="0")
+    for view in views:
+        root.append(_testsuite(view))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -35,7 +35,7 @@ from scipy.stats import beta
 from checkers.result import Result
 from checkers.sla import SlaFigures
 
-__all__ = ["CLAIMS", "ClaimError", "ClaimSpec", "Claims", "Verdict", "evaluate", "load_claims",
+__all__ = ["CLAIMS", "ClaimError", "ClaimSpec", "Claims", "Verdict", "claims_from_mapping", "evaluate", "load_claims",
            "ops_needed", "proportion_bounds"]
 
 CERTIFIED, VIOLATED, INCONCLUSIVE = "certified", "violated", "inconclusive"
@@ -239,23 +239,30 @@ def load_claims(path: str | Path) -> Claims:
         m = re.search(r"\(at line (\d+)", str(e))
         where = f"{path}:{m.group(1)}" if m else str(path)
         raise ClaimError(f"{where}: invalid TOML: {str(e).split(' (at line')[0]}") from None
+    def where(key: str) -> str:
+        line = _line_of(text, key)
+        return f"{path}:{line}" if line else str(path)
+
+    return claims_from_mapping(data, where, str(path))
+
+
+def claims_from_mapping(data: Mapping[str, Any], where: Callable[[str], str], name: str) -> Claims:
+    """Validate parsed claims; ``where(key)`` says where a key is written (``file:line``) for errors."""
     values: dict[str, Any] = {}
     for key, value in data.items():
-        line = _line_of(text, key)
-        where = f"{path}:{line}" if line else str(path)
         spec = CLAIMS.get(key)
         if spec is None:
             near = difflib.get_close_matches(key, CLAIMS, n=1)
             hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(CLAIMS)}"
-            raise ClaimError(f"{where}: {key}: unknown claim{hint}")
+            raise ClaimError(f"{where(key)}: {key}: unknown claim{hint}")
         if not isinstance(value, spec.types) or isinstance(value, bool):
-            raise ClaimError(f"{where}: {key}: expected {spec.type_name}, got {type(value).__name__} {value!r}")
+            raise ClaimError(f"{where(key)}: {key}: expected {spec.type_name}, got {type(value).__name__} {value!r}")
         if not spec.check(value):
-            raise ClaimError(f"{where}: {key}: must be {spec.range_text}, got {value!r}")
+            raise ClaimError(f"{where(key)}: {key}: must be {spec.range_text}, got {value!r}")
         values[key] = value
     confidence = values.pop("confidence", 0.95)
     if not values:
-        raise ClaimError(f"{path}: no claims; known: {', '.join(k for k, s in CLAIMS.items() if s.evaluate)}")
+        raise ClaimError(f"{name}: no claims; known: {', '.join(k for k, s in CLAIMS.items() if s.evaluate)}")
     return Claims(values, float(confidence))
 
 

@@ -80,6 +80,7 @@ class RunSpec:
     accounts: int = 8
     seed: int | None = None
     results_dir: Path = field(default=Path("results"))
+    db_options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the database adapter
 
     def __post_init__(self) -> None:
         parse_spec(self.nemesis)
@@ -172,7 +173,7 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         backend = BACKENDS[spec.backend](ledger)
         stack.callback(backend.destroy)
         nodes = backend.create(spec.nodes, run_dir)
-        db = DBS[spec.db](run_dir)
+        db = DBS[spec.db](run_dir, **spec.db_options)
         package = build_nemesis(spec.nemesis, db, nodes, random.Random(rng.random()), ledger=ledger,
                                 interval=spec.nemesis_interval, duration=spec.nemesis_down, quiet=spec.nemesis_quiet,
                                 grudge=spec.nemesis_grudge, packet=spec.nemesis_packet)

@@ -14,8 +14,9 @@ the data-loss checkers.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from clusters.endpoint import Endpoint
 from clusters.remote import Node, RemoteError
@@ -31,7 +32,7 @@ from clusters.servers import (
     write_file,
 )
 
-__all__ = ["ISOLATION_LEVELS", "MariaDBAsync", "MariaDBServers"]
+__all__ = ["ISOLATION_LEVELS", "MariaDB", "MariaDBAsync", "MariaDBServers"]
 
 DAEMON = "mariadbd"
 PORT = 3306
@@ -48,10 +49,15 @@ class MariaDBServers(LogFiles):
     name = "mariadb"
     binaries = BINARIES
 
-    def __init__(self, root: str, *, isolation: str = "REPEATABLE-READ", ready_timeout: float = 60.0) -> None:
+    def __init__(self, root: str, *, isolation: str = "REPEATABLE-READ", ready_timeout: float = 60.0,
+                 settings: Mapping[str, str | int | bool] | None = None) -> None:
         if isolation.upper() not in ISOLATION_LEVELS:
             raise ValueError(f"isolation must be one of {', '.join(ISOLATION_LEVELS)}, not {isolation!r}")
+        for key in settings or {}:
+            if not re.fullmatch(r"[a-z_][a-z0-9_-]*", key):
+                raise ValueError(f"settings: {key!r} is not a server variable name")
         self.root = str(root)
+        self.settings = {k: ("ON" if v else "OFF") if isinstance(v, bool) else v for k, v in (settings or {}).items()}
         self.isolation = isolation.upper()
         self.ready_timeout = ready_timeout
         self._password = new_password()
@@ -107,7 +113,7 @@ innodb_buffer_pool_size=64M
 innodb_log_file_size=48M
 performance_schema=OFF
 binlog_format=ROW
-{self.extra_config(node, index, nodes)}
+{self._settings_lines()}{self.extra_config(node, index, nodes)}
 [client]
 socket={home}/mysqld.sock
 """)
@@ -118,6 +124,9 @@ socket={home}/mysqld.sock
             if not node.remote.run(["test", "-w", f"{home}/data"], user="mysql", check=False).ok:
                 raise DBSetupError(f"{node.name}: user mysql cannot write {home}/data: a parent folder is not "
                                    "searchable by others (chmod o+x it, or use a run dir under /var/tmp)")
+
+    def _settings_lines(self) -> str:
+        return "".join(f"{k}={v}\n" for k, v in self.settings.items())
 
     def create_client_user(self, node: Node) -> None:
         """``chaos`` may do anything in the test databases and nothing else (so read_only binds it)."""
@@ -182,6 +191,33 @@ socket={home}/mysqld.sock
 
     def log_tail(self, node: Node) -> str:
         return log_tail(node, self._logs(node))
+
+
+class MariaDB(MariaDBServers):
+    """One server: the subject of the isolation controls (``settings`` such as
+    ``{"innodb_snapshot_isolation": True}`` go into its ``[mariadbd]`` section)."""
+
+    name = "mariadb"
+
+    def setup(self, nodes: Sequence[Node]) -> None:
+        if len(nodes) != 1:
+            raise ValueError(f"mariadb is a single server: 1 node, not {len(nodes)} (galera or mariadb-async for more)")
+        try:
+            self.prepare(nodes, install=nodes)
+            self.start(nodes[0])
+            self.create_client_user(nodes[0])
+        except BaseException:
+            self.teardown(nodes)
+            raise
+
+    def start(self, node: Node) -> None:
+        if self.is_running(node):
+            return
+        self.launch(node)
+        self.wait(node, "answering SQL", lambda: self._answers(node))
+
+    def primaries(self, nodes: Sequence[Node]) -> list[Node]:
+        return [n for n in nodes if self.is_running(n)]
 
 
 class MariaDBAsync(MariaDBServers):

@@ -8,12 +8,14 @@ nodes' own addresses may use. Clients log in as ``chaos`` with a password genera
 (scram-sha-256) to the database ``jepsen``.
 
 Options: ``synchronous`` (``synchronous_standby_names='*'``: a commit waits for a replica),
-``isolation`` (``default_transaction_isolation``). Failover is :meth:`Postgres.promote` on a replica.
+``isolation`` (``default_transaction_isolation``), ``settings`` (more postgresql.conf lines, e.g.
+``{"deadlock_timeout": "20ms"}``). One node is a lone primary. Failover is :meth:`Postgres.promote` on a replica.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 from clusters.endpoint import Endpoint
 from clusters.remote import Node, RemoteError
@@ -40,9 +42,13 @@ class Postgres(LogFiles):
     name = "postgres"
 
     def __init__(self, root: str, *, synchronous: bool = False, isolation: str = "read committed",
-                 ready_timeout: float = 30.0) -> None:
+                 ready_timeout: float = 30.0, settings: Mapping[str, str | int] | None = None) -> None:
         if isolation.lower() not in ISOLATION_LEVELS:
             raise ValueError(f"isolation must be one of {', '.join(ISOLATION_LEVELS)}, not {isolation!r}")
+        for key, value in (settings or {}).items():
+            if not re.fullmatch(r"[a-z_][a-z0-9_]*", key) or "'" in str(value):
+                raise ValueError(f"settings: {key} = {value!r} is not a plain server setting")
+        self.settings = dict(settings or {})
         self.root = str(root)
         self.synchronous, self.isolation = synchronous, isolation.lower()
         self.ready_timeout = ready_timeout
@@ -65,8 +71,8 @@ class Postgres(LogFiles):
 
     # ---------------------------------------------------------------- DB
     def setup(self, nodes: Sequence[Node]) -> None:
-        if len(nodes) < 2:
-            raise ValueError("postgres needs at least 2 nodes (a primary and a replica)")
+        if not nodes:
+            raise ValueError("postgres needs a node (a primary; the others become replicas)")
         self._nodes = list(nodes)
         primary, replicas = nodes[0], nodes[1:]
         try:
@@ -97,7 +103,8 @@ class Postgres(LogFiles):
                          "--auth-host=scram-sha-256", "-N"], user="postgres", timeout=120)
         conf = ["listen_addresses = '*'", f"port = {PORT}", f"unix_socket_directories = '{home}/sock'",
                 "wal_level = replica", "max_wal_senders = 10", "hot_standby = on", "shared_buffers = 32MB",
-                f"default_transaction_isolation = '{self.isolation}'"]
+                f"default_transaction_isolation = '{self.isolation}'",
+                *(f"{k} = '{v}'" for k, v in self.settings.items())]
         node.remote.run(["sh", "-c", 'cat >>"$1"', "sh", f"{data}/postgresql.conf"], input="\n".join(conf) + "\n",
                         user="postgres")
         hba = "".join(f"host replication replicator {n.address}/32 trust\n" for n in self._nodes)

@@ -1,0 +1,35 @@
+"""seekdb controls: what a single node keeps through kill -9 (by hand: every acknowledged write)."""
+
+from __future__ import annotations
+
+import pytest
+
+from clusters.seekdb import seekdb_binary
+from tests.conftest import require
+
+pytestmark = [pytest.mark.db, pytest.mark.slow]
+
+
+def _have_seekdb() -> bool:
+    try:
+        seekdb_binary()
+    except Exception:
+        return False
+    return True
+
+
+def test_kill9_single_node_loses_nothing(run_control):
+    """Negative control: kills happen, transfers are acknowledged, none is missing afterwards."""
+    require(_have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
+    outcome, results = run_control("seekdb-kill-negative")
+    r = results["bank"]
+    kills = [f for f in r["figures"]["recovery"]]
+    assert len(kills) >= 2, "the nemesis must have killed the node at least twice"
+    bank = r["figures"]["bank"]
+    assert bank["transfers-acknowledged"] > 100
+    assert bank["transfers-acknowledged-missing"] == 0
+    assert bank["money-delta"] == 0
+    assert r["checkers"]["bank"]["valid?"] is True and r["checkers"]["bank-log"]["valid?"] is True
+    verdicts = {v["claim"]: v["verdict"] for v in r["claims"]["verdicts"]}
+    assert verdicts == {"data_loss": "certified"}
+    assert outcome.exit_code == 0

@@ -42,6 +42,7 @@ __all__ = [
     "sleep",
     "stagger",
     "time_limit",
+    "unfold",
 ]
 
 SECOND = 1_000_000_000
@@ -108,6 +109,22 @@ class _Fn(_Base):
 def fn(make: Callable[[Context], Invocation]) -> Generator:
     """An endless generator: ``make(ctx)`` builds each invocation (use ``ctx.rng`` for randomness)."""
     return _Fn(make)
+
+
+@dataclass(frozen=True)
+class _Unfold(_Base):
+    make: Callable[[Context, Any], tuple[Invocation, Any]]
+    state: Any
+
+    def op(self, ctx: Context) -> Answer:
+        invocation, state = self.make(ctx, self.state)
+        return invocation, _Unfold(self.make, state)
+
+
+def unfold(state: Any, make: Callable[[Context, Any], tuple[Invocation, Any]]) -> Generator:
+    """An endless generator threading a state: ``make(ctx, state)`` gives the invocation and the
+    next state (e.g. a counter for unique values), so the generator stays a pure value."""
+    return _Unfold(make, state)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def _client(write: str) -> Any:
 
 
 def _check_options(options: WorkloadOptions) -> CheckOptions:
-    return CheckOptions(consistency_models=(CONSISTENCY[options.isolation],))
+    return CheckOptions(consistency_models=(options.consistency or CONSISTENCY[options.isolation],))
 
 
 LIST_APPEND = Workload(

@@ -38,6 +38,7 @@ class WorkloadOptions:
     key_slots: int = 10  # register, list-append, rw-register: live keys
     writes_per_key: int = 0  # 0: the workload's default
     max_txn_length: int = 4  # list-append, rw-register: micro-ops per txn (1..n)
+    consistency: str | None = None  # list-append, rw-register: model to check (default: the isolation's)
 
     def __post_init__(self) -> None:
         if self.isolation not in ISOLATION_LEVELS:

@@ -19,14 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chaos.interpreter import client_worker, interpret  # noqa: E402
-from chaos.recorder import Recorder  # noqa: E402
-from checkers.formats import read_history  # noqa: E402
-from checkers.history import Op  # noqa: E402
-from workloads.catalog import WORKLOADS  # noqa: E402
-from workloads.client import complete  # noqa: E402
-from workloads.generator import time_limit  # noqa: E402
-from workloads.workload import WorkloadOptions  # noqa: E402
+from chaos.interpreter import client_worker, interpret
+from chaos.recorder import Recorder
+from checkers.formats import read_history
+from checkers.history import Op
+from workloads.catalog import WORKLOADS
+from workloads.client import complete
+from workloads.generator import time_limit
+from workloads.workload import WorkloadOptions
 
 
 class NoopClient:

@@ -206,7 +206,8 @@ class _Mix(_Base):
         return None, EMPTY
 
     def update(self, ctx: Context, event: Op) -> Generator:
-        return _Mix(tuple(g.update(ctx, event) for g in self.gens))
+        gens = tuple(g.update(ctx, event) for g in self.gens)
+        return self if all(a is b for a, b in zip(gens, self.gens, strict=True)) else _Mix(gens)
 
 
 def mix(*gens: Generator) -> Generator:
@@ -232,7 +233,8 @@ class _TimeLimit(_Base):
         return what, _TimeLimit(self.limit, nxt, deadline)
 
     def update(self, ctx: Context, event: Op) -> Generator:
-        return replace(self, inner=self.inner.update(ctx, event))
+        inner = self.inner.update(ctx, event)
+        return self if inner is self.inner else _TimeLimit(self.limit, inner, self.deadline)
 
 
 def time_limit(seconds: float, gen: Generator) -> Generator:
@@ -255,7 +257,8 @@ class _Stagger(_Base):
         return replace(what, at=at), _Stagger(self.mean_gap, nxt, at + gap)
 
     def update(self, ctx: Context, event: Op) -> Generator:
-        return replace(self, inner=self.inner.update(ctx, event))
+        inner = self.inner.update(ctx, event)
+        return self if inner is self.inner else _Stagger(self.mean_gap, inner, self.next_at)
 
 
 def stagger(mean_gap_seconds: float, gen: Generator) -> Generator:

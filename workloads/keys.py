@@ -11,7 +11,7 @@ probability 2^-(i+1) for slot i (a few hot keys, a long tail). Once a slot's key
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 __all__ = ["KeySlots"]
 
@@ -39,9 +39,9 @@ class KeySlots:
     def wrote(self, slot: int) -> KeySlots:
         """The slots after one more write to ``slot``'s key (a fresh key once it has had ``per_key``)."""
         if self.writes[slot] + 1 < self.per_key:
-            return replace(self, writes=_set(self.writes, slot, self.writes[slot] + 1))
+            return KeySlots(self.keys, _set(self.writes, slot, self.writes[slot] + 1), self.per_key, self.weights)
         fresh = max(self.keys) + 1
-        return replace(self, keys=_set(self.keys, slot, fresh), writes=_set(self.writes, slot, 0))
+        return KeySlots(_set(self.keys, slot, fresh), _set(self.writes, slot, 0), self.per_key, self.weights)
 
 
 def _set(t: tuple[int, ...], i: int, v: int) -> tuple[int, ...]:

@@ -257,4 +257,4 @@ def main(argv: list[str] | None = None) -> NoReturn:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-from chaos import run_command  # noqa: E402, F401  (registers `chaoscert run`)
+from chaos import report_command, run_command  # noqa: E402, F401  (register `report`, `analyze`, `serve`, `run`)

@@ -46,7 +46,8 @@ def run_command(
         specs = [RunSpec(db=db, workload=workload, nemesis=nemesis, time_limit=time_limit, concurrency=concurrency,
                          nemesis_interval=nemesis_interval, nemesis_down=nemesis_down, rate=rate,
                          seed=None if seed is None else seed + i, backend=backend, nodes=nodes, isolation=isolation,
-                         consistency=consistency, op_timeout=op_timeout, claims=loaded, results_dir=results)
+                         consistency=consistency, op_timeout=op_timeout, claims=loaded, claims_file=claims,
+                         results_dir=results)
                  for i in range(test_count)]
     except (ValueError, ClaimError) as e:
         fail(str(e))
@@ -63,7 +64,8 @@ def run_command(
 
 def claim_validity(results: dict[str, Any]) -> list[Any]:
     """Each claim's verdict as a validity: certified true, violated false, inconclusive unknown."""
-    return [{CERTIFIED: True, VIOLATED: False}.get(c["verdict"], "unknown") for c in results.get("claims", [])]
+    verdicts = (results.get("claims") or {}).get("verdicts", [])
+    return [{CERTIFIED: True, VIOLATED: False}.get(c["verdict"], "unknown") for c in verdicts]
 
 
 def summary(results: dict[str, Any]) -> list[str]:
@@ -101,7 +103,7 @@ def summary(results: dict[str, Any]) -> list[str]:
                          f"failed but committed: {bank.get('transfers-failed-but-committed-count')}; "
                          f"indeterminate: {bank.get('transfers-indeterminate')} "
                          f"({bank.get('transfers-indeterminate-committed')} committed)")
-    for c in results.get("claims", []):
+    for c in (results.get("claims") or {}).get("verdicts", []):
         lines.append(f"claim {c['claim']} = {c['claimed']}: {c['verdict']} (measured {c['measured']})"
                      + (f": {c['reason']}" if c.get("reason") else ""))
     for name, r in results.get("checkers", {}).items():

@@ -34,8 +34,10 @@ from chaos.claims import Claims, evaluate
 from chaos.figures import bank_money, recovery, throughput
 from chaos.interpreter import NEMESIS, client_worker, interpret, nemesis_worker
 from chaos.nemesis import NemesisPackage, kill_package
+from chaos.outputs import MIN_DOWNTIME_NS, write_run_outputs
 from chaos.progress import progress_line
 from chaos.recorder import Recorder
+from chaos.store import RunDir
 from checkers.formats import read_history
 from checkers.history import History, Op
 from checkers.registry import CheckOptions, get_checker
@@ -82,6 +84,7 @@ class RunSpec:
     consistency: str | None = None
     seed: int | None = None
     claims: Claims | None = None
+    claims_file: Path | None = None
     results_dir: Path = field(default=Path("results"))
 
     def __post_init__(self) -> None:
@@ -168,6 +171,7 @@ def run(spec: RunSpec, say: Callable[[str], None] = print) -> RunResult:
     seed = spec.seed if spec.seed is not None else random.SystemRandom().randrange(2**31)
     test_dir = _new_test_dir(spec)
     history_path = test_dir / "history.jsonl"
+    say = RunDir(test_dir).logger(say)
     signals = _Signals()
     error: str | None = None
     say(f"chaoscert: {spec.test_name} -> {test_dir}")
@@ -180,6 +184,10 @@ def run(spec: RunSpec, say: Callable[[str], None] = print) -> RunResult:
             error = f"{type(e).__name__}: {e}"
     results = _results(spec, seed, history_path, interrupted=signals.stop.is_set(), error=error)
     (test_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    try:
+        write_run_outputs(test_dir)
+    except Exception as e:  # the verdict stands without its report; `chaoscert report` can retry
+        say(f"chaoscert: could not write the report: {type(e).__name__}: {e}")
     return RunResult(test_dir, results["valid?"], results["interrupted"], results)
 
 
@@ -330,7 +338,8 @@ def _check(name: str, history: History, options: CheckOptions) -> Result:
 
 def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool, error: str | None) -> dict[str, Any]:
     parameters = {**asdict(spec), "seed": seed, "results_dir": str(spec.results_dir), "clients": spec.clients,
-                  "claims": None if spec.claims is None else spec.claims.values}
+                  "claims": None if spec.claims is None else spec.claims.values,
+                  "claims_file": None if spec.claims_file is None else str(spec.claims_file)}
     out: dict[str, Any] = {"test": spec.test_name, "parameters": parameters, "interrupted": interrupted,
                            "history": history_path.name}
     if error:
@@ -352,10 +361,11 @@ def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool,
         figures["bank"] = {**bank_money(history, total), **_lost(results["bank-log"])}
     out.update({"valid?": valid, "checkers": {name: r.to_json() for name, r in results.items()}, "figures": figures})
     if spec.claims is not None:
-        sla = sla_figures(history)
+        sla = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS)
         verdicts = evaluate(spec.claims, sla, results)
         out["figures"]["sla"] = sla.to_json()
-        out["claims"] = [v.to_json() for v in verdicts]
+        out["claims"] = {"file": str(spec.claims_file), "confidence": spec.claims.confidence,
+                         "verdicts": [v.to_json() for v in verdicts]}
     return out
 
 

@@ -133,14 +133,7 @@ class DockerBackend:
 
     def destroy(self) -> list[str]:
         """Remove the containers and the network, newest first; returns errors (empty when clean)."""
-        errors = []
-        for resource in reversed(self._resources):
-            try:
-                self.ledger.release(resource)
-            except Exception as e:
-                errors.append(f"{resource.kind} {resource.key}: {e}")
-        self._resources.clear()
-        return errors
+        return self.ledger.release_newest_first(self._resources)
 
 
 @releaser("docker-container")

@@ -105,6 +105,18 @@ class Ledger:
         release(resource)
         self.forget(resource)
 
+    def release_newest_first(self, resources: list[Resource]) -> list[str]:
+        """Release the given resources, newest first, keeping on past failures; empties the list
+        and returns the errors (empty when everything is gone)."""
+        errors = []
+        while resources:
+            resource = resources.pop()
+            try:
+                self.release(resource)
+            except Exception as e:  # one stuck resource must not keep the others alive
+                errors.append(f"{resource.kind} {resource.key}: {e}")
+        return errors
+
     def keep(self) -> None:
         """Let the resources outlive this process: ``clean`` skips the run until it is released."""
         self._append({"event": "kept"})

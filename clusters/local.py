@@ -184,13 +184,7 @@ class LocalBackend:
             except RemoteError as e:
                 errors.append(str(e))
         self._remotes.clear()
-        while self._dirs:
-            resource = self._dirs.pop()
-            try:
-                self._ledger.release(resource)
-            except Exception as e:
-                errors.append(f"{resource.kind} {resource.key}: {e}")
-        return errors
+        return errors + self._ledger.release_newest_first(self._dirs)
 
 
 def _as_user(argv: list[str], user: str | None) -> list[str]:

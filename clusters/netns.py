@@ -112,11 +112,4 @@ class NetnsBackend:
 
     def destroy(self) -> list[str]:
         """Release what this backend made, newest first; returns errors (empty when clean)."""
-        errors = []
-        for resource in reversed(self._resources):
-            try:
-                self.ledger.release(resource)
-            except Exception as e:
-                errors.append(f"{resource.kind} {resource.key}: {e}")
-        self._resources.clear()
-        return errors
+        return self.ledger.release_newest_first(self._resources)

@@ -16,7 +16,7 @@ if [ -z "${CHAOSCERT_MINIMAL:-}" ]; then
     etcd-server etcd-client postgresql
     faketime libaio1 debootstrap docker.io
     openssh-server openssh-client
-    chromium
+    chromium fonts-dejavu-core
   )
 fi
 

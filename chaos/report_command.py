@@ -1,0 +1,133 @@
+"""``chaoscert report``, ``chaoscert analyze`` and ``chaoscert serve``: the results store from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from chaos.cli import app, exit_code, fail
+from chaos.outputs import FAIL, MIN_DOWNTIME_NS, PASS, load_view, write_run_outputs
+from chaos.store import RunDir, StoreError
+from checkers import CheckOptions, HistoryFormatError, get_checker, read_history
+from checkers.result import Result
+
+__all__ = ["analyze_command", "analyze_run", "report_command", "serve_command"]
+
+RunArg = Annotated[Path, typer.Argument(metavar="RUN_DIR", help="a run folder (results/<test>/<timestamp>)")]
+
+
+def _rebuild(run_dir: Path) -> list[Path]:
+    try:
+        return write_run_outputs(run_dir)
+    except (StoreError, HistoryFormatError) as e:
+        fail(str(e))
+
+
+@app.command("report")
+def report_command(
+    run_dir: RunArg,
+    pdf: Annotated[bool, typer.Option("--pdf", help="also print report.html to report.pdf (Chromium)")] = False,
+) -> None:
+    """Rebuild a run's report.html, timeline.html, summary.md, junit.xml, history.edn and plots."""
+    from chaos.browser import BrowserError, print_pdf
+
+    written = _rebuild(run_dir)
+    if pdf:
+        try:
+            written.append(print_pdf(RunDir(run_dir).report, run_dir / "report.pdf"))
+        except BrowserError as e:
+            fail(str(e))
+    for path in written:
+        typer.echo(str(path))
+
+
+def _from_json(data: dict[str, Any]) -> Result:
+    details = {k: v for k, v in data.items() if k not in ("valid?", "cause")}
+    valid = data.get("valid?", "unknown")
+    if valid not in (True, False):
+        return Result("unknown", details, data.get("cause") or "no verdict recorded")
+    return Result(valid, details, data.get("cause"))
+
+
+def analyze_run(run_dir: Path, models: list[str], claims_path: Path | None,
+                consistency_models: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Run more checkers and judge claims on a stored history; update results.json; returns it.
+
+    Raises KeyError (unknown model), ClaimError (bad claims file), StoreError or HistoryFormatError."""
+    from chaos.claims import evaluate, load_claims
+    from checkers.compose import check_safe
+    from checkers.sla import sla_figures
+
+    run = RunDir(run_dir)
+    results = run.load_results()
+    claims = load_claims(claims_path) if claims_path is not None else None
+    checkers = [get_checker(m) for m in models]
+    history = read_history(run.history)
+    wanted = consistency_models or ((claims.values["consistency"],) if claims and "consistency" in claims.values
+                                    else ("strict-serializable",))
+    options = CheckOptions(consistency_models=wanted)
+    stored = dict(results.get("checkers") or {})
+    for name, checker in zip(models, checkers, strict=True):
+        stored[name] = check_safe(checker, history, options).to_json()
+    results["checkers"] = stored
+    if claims is not None:
+        figures = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS)
+        verdicts = evaluate(claims, figures, {k: _from_json(v) for k, v in stored.items()})
+        results["claims"] = {"file": str(claims_path), "confidence": claims.confidence,
+                             "verdicts": [v.to_json() for v in verdicts]}
+    run.save_results(results)
+    return results
+
+
+@app.command("analyze")
+def analyze_command(
+    run_dir: RunArg,
+    models: Annotated[list[str] | None, typer.Option("-m", "--model", help="checker to (re)run; repeatable")] = None,
+    claims_path: Annotated[Path | None, typer.Option("--claims", help="claims TOML file to judge")] = None,
+    consistency_models: Annotated[list[str] | None, typer.Option(
+        "-c", "--consistency-models", help="Elle consistency models, comma-separated")] = None,
+) -> None:
+    """Re-check a stored run with other checkers or claims; rewrites results.json and every report (exit 0/1/2)."""
+    from chaos.claims import ClaimError
+
+    if not models and claims_path is None:
+        fail("nothing to do: pass -m MODEL and/or --claims FILE")
+    cms = tuple(c.strip() for raw in consistency_models or [] for c in raw.split(",") if c.strip())
+    try:
+        analyze_run(run_dir, models or [], claims_path, cms)
+    except KeyError as e:
+        fail(e.args[0])
+    except (ClaimError, StoreError, HistoryFormatError) as e:
+        fail(str(e))
+    _rebuild(run_dir)
+    view = load_view(run_dir)
+    for item in view.items:
+        typer.echo(f"{item.kind}\t{item.name}\t{item.verdict}\t{item.message}")
+    typer.echo(f"report: {view.run.report}")
+    status = view.status
+    raise typer.Exit(exit_code([True if status == PASS else False if status == FAIL else "unknown"]))
+
+
+@app.command("serve")
+def serve_command(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0: any free port)")] = 8080,
+    results: Annotated[Path, typer.Option(help="results folder")] = Path("results"),
+) -> None:
+    """Serve a page listing every run, coloured by verdict, with links to its files (Ctrl-C stops)."""
+    from chaos.serve import make_server
+
+    if not results.is_dir():
+        fail(f"{results}: no such results folder")
+    try:
+        server = make_server(results, port)
+    except OSError as e:
+        fail(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e}")
+    typer.echo(f"serving {results.resolve()} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    finally:
+        server.server_close()

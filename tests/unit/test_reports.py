@@ -1,0 +1,230 @@
+"""The results store and what it writes: report.html, timeline.html, summary.md, junit.xml, serve's index."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from chaos.cli import main
+from chaos.outputs import load_view, scrub, write_run_outputs
+from chaos.serve import index_html, make_server
+from chaos.store import RunDir, find_runs, new_run_dir
+from chaos.timeline import timeline_data
+from checkers.formats import read_history, write_history
+from tests.helpers import fail, history, info, invoke, ok
+
+XSD = Path(__file__).resolve().parents[1] / "data" / "junit.xsd"
+S = 1_000_000_000
+
+
+def _ops() -> list[dict]:
+    """Two clients writing, a partition from 1 s to 2 s, failures during it, recovery after."""
+    ops = []
+    t = 0
+    for i in range(30):
+        p = i % 2
+        t = i * 100_000_000
+        ops.append(invoke(p, "write", i, time=t))
+        kind = fail if 10 <= i < 20 else ok
+        ops.append(kind(p, "write", i, time=t + 5_000_000, error="refused" if kind is fail else None))
+    ops.append(invoke(1, "write", 99, time=t + 10_000_000))
+    ops.append(info(1, "write", 99, time=t + 20_000_000, error="timeout"))
+    nemesis = [invoke("nemesis", "start-partition", None, time=S - 1000),
+               info("nemesis", "start-partition", {"n1": ["n2"]}, time=S),
+               invoke("nemesis", "stop-partition", None, time=2 * S - 1000),
+               info("nemesis", "stop-partition", "healed", time=2 * S)]
+    merged = sorted(ops + nemesis, key=lambda d: d["time"])
+    for i, d in enumerate(merged):
+        d["index"] = i
+    return merged
+
+
+def make_run(root: Path, results: dict, test: str = "demo") -> RunDir:
+    run = new_run_dir(root, test)
+    write_history(history(*_ops()), run.history)
+    run.save_results(results)
+    return run
+
+
+RESULTS = {
+    "test": "demo", "interrupted": True, "valid?": False,
+    "parameters": {"db": "seekdb", "workload": "bank", "nodes": 3, "seed": 42, "db_password": "hunter2",
+                   "options": {"api_key": "sk-123", "timeout": 5}},
+    "checkers": {
+        "linear": {"valid?": False, "explanation": "write 3 <script>alert(1)</script> cannot follow read 4",
+                   "final-paths": [["read 4", "write 3"]]},
+        "stats": {"valid?": True},
+        "elle": {"valid?": "unknown", "cause": "cycle search timed out"},
+    },
+    "claims": {"verdicts": [
+        {"claim": "rto_seconds", "claimed": 8, "verdict": "certified", "measured": 1.1, "reason": "worst 1.1 s"},
+        {"claim": "availability", "claimed": 0.9999, "verdict": "violated", "measured": 0.66,
+         "reason": "20/31 ok"},
+    ]},
+}
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> RunDir:
+    run = make_run(tmp_path / "results", RESULTS)
+    write_run_outputs(run.path)
+    return run
+
+
+def test_every_output_is_written_and_linked(run: RunDir, tmp_path: Path) -> None:
+    for path in (run.history_edn, run.report, run.timeline, run.summary, run.junit, run.plots / "latency.png"):
+        assert path.stat().st_size > 0, path
+    assert len(read_history(run.history_edn)) == len(read_history(run.history))
+    root = tmp_path / "results"
+    assert (root / "latest").resolve() == run.path.resolve()
+    assert (root / "demo" / "latest").resolve() == run.path.resolve()
+    assert find_runs(root) == [run]
+
+
+def test_no_secret_reaches_any_output(run: RunDir) -> None:
+    for path in (run.report, run.summary, run.junit, run.timeline):
+        text = path.read_text()
+        assert "hunter2" not in text and "sk-123" not in text, path
+    assert scrub({"password": "x", "n": {"secret_key": 1, "ok": 2}, "token": None}) == \
+        {"password": "***", "n": {"secret_key": "***", "ok": 2}, "token": None}
+
+
+def test_report_escapes_and_shows_verdicts_figures_and_interruption(run: RunDir) -> None:
+    html = run.report.read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "INTERRUPTED" in html and "FAILED" in html
+    for text in ("violated", "certified", "cycle search timed out", "Downtime windows", "start-partition",
+                 "Recovery time (RTO) per fault", "Latency quantiles", "--seed 42", "data:image/png;base64,"):
+        assert text in html, text
+    assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch
+    assert html.count("<img ") == 4
+
+
+def test_view_statuses(run: RunDir) -> None:
+    view = load_view(run.path)
+    assert view.status == "fail"
+    got = {(i.kind, i.name): i.status for i in view.items}
+    assert got == {("run", "run"): "unknown", ("claim", "rto_seconds 8"): "pass",
+                   ("claim", "availability 0.9999"): "fail", ("checker", "linear"): "fail",
+                   ("checker", "stats"): "pass", ("checker", "elle"): "unknown"}
+    fig = view.figures
+    assert fig is not None and [f.kind for f in fig.faults] == ["start-partition"]
+
+
+def test_junit_validates_against_the_schema_and_maps_verdicts(run: RunDir) -> None:
+    import xmlschema
+
+    xmlschema.XMLSchema(str(XSD)).validate(str(run.junit))
+    suite = ET.parse(run.junit).getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("6", "2", "2")
+    cases = {c.get("name"): [child.tag for child in c] for c in suite.iter("testcase")}
+    assert cases == {"run": ["skipped"], "rto_seconds 8": [], "availability 0.9999": ["failure"],
+                     "linear": ["failure"], "stats": [], "elle": ["skipped"]}
+    assert "hunter2" not in run.junit.read_text()
+
+
+def test_junit_schema_rejects_a_broken_report(tmp_path: Path) -> None:
+    import xmlschema
+
+    bad = tmp_path / "bad.xml"
+    bad.write_text('<testsuites><testsuite name="x" tests="1"><testcase/></testsuite></testsuites>')
+    assert not xmlschema.XMLSchema(str(XSD)).is_valid(str(bad))
+
+
+def test_summary_md(run: RunDir) -> None:
+    md = run.summary.read_text()
+    assert md.startswith("## chaoscert: demo /") and "FAILED" in md and "interrupted" in md
+    assert "| ❌ | claim | availability 0.9999 | **violated** | 20/31 ok |" in md
+    assert "worst RTO" in md
+
+
+def test_timeline_data_has_every_op_in_a_lane(run: RunDir) -> None:
+    data = timeline_data(load_view(run.path))
+    assert data["lanes"] == ["0", "1", "nemesis"]
+    assert len(data["ops"]) == 31 + 2
+    never = [o for o in data["ops"] if o[3] == 2 and data["lanes"][o[0]] == "1"]
+    assert len(never) == 1
+    assert data["faults"] == [[1.0, 2.0]]
+
+
+def test_analyze_judges_claims_on_a_stored_corpus_run(tmp_path: Path, corpus: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    run = new_run_dir(tmp_path / "results", "bank")
+    write_history(read_history(corpus / "elle-cli/histories/jepsen/bank.edn"), run.history)
+    run.save_results({"test": "bank", "parameters": {}, "checkers": {}})
+    claims = tmp_path / "claims.toml"
+    claims.write_text("data_loss = 0\nrto_seconds = 8\n")
+    with pytest.raises(SystemExit) as e:
+        main(["analyze", str(run.path), "-m", "bank", "--claims", str(claims)])
+    assert e.value.code == 1  # the last pause is never healed: RTO violated
+    out = capsys.readouterr().out
+    assert "claim\tdata_loss 0\tcertified" in out and "claim\trto_seconds 8\tviolated" in out
+    stored = run.load_results()
+    assert stored["checkers"]["bank"]["valid?"] is True
+    assert [v["verdict"] for v in stored["claims"]["verdicts"]] == ["certified", "violated"]
+    assert "violated" in run.report.read_text()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["report", "{tmp}/nowhere"], "results.json: not found"),
+    (["analyze", "{run}"], "nothing to do"),
+    (["analyze", "{run}", "-m", "no-such-model"], "no-such-model"),
+])
+def test_commands_fail_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                                     message: str) -> None:
+    run = make_run(tmp_path / "results", {"test": "demo"})
+    with pytest.raises(SystemExit) as e:
+        main([a.format(tmp=tmp_path, run=run.path) for a in argv])
+    err = capsys.readouterr().err
+    assert e.value.code == 255 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_pdf_without_chromium_is_a_clear_error(run: RunDir, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(SystemExit) as e:
+        main(["report", str(run.path), "--pdf"])
+    assert e.value.code == 255 and "Chromium is not installed" in capsys.readouterr().err
+
+
+def test_a_run_without_history_still_gets_a_report(tmp_path: Path) -> None:
+    run = new_run_dir(tmp_path / "results", "broken")
+    run.save_results({"test": "broken", "error": "RemoteError: ssh refused", "checkers": {}})
+    write_run_outputs(run.path)
+    html = run.report.read_text()
+    assert "no history was recorded" in html and "ssh refused" in html
+    assert load_view(run.path).status == "unknown"
+
+
+def test_serve_lists_runs_and_serves_their_files(run: RunDir, tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    page = index_html(root)
+    assert "demo" in page and "failed" in page and "report.html" in page and "interrupted" in page
+    server = make_server(root, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        with urllib.request.urlopen(base + "/", timeout=10) as r:
+            assert "chaoscert runs" in r.read().decode()
+        rel = run.path.relative_to(root).as_posix()
+        with urllib.request.urlopen(f"{base}/{rel}/results.json", timeout=10) as r:
+            assert json.loads(r.read())["test"] == "demo"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_find_runs_sees_example_folders_one_level_deeper(tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    top = make_run(root, {"test": "a"}, "a")
+    nested = make_run(root / "examples", {"test": "b"}, "b")
+    write_run_outputs(nested.path)  # adds examples/latest and examples/b/latest: not runs
+    assert {r.path for r in find_runs(root)} == {top.path, nested.path}

@@ -34,7 +34,8 @@ def _fail(message: str) -> None:
 
 
 def load_backends() -> None:
-    """Import every backend so its ledger kinds and sweepers are registered."""
+    """Import every backend (and the nemeses' node rules) so their ledger kinds and sweepers are registered."""
+    import chaos.nemesis_net  # noqa: F401
     import clusters.docker_backend
     import clusters.netns
     import clusters.ssh  # noqa: F401

@@ -20,13 +20,23 @@ __all__ = ["run_command"]
 def run_command(
     db: Annotated[str, typer.Option(help=f"database: {', '.join(DBS)}")] = "seekdb",
     workload: Annotated[str, typer.Option(help=f"workload: {', '.join(WORKLOADS)}")] = "bank",
-    nemesis: Annotated[str, typer.Option(help=f"fault: {', '.join(NEMESES)}")] = "kill",
+    nemesis: Annotated[str, typer.Option(help=f"faults, comma-separated, each with optional :targets "
+                                               f"(alternatives a/b, node lists n1+n2): {', '.join(NEMESES)}; "
+                                               f"e.g. kill:one/majority,partition:majorities-ring,clock")] = "kill",
     time_limit: Annotated[float, typer.Option(help="seconds of workload and faults")] = 60.0,
     concurrency: Annotated[str, typer.Option(help="client processes: N in all, or Nn per node (5n)")] = "1n",
     nemesis_interval: Annotated[float, typer.Option(help="seconds between faults")] = 10.0,
-    nemesis_down: Annotated[float, typer.Option(help="seconds a killed node stays down")] = 2.0,
+    nemesis_down: Annotated[float, typer.Option(help="seconds each fault lasts (a killed node stays down)")] = 2.0,
+    nemesis_quiet: Annotated[float | None, typer.Option(help="seconds without faults at the start "
+                                                         "(default: the interval)")] = None,
+    nemesis_grudge: Annotated[str | None, typer.Option(help='partition:grudge as JSON, {"n1": ["n2", "n3"]}')] = None,
+    nemesis_packet: Annotated[str | None, typer.Option(help='packet behaviour as JSON (default: a random one of '
+                                                       'delay+jitter, loss, rate, duplicate, reorder), e.g. '
+                                                       '{"delay-ms": 100, "jitter-ms": 10, "loss": 0.1, '
+                                                       '"duplicate": 0, "reorder": 0, "rate-kbit": 0}')] = None,
     rate: Annotated[float, typer.Option(help="client ops per second, all processes together (upper bound)")] = 200.0,
-    seed: Annotated[int | None, typer.Option(help="random seed (default: random, recorded)")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed: the same seed gives the same faults and targets "
+                                                  "(default: random, recorded)")] = None,
     backend: Annotated[str, typer.Option(help=f"where nodes run: {', '.join(BACKENDS)}")] = "local",
     nodes: Annotated[int, typer.Option(help="number of nodes")] = 1,
     isolation: Annotated[str, typer.Option(help=f"SQL isolation level: {', '.join(ISOLATION_LEVELS)}")
@@ -44,7 +54,8 @@ def run_command(
         if test_count < 1:
             raise ValueError(f"--test-count must be >= 1, not {test_count}")
         specs = [RunSpec(db=db, workload=workload, nemesis=nemesis, time_limit=time_limit, concurrency=concurrency,
-                         nemesis_interval=nemesis_interval, nemesis_down=nemesis_down, rate=rate,
+                         nemesis_interval=nemesis_interval, nemesis_down=nemesis_down, nemesis_quiet=nemesis_quiet,
+                         nemesis_grudge=nemesis_grudge, nemesis_packet=nemesis_packet, rate=rate,
                          seed=None if seed is None else seed + i, backend=backend, nodes=nodes, isolation=isolation,
                          consistency=consistency, op_timeout=op_timeout, claims=loaded, claims_file=claims,
                          results_dir=results)

@@ -33,7 +33,7 @@ from typing import Any
 from chaos.claims import Claims, evaluate
 from chaos.figures import bank_money, recovery, throughput
 from chaos.interpreter import NEMESIS, client_worker, interpret, nemesis_worker
-from chaos.nemesis import NemesisPackage, kill_package
+from chaos.nemesis import FAULTS, NemesisPackage, build_nemesis, parse_spec
 from chaos.outputs import MIN_DOWNTIME_NS, write_run_outputs
 from chaos.progress import progress_line
 from chaos.recorder import Recorder
@@ -44,8 +44,12 @@ from checkers.registry import CheckOptions, get_checker
 from checkers.result import Result, merge_validity, unknown
 from checkers.sla import sla_figures
 from clusters.backend import Backend
+from clusters.docker_backend import DockerBackend
+from clusters.galera import Galera
 from clusters.ledger import Ledger
 from clusters.local import LocalBackend
+from clusters.mariadb import MariaDBAsync
+from clusters.netns import NetnsBackend
 from clusters.remote import Node
 from clusters.seekdb import SeekDB
 from workloads.bank import BankSpec
@@ -56,9 +60,10 @@ from workloads.workload import Workload, WorkloadOptions
 
 __all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "clients_for", "run"]
 
-BACKENDS: dict[str, Callable[[Ledger], Backend]] = {"local": LocalBackend}
-DBS: dict[str, Callable[[Path], SeekDB]] = {"seekdb": SeekDB}
-NEMESES = ("kill", "none")
+BACKENDS: dict[str, Callable[[Ledger], Backend]] = {"local": LocalBackend, "netns": NetnsBackend,
+                                                    "docker": DockerBackend}
+DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb-async": MariaDBAsync}
+NEMESES = (*FAULTS, "all", "none")
 # the client protocol of each database (an adapter may say it itself with a ``protocol`` attribute)
 DB_PROTOCOLS = {"seekdb": "mysql", "galera": "mysql", "mariadb": "mysql", "mariadb-async": "mysql",
                 "postgres": "postgres", "etcd": "etcd"}
@@ -77,6 +82,9 @@ class RunSpec:
     concurrency: str = "1n"  # clients: "5" in all, or "5n" per node
     nemesis_interval: float = 10.0
     nemesis_down: float = 2.0
+    nemesis_quiet: float | None = None
+    nemesis_grudge: str | None = None
+    nemesis_packet: str | None = None
     rate: float = 200.0
     op_timeout: float = 5.0
     accounts: int = 8
@@ -88,7 +96,8 @@ class RunSpec:
     results_dir: Path = field(default=Path("results"))
 
     def __post_init__(self) -> None:
-        for name, choices in (("db", DBS), ("workload", WORKLOADS), ("nemesis", NEMESES), ("backend", BACKENDS)):
+        parse_spec(self.nemesis)
+        for name, choices in (("db", DBS), ("workload", WORKLOADS), ("backend", BACKENDS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"--{name}: unknown {getattr(self, name)!r}; known: {', '.join(choices)}")
         clients_for(self.concurrency, self.nodes)
@@ -97,12 +106,14 @@ class RunSpec:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive, not {getattr(self, name)}")
-        if self.nemesis_down < 0:
-            raise ValueError("--nemesis-down must be >= 0")
+        if not 0 < self.nemesis_down < self.nemesis_interval:
+            raise ValueError("--nemesis-down (how long each fault lasts) must be > 0 and < --nemesis-interval")
+        if self.nemesis_quiet is not None and self.nemesis_quiet < 0:
+            raise ValueError("--nemesis-quiet must be >= 0")
 
     @property
     def test_name(self) -> str:
-        return f"{self.db}-{self.workload}-{self.nemesis}"
+        return f"{self.db}-{self.workload}-{self.nemesis.replace(',', '+').replace(':', '=').replace('/', '~')}"
 
     @property
     def clients(self) -> int:
@@ -197,18 +208,24 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         ledger = Ledger()
         stack.callback(_release_leftovers, ledger, say)
         run_dir = Path(tempfile.mkdtemp(prefix=f"chaoscert-{ledger.run_id}-"))
+        run_dir.chmod(0o755)  # servers that drop to their own user (mysql, postgres) must reach their folders
         stack.callback(ledger.release, ledger.record("path", str(run_dir), path=str(run_dir)))
 
         backend = BACKENDS[spec.backend](ledger)
         stack.callback(backend.destroy)
         nodes = backend.create(spec.nodes, run_dir)
         db = DBS[spec.db](run_dir)
+        package = build_nemesis(spec.nemesis, db, nodes, random.Random(rng.random()), ledger=ledger,
+                                interval=spec.nemesis_interval, duration=spec.nemesis_down, quiet=spec.nemesis_quiet,
+                                grudge=spec.nemesis_grudge, packet=spec.nemesis_packet)
+        workload, protocol = spec.bundle, _protocol(spec, db)
         say(f"setting up {spec.db} on {', '.join(n.name for n in nodes)}")
         stack.callback(_teardown_db, db, nodes, test_dir / "logs")
         db.setup(nodes)
+        if package:
+            stack.enter_context(package.healing())  # heals before teardown, whatever happens
 
         recorder = stack.enter_context(Recorder(history_path))
-        workload, protocol = spec.bundle, _protocol(spec, db)
         setup_client = _client(workload, protocol, spec)
         setup_client.open(db.endpoint(nodes[0]))
         setup_client.setup()
@@ -222,7 +239,6 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
             client.open(db.endpoint(nodes[i % len(nodes)]))
             stack.callback(client.close)
             workers.append(client_worker(i, client))
-        package = _nemesis(spec, db, nodes, rng)
         nemesis = nemesis_worker(package.nemesis) if package else None
         for w in [*workers, *([nemesis] if nemesis else [])]:
             stack.callback(w.stop, 1.0)
@@ -263,13 +279,6 @@ def _client(workload: Workload, protocol: str, spec: RunSpec) -> Client:
     return workload.client(protocol, spec.options())
 
 
-def _nemesis(spec: RunSpec, db: SeekDB, nodes: list[Node], rng: random.Random) -> NemesisPackage | None:
-    if spec.nemesis == "none":
-        return None
-    return kill_package(db, nodes, random.Random(rng.random()), interval=spec.nemesis_interval,
-                        down=spec.nemesis_down)
-
-
 def _nemesis_apply(package: NemesisPackage, op: Op) -> Op:
     return Op(op.index, op.time, "info", op.process, op.f, package.nemesis.invoke(op.f, op.value))
 
@@ -297,7 +306,7 @@ def _final(recorder: Recorder, client: Client, final: Invocation, next_process: 
         time.sleep(0.5)
 
 
-def _teardown_db(db: SeekDB, nodes: list[Node], logs: Path) -> None:
+def _teardown_db(db: Any, nodes: list[Node], logs: Path) -> None:
     for node in nodes:
         db.collect_logs(node, logs / node.name)
     db.teardown(nodes)

@@ -45,6 +45,7 @@ class LocalRemote:
         self._name, self._address, self._ledger = name, address, ledger
         self._daemons: dict[str, tuple[subprocess.Popen[bytes], Resource]] = {}
         self._lock = threading.Lock()
+        self.daemon_env: dict[str, str] = {}  # added to every daemon's environment (e.g. libfaketime)
 
     @property
     def name(self) -> str:
@@ -85,7 +86,8 @@ class LocalRemote:
             with open(log_file, "ab") as log:
                 try:
                     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                            cwd=cwd, env=_environment(env), start_new_session=True)
+                                            cwd=cwd, env=_environment({**self.daemon_env, **(env or {})}),
+                                            start_new_session=True)
                 except OSError as e:
                     raise RemoteError(f"{self._name}: cannot start {name}: {e}") from e
             resource = self._ledger.record("process", f"{self._name}/{name}/{proc.pid}", node=self._name,

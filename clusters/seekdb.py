@@ -32,6 +32,7 @@ __all__ = ["SeekDB", "SeekDBError", "seekdb_binary"]
 
 DAEMON = "seekdb"
 DEFAULT_PORT = 2881
+RPC_PORT = 2882
 
 
 class SeekDBError(RuntimeError):
@@ -56,17 +57,21 @@ class _Place:
     base_dir: str
     port: int
     stdout: str
+    binary: str
+    extra: tuple[str, ...] = ()
 
 
 class SeekDB:
-    """seekdb on N nodes, each an independent single-node server (primary/standby comes later)."""
+    """seekdb on N nodes: independent single-node servers, or with ``standby=True`` a primary (n1)
+    and a physical standby (n2) replicating from it asynchronously (recipes 5.2-5.4)."""
 
     name = "seekdb"
 
     def __init__(self, root: Path, *, datafile_size: str = "1G", log_disk_size: str = "2G",
                  memory_budget: str = "2G", ready_timeout: float = 60.0, stop_timeout: float = 30.0,
-                 binary: Path | None = None) -> None:
+                 binary: Path | None = None, standby: bool = False) -> None:
         self.root = root
+        self.standby = standby
         self.parameters = {"datafile_size": datafile_size, "log_disk_size": log_disk_size,
                            "memory_budget": memory_budget}
         self.ready_timeout, self.stop_timeout = ready_timeout, stop_timeout
@@ -77,15 +82,28 @@ class SeekDB:
     def setup(self, nodes: Sequence[Node]) -> None:
         binary = self._binary or seekdb_binary()
         self._binary = binary
+        if self.standby and len(nodes) != 2:
+            raise ValueError(f"seekdb with a standby needs exactly 2 nodes, not {len(nodes)}")
         started: list[Node] = []
         try:
-            for node in nodes:
+            for index, node in enumerate(nodes):
                 home = f"{self.root}/{node.name}/seekdb"
                 node.remote.run(["mkdir", "-p", home])
                 port = node.remote.free_port() if isinstance(node.remote, FreePorts) else DEFAULT_PORT
-                self._places[node.name] = _Place(f"{home}/base", port, f"{home}/seekdb.stdout")
+                extra: tuple[str, ...] = ()
+                if self.standby:
+                    extra = ("--parameter", "enable_rpc_service=true", "--parameter", f"rpc_port={RPC_PORT}")
+                    if index == 1:
+                        self._freeze(nodes[0])  # else rows written before the standby exist never become readable
+                        extra = ("--role", "STANDBY", *extra, "--parameter",
+                                 f"log_restore_source={nodes[0].address}:{RPC_PORT}")
+                self._places[node.name] = _Place(f"{home}/base", port, f"{home}/seekdb.stdout",
+                                                 self._ship(node, binary, home), extra)
                 started.append(node)
-                self.start(node)
+                if self.standby and index == 1:
+                    self._start_standby(node)
+                else:
+                    self.start(node)
         except BaseException:
             self.teardown(started)
             raise
@@ -95,7 +113,8 @@ class SeekDB:
         for node in nodes:
             try:
                 self._stop(node)
-                node.remote.run(["rm", "-rf", "--", f"{self.root}/{node.name}/seekdb/base"])
+                home = f"{self.root}/{node.name}/seekdb"
+                node.remote.run(["rm", "-rf", "--", f"{home}/base", f"{home}/bin"])
             except (RemoteError, SeekDBError) as e:
                 errors.append(str(e))
         if errors:
@@ -115,11 +134,91 @@ class SeekDB:
             return
         if not node.remote.wait_stopped(DAEMON, self.stop_timeout):
             raise SeekDBError(f"{node.name}: the previous seekdb did not exit within {self.stop_timeout} s")
-        argv = [str(self._binary), "--nodaemon", "--base-dir", place.base_dir, "--port", str(place.port)]
+        argv = [place.binary, "--nodaemon", "--base-dir", place.base_dir, "--port", str(place.port), *place.extra]
         for key, value in self.parameters.items():
             argv += ["--parameter", f"{key}={value}"]
         node.remote.start_daemon(DAEMON, argv, log_file=place.stdout)
         self._wait_ready(node)
+
+    # ------------------------------------------------------------------ primary/standby
+    def primaries(self, nodes: Sequence[Node]) -> list[Node]:
+        """Running nodes whose role is PRIMARY (both, after a failover whose old primary restarted)."""
+        found = []
+        for node in nodes:
+            try:
+                if self.role(node) == "PRIMARY":
+                    found.append(node)
+            except (pymysql.err.MySQLError, SeekDBError):
+                continue
+        return found
+
+    def role(self, node: Node) -> str:
+        return self._sql(node, "SELECT role FROM oceanbase.__all_virtual_server_stat")[0][0]
+
+    def failover(self, standby: Node) -> None:
+        """``ALTER SYSTEM ACTIVATE STANDBY``: the standby becomes primary at once (acknowledged writes
+        not yet shipped are lost; the old primary, restarted, comes back PRIMARY too: split brain)."""
+        self._sql(standby, "ALTER SYSTEM ACTIVATE STANDBY")
+
+    def switchover(self, primary: Node, standby: Node) -> None:
+        """Planned role swap: the primary becomes standby, then the standby becomes primary."""
+        self._sql(primary, "ALTER SYSTEM SWITCHOVER TO STANDBY")
+        self._sql(standby, "ALTER SYSTEM SWITCHOVER TO PRIMARY")
+
+    def _start_standby(self, node: Node, timeout: float = 120.0) -> None:
+        """Bootstrap the standby. A primary that has only just started refuses a standby's bootstrap
+        for a while (the standby exits with OB_EAGAIN, -4023; measured: still refused 3 s after the
+        primary answers SQL, accepted after 15 s), so a refused bootstrap is retried from an empty
+        base dir until ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.start(node)
+                return
+            except SeekDBError:
+                log = f"{self._place(node).base_dir}/log/seekdb.log"
+                refused = node.remote.run(["grep", "-q", "seekdb start fail(ret=-4023)", log], check=False).ok
+                if not refused or time.monotonic() > deadline:
+                    raise
+            node.remote.wait_stopped(DAEMON, self.stop_timeout)
+            node.remote.run(["rm", "-rf", "--", self._place(node).base_dir])
+            time.sleep(2)
+
+    def _freeze(self, node: Node, timeout: float = 120.0) -> None:
+        """Major compaction on ``node``, waited for (bounded)."""
+        self._sql(node, "ALTER SYSTEM MAJOR FREEZE")
+        deadline = time.monotonic() + timeout
+        query = "SELECT frozen_scn, global_broadcast_scn, last_scn FROM oceanbase.DBA_OB_MAJOR_COMPACTION"
+        while time.monotonic() < deadline:
+            row = self._sql(node, query)[0]
+            if row[0] == row[1] == row[2]:
+                return
+            time.sleep(0.5)
+        raise SeekDBError(f"{node.name}: major compaction did not finish within {timeout:g} s")
+
+    def _sql(self, node: Node, statement: str) -> list[tuple]:
+        e = self.endpoint(node)
+        conn = pymysql.connect(host=e.host, port=e.port, user=e.user, password=e.password, connect_timeout=2,
+                               read_timeout=30, autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement)
+                return list(cur.fetchall())
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _ship(node: Node, binary: Path, home: str) -> str:
+        """The binary's path on ``node``: this machine's when the node sees it (local, netns), else
+        a copy (with the libaio it loads from its own folder) uploaded into ``home/bin``."""
+        if node.remote.run(["test", "-x", str(binary)], check=False).ok:
+            return str(binary)
+        target = f"{home}/bin"
+        node.remote.run(["mkdir", "-p", target])
+        for name in ("seekdb", "libaio.so.1"):
+            node.remote.upload(binary.parent / name, f"{target}/{name}")
+        node.remote.run(["chmod", "755", f"{target}/seekdb"])
+        return f"{target}/seekdb"
 
     # ------------------------------------------------------------------ Pausable
     def pause(self, node: Node) -> None:

@@ -100,6 +100,7 @@ class ShellRemote:
         self.state_dir = state_dir
         self.root_prefix = list(root_prefix)
         self._on_daemon = on_daemon
+        self.daemon_env: dict[str, str] = {}  # added to every daemon's environment (e.g. libfaketime)
 
     @property
     def name(self) -> str:
@@ -141,6 +142,7 @@ class ShellRemote:
     def start_daemon(self, name: str, argv: Sequence[str], *, log_file: str,
                      env: Mapping[str, str] | None = None, cwd: str | None = None,
                      user: str | None = None) -> int:
+        env = {**self.daemon_env, **(env or {})}
         done = self._sh(_START, self.pid_file(name), log_file, cwd or "/", *as_user(argv, user, env))
         if not done.ok:
             raise RemoteError(f"{self._name}: could not start {name}: {done.stderr.strip()[-500:]}")

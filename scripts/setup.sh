@@ -15,6 +15,7 @@ if [ -z "${CHAOSCERT_MINIMAL:-}" ]; then
     mariadb-server mariadb-client galera-4 rsync socat
     etcd-server etcd-client postgresql
     faketime libaio1 debootstrap docker.io
+    iputils-ping libnetfilter-queue-dev gcc python3-dev
     openssh-server openssh-client
     chromium fonts-dejavu-core
   )
@@ -44,5 +45,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev,seekdb]"
+# nemesis: the NFQUEUE packet delayer's binding (built from source against libnetfilter-queue-dev)
+extras=dev,seekdb
+[ -n "${CHAOSCERT_MINIMAL:-}" ] || extras=$extras,nemesis
+.venv/bin/python -m pip install -q -e ".[$extras]"
 echo "setup: ready ($(.venv/bin/chaoscert version))"

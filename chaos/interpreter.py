@@ -1,8 +1,10 @@
 """The interpreter: turns generators into real operations on worker threads, recording each one.
 
-One thread per client (``concurrency`` of them) and one for the nemesis. The main thread asks the
-generators for the next op for whichever workers are free, records the invocation, hands it to
-the worker, and records the completion when it comes back. As in Jepsen, a client whose op ended
+One thread per client (``concurrency`` of them) and one for the nemesis. Each worker, when free,
+takes the next invocation from its lane's generator (under one lock, so the history's order is
+the generators' order), records it, applies it, records the completion and tells the generators.
+No thread hands ops to another: with fast clients this is what lets chaoscert drive and record
+well over 50,000 ops/s (``benchmarks/runner_bench.py``). As in Jepsen, a client whose op ended
 ``info`` may still be running it, so its worker continues under a new process id
 (``process + concurrency``).
 
@@ -12,7 +14,6 @@ ok/fail/info is a bug, raised as one error listing every problem.
 
 from __future__ import annotations
 
-import queue
 import random
 import threading
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from chaos.nemesis import Nemesis
 from chaos.recorder import Recorder
 from checkers.history import Op
 from workloads.client import Client
-from workloads.generator import Context, Generator, Invocation, Lane, Pending
+from workloads.generator import Context, Generator, Invocation, Lane
 
 __all__ = ["CompletionError", "Worker", "check_completion", "interpret"]
 
@@ -56,36 +57,77 @@ class Worker:
     name: str
     apply: Callable[[Op], Op]
     process: Any
-    inbox: queue.Queue[Op | None]
     thread: threading.Thread | None = None
 
-    def start(self, outbox: queue.Queue[tuple[Worker, Op, Any]]) -> None:
-        def loop() -> None:
-            while (op := self.inbox.get()) is not None:
-                try:
-                    done: Any = self.apply(op)
-                except Exception as e:  # a crash of user code: the op may have happened
-                    done = replace(op, type="info", error=f"indeterminate: {type(e).__name__}: {e}")
-                outbox.put((self, op, done))
-
-        self.thread = threading.Thread(target=loop, name=f"chaoscert-{self.name}", daemon=True)
-        self.thread.start()
-
     def stop(self, timeout: float) -> None:
-        self.inbox.put(None)
+        """Wait (bounded) for the worker's thread to finish its op; it stops taking new ones on its own."""
         if self.thread is not None:
             self.thread.join(timeout)
 
 
 def client_worker(i: int, client: Client) -> Worker:
-    return Worker(f"client-{i}", client.invoke, i, queue.Queue())
+    return Worker(f"client-{i}", client.invoke, i)
 
 
 def nemesis_worker(nemesis: Nemesis) -> Worker:
     def apply(op: Op) -> Op:
         return replace(op, type="info", value=nemesis.invoke(op.f, op.value))
 
-    return Worker(NEMESIS, apply, NEMESIS, queue.Queue())
+    return Worker(NEMESIS, apply, NEMESIS)
+
+
+class _Run:
+    """What the workers share: the lanes, the rng, and one condition guarding them."""
+
+    def __init__(self, recorder: Recorder, rng: random.Random, lanes: list[Lane], concurrency: int,
+                 stop: threading.Event) -> None:
+        self.recorder, self.rng, self.lanes, self.concurrency, self.stop = recorder, rng, lanes, concurrency, stop
+        self.cond = threading.Condition()
+        self.errors: list[BaseException] = []
+
+    def step(self, worker: Worker, lane: Lane, nemesis: bool, op: Op | None, done: Any) -> Op | None:
+        """Record the completion ``done`` of ``op`` (if any), then the next invocation for
+        ``worker``, waiting while the generator is pending; None when the lane is exhausted or the
+        run stops. One critical section per op keeps lock traffic low."""
+        if op is not None:
+            problems = check_completion(op, done)
+            if problems:
+                raise CompletionError(f"{worker.name}: bad completion of {op.f} (op {op.index}): "
+                                      + "; ".join(problems))
+        kind = "info" if nemesis else "invoke"  # Jepsen: nemesis ops are info at both ends
+        with self.cond:
+            if op is not None:
+                completion = self.recorder.record(done)
+                if completion.type == "info" and not nemesis:
+                    worker.process += self.concurrency
+                ctx = Context(completion.time, (), self.rng)
+                for other in self.lanes:
+                    other.update(ctx, completion)
+                self.cond.notify_all()
+            while not self.stop.is_set() and not self.errors:
+                now = self.recorder.now()
+                what = lane.poll(Context(now, (worker.process,), self.rng))
+                if isinstance(what, Invocation):
+                    return self.recorder.record(Op(0, 0, kind, worker.process, what.f, what.value))
+                if what is None:
+                    return None
+                wait = _POLL_NS if what.until is None else min(_POLL_NS, what.until - now)
+                self.cond.wait(max(wait, 0) / 1e9)
+            return None
+
+    def work(self, worker: Worker, lane: Lane, nemesis: bool) -> None:
+        try:
+            op = self.step(worker, lane, nemesis, None, None)
+            while op is not None:
+                try:
+                    done: Any = worker.apply(op)
+                except Exception as e:  # a crash of user code: the op may have happened
+                    done = replace(op, type="info", error=f"indeterminate: {type(e).__name__}: {e}")
+                op = self.step(worker, lane, nemesis, op, done)
+        except BaseException as e:
+            with self.cond:
+                self.errors.append(e)
+                self.cond.notify_all()
 
 
 def interpret(recorder: Recorder, rng: random.Random, clients: list[Worker], client_gen: Generator,
@@ -93,59 +135,26 @@ def interpret(recorder: Recorder, rng: random.Random, clients: list[Worker], cli
               drain_timeout: float) -> None:
     """Run until both generators are exhausted and every op has completed, or ``stop`` is set
     (then wait up to ``drain_timeout`` s for ops in flight; those still open stay unfinished)."""
-    concurrency = len(clients)
-    outbox: queue.Queue[tuple[Worker, Op, Any]] = queue.Queue()
-    for w in [*clients, *([nemesis] if nemesis else [])]:
-        w.start(outbox)
-    lanes: list[tuple[list[Worker], Lane]] = [(clients, Lane(client_gen))]
+    client_lane = Lane(client_gen)
+    lanes = [client_lane]
+    jobs = [(w, client_lane, False) for w in clients]
     if nemesis is not None:
-        lanes.append(([nemesis], Lane(nemesis_gen)))
-    busy: set[str] = set()
-    stopping_at: int | None = None
-    while True:
-        now = recorder.now()
-        if stop.is_set() and stopping_at is None:
-            stopping_at = now
-        wake = now + _POLL_NS
-        dispatched = False
-        for workers, lane in lanes if stopping_at is None else ():
-            free = [w for w in workers if w.name not in busy]
-            if not free:
-                continue
-            what = lane.poll(Context(now, tuple(w.process for w in free), rng))
-            if isinstance(what, Pending):
-                wake = min(wake, what.until or wake)
-            elif isinstance(what, Invocation):
-                worker = free[0]
-                busy.add(worker.name)
-                kind = "info" if worker is nemesis else "invoke"  # Jepsen: nemesis ops are info at both ends
-                worker.inbox.put(recorder.record(Op(0, 0, kind, worker.process, what.f, what.value)))
-                dispatched = True
-        if not busy and (stopping_at is not None or all(lane.done for _, lane in lanes)):
-            return
-        if stopping_at is not None:
-            if now - stopping_at > drain_timeout * 1e9:
-                return
-            wake = now + _POLL_NS
-        if dispatched:
-            continue
-        try:
-            item = outbox.get(timeout=max(0.0, (wake - now) / 1e9))
-        except queue.Empty:
-            continue
-        while True:
-            worker, op, done = item
-            problems = check_completion(op, done)
-            if problems:
-                raise CompletionError(f"{worker.name}: bad completion of {op.f} (op {op.index}): "
-                                      + "; ".join(problems))
-            completion = recorder.record(done)
-            busy.discard(worker.name)
-            if completion.type == "info" and worker is not nemesis:
-                worker.process += concurrency
-            for _, lane in lanes:
-                lane.update(Context(completion.time, (), rng), completion)
-            try:
-                item = outbox.get_nowait()
-            except queue.Empty:
-                break
+        nemesis_lane = Lane(nemesis_gen)
+        lanes.append(nemesis_lane)
+        jobs.append((nemesis, nemesis_lane, True))
+    run = _Run(recorder, rng, lanes, len(clients), stop)
+    for worker, lane, is_nemesis in jobs:
+        worker.thread = threading.Thread(target=run.work, args=(worker, lane, is_nemesis),
+                                         name=f"chaoscert-{worker.name}", daemon=True)
+        worker.thread.start()
+    for worker, _, _ in jobs:
+        while worker.thread is not None and worker.thread.is_alive() and not stop.is_set() and not run.errors:
+            worker.thread.join(0.1)
+    if stop.is_set() or run.errors:
+        with run.cond:
+            run.cond.notify_all()
+        for worker, _, _ in jobs:
+            if worker.thread is not None:
+                worker.thread.join(drain_timeout)
+    if run.errors:
+        raise run.errors[0]

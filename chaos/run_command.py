@@ -1,4 +1,5 @@
-"""``chaoscert run``: one test on a real cluster, a printed summary, and the exit code of ``check``."""
+"""``chaoscert run``: tests on a real cluster (``--test-count`` of them), a printed summary per test,
+and the exit code of ``check`` over every test's verdict and claims (violated = 1, inconclusive = 2)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
+from chaos.claims import CERTIFIED, VIOLATED, ClaimError, load_claims
 from chaos.cli import app, exit_code, fail
 from chaos.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, run
+from workloads.sql import ISOLATION_LEVELS
 
 __all__ = ["run_command"]
 
@@ -21,7 +24,7 @@ def run_command(
                                                f"(alternatives a/b, node lists n1+n2): {', '.join(NEMESES)}; "
                                                f"e.g. kill:one/majority,partition:majorities-ring,clock")] = "kill",
     time_limit: Annotated[float, typer.Option(help="seconds of workload and faults")] = 60.0,
-    concurrency: Annotated[int, typer.Option(help="client processes")] = 4,
+    concurrency: Annotated[str, typer.Option(help="client processes: N in all, or Nn per node (5n)")] = "1n",
     nemesis_interval: Annotated[float, typer.Option(help="seconds between faults")] = 10.0,
     nemesis_down: Annotated[float, typer.Option(help="seconds each fault lasts (a killed node stays down)")] = 2.0,
     nemesis_quiet: Annotated[float | None, typer.Option(help="seconds without faults at the start "
@@ -36,20 +39,44 @@ def run_command(
                                                   "(default: random, recorded)")] = None,
     backend: Annotated[str, typer.Option(help=f"where nodes run: {', '.join(BACKENDS)}")] = "local",
     nodes: Annotated[int, typer.Option(help="number of nodes")] = 1,
+    isolation: Annotated[str, typer.Option(help=f"SQL isolation level: {', '.join(ISOLATION_LEVELS)}")
+                         ] = "serializable",
+    consistency: Annotated[str | None, typer.Option(
+        help="consistency model the transactional checkers test (default: the isolation level's)")] = None,
+    op_timeout: Annotated[float, typer.Option(help="seconds before a client op is abandoned")] = 5.0,
+    claims: Annotated[Path | None, typer.Option(help="claims TOML judged on each run")] = None,
+    test_count: Annotated[int, typer.Option(help="run the test this many times (seed+i when --seed)")] = 1,
     results: Annotated[Path, typer.Option(help="results folder")] = Path("results"),
 ) -> None:
     """Run a test: set up the database, run the workload under faults, check, print a summary."""
     try:
-        spec = RunSpec(db=db, workload=workload, nemesis=nemesis, time_limit=time_limit, concurrency=concurrency,
-                       nemesis_interval=nemesis_interval, nemesis_down=nemesis_down, nemesis_quiet=nemesis_quiet,
-                       nemesis_grudge=nemesis_grudge, nemesis_packet=nemesis_packet, rate=rate, seed=seed,
-                       backend=backend, nodes=nodes, results_dir=results)
-    except ValueError as e:
+        loaded = None if claims is None else load_claims(claims)
+        if test_count < 1:
+            raise ValueError(f"--test-count must be >= 1, not {test_count}")
+        specs = [RunSpec(db=db, workload=workload, nemesis=nemesis, time_limit=time_limit, concurrency=concurrency,
+                         nemesis_interval=nemesis_interval, nemesis_down=nemesis_down, nemesis_quiet=nemesis_quiet,
+                         nemesis_grudge=nemesis_grudge, nemesis_packet=nemesis_packet, rate=rate,
+                         seed=None if seed is None else seed + i, backend=backend, nodes=nodes, isolation=isolation,
+                         consistency=consistency, op_timeout=op_timeout, claims=loaded, claims_file=claims,
+                         results_dir=results)
+                 for i in range(test_count)]
+    except (ValueError, ClaimError) as e:
         fail(str(e))
-    outcome = run(spec, say=lambda line: typer.echo(line, err=True))
-    for line in summary(outcome.results):
-        typer.echo(line)
-    raise typer.Exit(exit_code([outcome.valid]))
+    verdicts = []
+    for i, spec in enumerate(specs):
+        if test_count > 1:
+            typer.echo(f"== test {i + 1} of {test_count}")
+        outcome = run(spec, say=lambda line: typer.echo(line, err=True))
+        for line in summary(outcome.results):
+            typer.echo(line)
+        verdicts += [outcome.valid, *claim_validity(outcome.results)]
+    raise typer.Exit(exit_code(verdicts))
+
+
+def claim_validity(results: dict[str, Any]) -> list[Any]:
+    """Each claim's verdict as a validity: certified true, violated false, inconclusive unknown."""
+    verdicts = (results.get("claims") or {}).get("verdicts", [])
+    return [{CERTIFIED: True, VIOLATED: False}.get(c["verdict"], "unknown") for c in verdicts]
 
 
 def summary(results: dict[str, Any]) -> list[str]:
@@ -87,6 +114,9 @@ def summary(results: dict[str, Any]) -> list[str]:
                          f"failed but committed: {bank.get('transfers-failed-but-committed-count')}; "
                          f"indeterminate: {bank.get('transfers-indeterminate')} "
                          f"({bank.get('transfers-indeterminate-committed')} committed)")
+    for c in (results.get("claims") or {}).get("verdicts", []):
+        lines.append(f"claim {c['claim']} = {c['claimed']}: {c['verdict']} (measured {c['measured']})"
+                     + (f": {c['reason']}" if c.get("reason") else ""))
     for name, r in results.get("checkers", {}).items():
         cause = f" ({r['cause']})" if r.get("cause") else ""
         lines.append(f"{name}: {str(r['valid?']).lower()}{cause}")

@@ -3,7 +3,11 @@
     ledger -> run dir -> nodes (backend) -> database cluster -> history -> clients + nemesis
       run clients and nemesis for --time-limit -> heal (restart everything) -> final read
     <- every scope closes in reverse: clients, history, database (logs collected), nodes, run dir
-    then checkers on the history read back from disk -> results.json
+    then the workload's checkers on the history read back from disk, claims -> results.json
+
+The workload is a bundle (``workloads.catalog.WORKLOADS``): the runner asks it for a client per
+process (for the database's protocol), the generator, the ops before and after the test, and the
+checkers. ``--concurrency 5n`` means 5 clients per node.
 
 The history streams to ``results/<test>/<timestamp>/history.jsonl`` as ops happen. The first
 SIGINT/SIGTERM while clients run stops them, heals and tears down, leaving a checkable partial
@@ -26,16 +30,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaos.claims import Claims, evaluate
 from chaos.figures import bank_money, recovery, throughput
 from chaos.interpreter import NEMESIS, client_worker, interpret, nemesis_worker
 from chaos.nemesis import FAULTS, NemesisPackage, build_nemesis, parse_spec
-from chaos.outputs import write_run_outputs
+from chaos.outputs import MIN_DOWNTIME_NS, write_run_outputs
+from chaos.progress import progress_line
 from chaos.recorder import Recorder
 from chaos.store import RunDir
 from checkers.formats import read_history
 from checkers.history import History, Op
 from checkers.registry import CheckOptions, get_checker
 from checkers.result import Result, merge_validity, unknown
+from checkers.sla import sla_figures
 from clusters.backend import Backend
 from clusters.docker_backend import DockerBackend
 from clusters.galera import Galera
@@ -45,18 +52,21 @@ from clusters.mariadb import MariaDBAsync
 from clusters.netns import NetnsBackend
 from clusters.remote import Node
 from clusters.seekdb import SeekDB
-from workloads.bank import BankClient, BankSpec, transfers_generator
-from workloads.generator import stagger, time_limit
+from workloads.bank import BankSpec
+from workloads.catalog import WORKLOADS
+from workloads.client import Client
+from workloads.generator import Invocation, stagger, time_limit
+from workloads.workload import Workload, WorkloadOptions
 
-__all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "run"]
+__all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "clients_for", "run"]
 
 BACKENDS: dict[str, Callable[[Ledger], Backend]] = {"local": LocalBackend, "netns": NetnsBackend,
                                                     "docker": DockerBackend}
-# Databases the MySQL-protocol workloads can drive (etcd and postgres wait for their clients).
 DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb-async": MariaDBAsync}
-WORKLOADS = ("bank",)
 NEMESES = (*FAULTS, "all", "none")
-CHECKERS = ("bank", "bank-log", "stats")
+# the client protocol of each database (an adapter may say it itself with a ``protocol`` attribute)
+DB_PROTOCOLS = {"seekdb": "mysql", "galera": "mysql", "mariadb": "mysql", "mariadb-async": "mysql",
+                "postgres": "postgres", "etcd": "etcd"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,7 +79,7 @@ class RunSpec:
     backend: str = "local"
     nodes: int = 1
     time_limit: float = 60.0
-    concurrency: int = 4
+    concurrency: str = "1n"  # clients: "5" in all, or "5n" per node
     nemesis_interval: float = 10.0
     nemesis_down: float = 2.0
     nemesis_quiet: float | None = None
@@ -78,7 +88,11 @@ class RunSpec:
     rate: float = 200.0
     op_timeout: float = 5.0
     accounts: int = 8
+    isolation: str = "serializable"
+    consistency: str | None = None
     seed: int | None = None
+    claims: Claims | None = None
+    claims_file: Path | None = None
     results_dir: Path = field(default=Path("results"))
     db_options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the database adapter
 
@@ -87,7 +101,9 @@ class RunSpec:
         for name, choices in (("db", DBS), ("workload", WORKLOADS), ("backend", BACKENDS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"--{name}: unknown {getattr(self, name)!r}; known: {', '.join(choices)}")
-        positive = ("nodes", "time_limit", "concurrency", "nemesis_interval", "rate", "op_timeout")
+        clients_for(self.concurrency, self.nodes)
+        self.options()
+        positive = ("nodes", "time_limit", "nemesis_interval", "rate", "op_timeout")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be positive, not {getattr(self, name)}")
@@ -99,6 +115,32 @@ class RunSpec:
     @property
     def test_name(self) -> str:
         return f"{self.db}-{self.workload}-{self.nemesis.replace(',', '+').replace(':', '=').replace('/', '~')}"
+
+    @property
+    def clients(self) -> int:
+        return clients_for(self.concurrency, self.nodes)
+
+    @property
+    def bundle(self) -> Workload:
+        return WORKLOADS[self.workload]
+
+    def options(self) -> WorkloadOptions:
+        return WorkloadOptions(isolation=self.isolation, timeout=self.op_timeout, accounts=self.accounts,
+                               consistency=self.consistency)
+
+
+def clients_for(concurrency: str | int, nodes: int) -> int:
+    """``"5"`` -> 5 clients; ``"5n"`` -> 5 per node. ValueError naming --concurrency otherwise."""
+    text = str(concurrency).strip()
+    per_node = text.endswith("n")
+    try:
+        n = int(text[:-1] if per_node else text)
+    except ValueError:
+        raise ValueError(f"--concurrency: expected a number or a number of clients per node like 5n, "
+                         f"not {text!r}") from None
+    if n <= 0:
+        raise ValueError(f"--concurrency must be positive, not {text!r}")
+    return n * nodes if per_node else n
 
 
 @dataclass(frozen=True)
@@ -177,6 +219,7 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         package = build_nemesis(spec.nemesis, db, nodes, random.Random(rng.random()), ledger=ledger,
                                 interval=spec.nemesis_interval, duration=spec.nemesis_down, quiet=spec.nemesis_quiet,
                                 grudge=spec.nemesis_grudge, packet=spec.nemesis_packet)
+        workload, protocol = spec.bundle, _protocol(spec, db)
         say(f"setting up {spec.db} on {', '.join(n.name for n in nodes)}")
         stack.callback(_teardown_db, db, nodes, test_dir / "logs")
         db.setup(nodes)
@@ -184,16 +227,16 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
             stack.enter_context(package.healing())  # heals before teardown, whatever happens
 
         recorder = stack.enter_context(Recorder(history_path))
-        bank = BankSpec(accounts=spec.accounts, total=100 * spec.accounts)
-        setup_client = BankClient(bank, timeout=spec.op_timeout)
+        setup_client = _client(workload, protocol, spec)
         setup_client.open(db.endpoint(nodes[0]))
         setup_client.setup()
-        _apply(recorder, 0, "read", None, setup_client.invoke)  # the baseline balances, as process 0
+        if workload.baseline is not None:  # e.g. the bank's initial balances, as process 0
+            _apply(recorder, 0, workload.baseline.f, workload.baseline.value, setup_client.invoke)
         setup_client.close()
 
         workers = []
-        for i in range(spec.concurrency):
-            client = BankClient(bank, timeout=spec.op_timeout)
+        for i in range(spec.clients):
+            client = _client(workload, protocol, spec)
             client.open(db.endpoint(nodes[i % len(nodes)]))
             stack.callback(client.close)
             workers.append(client_worker(i, client))
@@ -201,22 +244,40 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         for w in [*workers, *([nemesis] if nemesis else [])]:
             stack.callback(w.stop, 1.0)
 
-        client_gen = time_limit(spec.time_limit, stagger(1 / spec.rate, transfers_generator(bank)))
+        client_gen = time_limit(spec.time_limit, stagger(1 / spec.rate, workload.generator(spec.options())))
         nemesis_gen = time_limit(spec.time_limit, package.generator) if package else None
-        say(f"running {spec.concurrency} clients for {spec.time_limit:g} s"
+        say(f"running {spec.clients} {spec.workload} clients for {spec.time_limit:g} s"
             + (f", {spec.nemesis} every {spec.nemesis_interval:g} s" if package else ""))
         signals.phase = "running"
         if not signals.stop.is_set():
-            interpret(recorder, rng, workers, client_gen, nemesis, nemesis_gen, signals.stop,
-                      drain_timeout=spec.op_timeout + 5)
+            with progress_line(recorder, spec.time_limit):
+                interpret(recorder, rng, workers, client_gen, nemesis, nemesis_gen, signals.stop,
+                          drain_timeout=spec.op_timeout + 5)
         signals.phase = "teardown"
         if package:
             say("healing")
             for inv in package.final:
                 _apply(recorder, NEMESIS, inv.f, inv.value, lambda op: _nemesis_apply(package, op))
-        if not signals.stop.is_set():
+        if workload.final is not None and not signals.stop.is_set():
             say("final read")
-            _final_read(recorder, bank, db.endpoint(nodes[0]), spec, next_process=max(w.process for w in workers) + 1)
+            final = _client(workload, protocol, spec)
+            final.open(db.endpoint(nodes[0]))
+            try:
+                _final(recorder, final, workload.final, next_process=max(w.process for w in workers) + 1)
+            finally:
+                final.close()
+
+
+def _protocol(spec: RunSpec, db: Any) -> str:
+    protocol = getattr(db, "protocol", None) or DB_PROTOCOLS.get(spec.db)
+    if protocol not in spec.bundle.protocols:
+        raise ValueError(f"the {spec.workload} workload cannot run on {spec.db} (protocol {protocol}); "
+                         f"it speaks {', '.join(spec.bundle.protocols)}")
+    return protocol
+
+
+def _client(workload: Workload, protocol: str, spec: RunSpec) -> Client:
+    return workload.client(protocol, spec.options())
 
 
 def _nemesis_apply(package: NemesisPackage, op: Op) -> Op:
@@ -234,24 +295,19 @@ def _apply(recorder: Recorder, process: Any, f: str, value: Any, apply: Callable
     return recorder.record(done)
 
 
-def _final_read(recorder: Recorder, bank: BankSpec, endpoint: Any, spec: RunSpec, next_process: int) -> None:
-    """Read all balances and committed transfer ids, retried (bounded: 30 s) until ok."""
-    client = BankClient(bank, timeout=spec.op_timeout)
-    client.open(endpoint)
+def _final(recorder: Recorder, client: Client, final: Invocation, next_process: int) -> None:
+    """The workload's final op after the heal (e.g. read everything), retried (bounded: 30 s) until ok."""
     process, deadline = next_process, time.monotonic() + 30
-    try:
-        while True:
-            done = _apply(recorder, process, "final-read", None, client.invoke)
-            if done.type == "info":
-                process += 1
-            if done.type == "ok" or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-    finally:
-        client.close()
+    while True:
+        done = _apply(recorder, process, final.f, final.value, client.invoke)
+        if done.type == "info":
+            process += 1
+        if done.type == "ok" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
 
 
-def _teardown_db(db: SeekDB, nodes: list[Node], logs: Path) -> None:
+def _teardown_db(db: Any, nodes: list[Node], logs: Path) -> None:
     for node in nodes:
         db.collect_logs(node, logs / node.name)
     db.teardown(nodes)
@@ -291,7 +347,9 @@ def _check(name: str, history: History, options: CheckOptions) -> Result:
 
 
 def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool, error: str | None) -> dict[str, Any]:
-    parameters = {**asdict(spec), "seed": seed, "results_dir": str(spec.results_dir)}
+    parameters = {**asdict(spec), "seed": seed, "results_dir": str(spec.results_dir), "clients": spec.clients,
+                  "claims": None if spec.claims is None else spec.claims.values,
+                  "claims_file": None if spec.claims_file is None else str(spec.claims_file)}
     out: dict[str, Any] = {"test": spec.test_name, "parameters": parameters, "interrupted": interrupted,
                            "history": history_path.name}
     if error:
@@ -300,18 +358,24 @@ def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool,
         out.update({"valid?": "unknown", "cause": error or "no history was recorded", "checkers": {}})
         return out
     history = read_history(history_path)
-    bank = BankSpec(accounts=spec.accounts, total=100 * spec.accounts)
-    results = {name: _check(name, history, bank.check_options()) for name in CHECKERS}
+    workload = spec.bundle
+    options = workload.check_options(spec.options())
+    results = {name: _check(name, history, options) for name in (*workload.checkers, "stats")}
     valid = merge_validity(r.valid for r in results.values())
     if error and valid is True:
         valid = "unknown"
         out["cause"] = f"the run failed: {error}"
-    out.update({
-        "valid?": valid,
-        "checkers": {name: r.to_json() for name, r in results.items()},
-        "figures": {"throughput": throughput(history), "recovery": recovery(history),
-                    "bank": {**bank_money(history, bank.total), **_lost(results["bank-log"])}},
-    })
+    figures: dict[str, Any] = {"throughput": throughput(history), "recovery": recovery(history)}
+    if "bank-log" in results:
+        total = BankSpec.of(spec.options()).total
+        figures["bank"] = {**bank_money(history, total), **_lost(results["bank-log"])}
+    out.update({"valid?": valid, "checkers": {name: r.to_json() for name, r in results.items()}, "figures": figures})
+    if spec.claims is not None:
+        sla = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS)
+        verdicts = evaluate(spec.claims, sla, results)
+        out["figures"]["sla"] = sla.to_json()
+        out["claims"] = {"file": str(spec.claims_file), "confidence": spec.claims.confidence,
+                         "verdicts": [v.to_json() for v in verdicts]}
     return out
 
 

@@ -12,7 +12,6 @@ completion: the same op with type ``ok`` (it happened), ``fail`` (it surely did 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Protocol
 
 from checkers.history import Op
@@ -39,5 +38,5 @@ class Client(Protocol):
 def complete(op: Op, type_: str, value: Any = None, error: str | None = None,
              extra: dict[str, Any] | None = None) -> Op:
     """The completion of invocation ``op`` (index and time are set by the runner)."""
-    return replace(op, type=type_, value=op.value if value is None else value, error=error,
-                   extra={**op.extra, **(extra or {})})
+    return Op(op.index, op.time, type_, op.process, op.f, op.value if value is None else value, error, op.node,
+              {**op.extra, **extra} if extra else op.extra)

@@ -42,6 +42,7 @@ __all__ = [
     "sleep",
     "stagger",
     "time_limit",
+    "unfold",
 ]
 
 SECOND = 1_000_000_000
@@ -108,6 +109,22 @@ class _Fn(_Base):
 def fn(make: Callable[[Context], Invocation]) -> Generator:
     """An endless generator: ``make(ctx)`` builds each invocation (use ``ctx.rng`` for randomness)."""
     return _Fn(make)
+
+
+@dataclass(frozen=True)
+class _Unfold(_Base):
+    make: Callable[[Context, Any], tuple[Invocation, Any]]
+    state: Any
+
+    def op(self, ctx: Context) -> Answer:
+        invocation, state = self.make(ctx, self.state)
+        return invocation, _Unfold(self.make, state)
+
+
+def unfold(state: Any, make: Callable[[Context, Any], tuple[Invocation, Any]]) -> Generator:
+    """An endless generator threading a state: ``make(ctx, state)`` gives the invocation and the
+    next state (e.g. a counter for unique values), so the generator stays a pure value."""
+    return _Unfold(make, state)
 
 
 @dataclass(frozen=True)
@@ -189,7 +206,8 @@ class _Mix(_Base):
         return None, EMPTY
 
     def update(self, ctx: Context, event: Op) -> Generator:
-        return _Mix(tuple(g.update(ctx, event) for g in self.gens))
+        gens = tuple(g.update(ctx, event) for g in self.gens)
+        return self if all(a is b for a, b in zip(gens, self.gens, strict=True)) else _Mix(gens)
 
 
 def mix(*gens: Generator) -> Generator:
@@ -215,7 +233,8 @@ class _TimeLimit(_Base):
         return what, _TimeLimit(self.limit, nxt, deadline)
 
     def update(self, ctx: Context, event: Op) -> Generator:
-        return replace(self, inner=self.inner.update(ctx, event))
+        inner = self.inner.update(ctx, event)
+        return self if inner is self.inner else _TimeLimit(self.limit, inner, self.deadline)
 
 
 def time_limit(seconds: float, gen: Generator) -> Generator:
@@ -238,7 +257,8 @@ class _Stagger(_Base):
         return replace(what, at=at), _Stagger(self.mean_gap, nxt, at + gap)
 
     def update(self, ctx: Context, event: Op) -> Generator:
-        return replace(self, inner=self.inner.update(ctx, event))
+        inner = self.inner.update(ctx, event)
+        return self if inner is self.inner else _Stagger(self.mean_gap, inner, self.next_at)
 
 
 def stagger(mean_gap_seconds: float, gen: Generator) -> Generator:

@@ -10,21 +10,17 @@ know is ``info`` with ``error="indeterminate: ..."``, whatever the phase.
 
 from __future__ import annotations
 
+import contextlib
 import socket
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import pymysql
+from pymysql.constants import CLIENT
 
 from clusters.endpoint import Endpoint
+from workloads.errors import Classified, by_table, indeterminate
 
-__all__ = ["ERRORS", "Classified", "classify", "connect"]
-
-
-@dataclass(frozen=True)
-class Classified:
-    type: str  # "fail" or "info"
-    error: str
-
+__all__ = ["ERRORS", "MYSQL", "MySQL", "classify", "connect"]
 
 # MySQL / OceanBase error code -> (outcome, name). "fail": surely did not happen; "info": may have.
 ERRORS: dict[int, tuple[str, str]] = {
@@ -57,12 +53,9 @@ def classify(exc: BaseException, *, committing: bool) -> Classified:
     elif entry is None and isinstance(exc, (ConnectionError, pymysql.err.InterfaceError)):
         entry = ("info", "lost-connection")
     if entry is None:
-        return Classified("info", f"indeterminate: {type(exc).__name__}: {exc}")
-    outcome, name = entry
-    if outcome == "info" and not committing:
-        outcome = "fail"  # COMMIT was never sent: the open transaction cannot have committed
-    detail = f": {exc.args[1]}" if code is not None and len(exc.args) > 1 else ""
-    return Classified(outcome, f"{name}{detail}"[:200])
+        return indeterminate(exc)
+    detail = str(exc.args[1]) if code is not None and len(exc.args) > 1 else ""
+    return by_table(entry, committing=committing, detail=detail)
 
 
 def _code(exc: BaseException) -> int | None:
@@ -71,8 +64,51 @@ def _code(exc: BaseException) -> int | None:
     return None
 
 
-def connect(endpoint: Endpoint, *, timeout: float, database: str | None = None) -> pymysql.Connection:
-    """A connection with autocommit off and bounded connect, read and write timeouts."""
-    return pymysql.connect(host=endpoint.host, port=endpoint.port, user=endpoint.user, password=endpoint.password,
+def connect(endpoint: Endpoint, *, timeout: float, database: str | None = None,
+            isolation: str | None = None) -> pymysql.Connection:
+    """A connection with autocommit off, bounded connect, read and write timeouts, and UPDATE
+    row counts that count matched rows (so a CAS to the same value reports 1 row)."""
+    conn = pymysql.connect(host=endpoint.host, port=endpoint.port, user=endpoint.user, password=endpoint.password,
                            database=database, connect_timeout=min(timeout, 2.0), read_timeout=timeout,
-                           write_timeout=timeout, autocommit=False)
+                           write_timeout=timeout, autocommit=False,
+                           client_flag=CLIENT.FOUND_ROWS)
+    if isolation is not None:
+        with conn.cursor() as cur:
+            cur.execute(f"SET SESSION TRANSACTION ISOLATION LEVEL {isolation.replace('-', ' ').upper()}")
+    return conn
+
+
+class MySQL:
+    """The MySQL-protocol dialect (seekdb, MariaDB, Galera) for :class:`workloads.sql.SqlClient`."""
+
+    name = "mysql"
+    errors = (pymysql.err.Error,)
+
+    def connect(self, endpoint: Endpoint, *, timeout: float, database: str | None,
+                isolation: str | None) -> pymysql.Connection:
+        return connect(endpoint, timeout=timeout, database=database, isolation=isolation)
+
+    def create_database(self, endpoint: Endpoint, database: str, *, timeout: float) -> None:
+        conn = connect(endpoint, timeout=timeout)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS {database}")
+        finally:
+            conn.close()
+
+    def begin(self, conn: pymysql.Connection) -> None:
+        conn.begin()
+
+    @contextlib.contextmanager
+    def guard(self, conn: pymysql.Connection, timeout: float) -> Iterator[None]:
+        yield  # pymysql's read_timeout bounds every round trip
+
+    def upsert(self, table: str, *, append: bool) -> str:
+        new = "CONCAT(v, ',', VALUES(v))" if append else "VALUES(v)"
+        return f"INSERT INTO {table} (k, v) VALUES (%s, %s) ON DUPLICATE KEY UPDATE v = {new}"
+
+    def classify(self, exc: BaseException, *, committing: bool) -> Classified:
+        return classify(exc, committing=committing)
+
+
+MYSQL = MySQL()

@@ -20,8 +20,9 @@ from clusters.ledger import Ledger
 from clusters.local import LocalBackend
 from clusters.seekdb import SeekDB, seekdb_binary
 from tests.conftest import require
-from workloads.bank import BankClient, BankSpec
-from workloads.mysql import classify, connect
+from workloads.bank import BankOps, BankSpec
+from workloads.mysql import MYSQL, classify, connect
+from workloads.sql import SqlClient
 
 pytestmark = pytest.mark.db
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +42,7 @@ def _seekdb():
 
 
 def test_short_kill_run_on_seekdb(tmp_path):
-    result = run(RunSpec(time_limit=20, nemesis_interval=5, concurrency=4, seed=1, results_dir=tmp_path),
+    result = run(RunSpec(time_limit=20, nemesis_interval=5, concurrency="4", seed=1, results_dir=tmp_path),
                  say=lambda _: None)
     history = read_history(result.directory / "history.jsonl")
     nemesis = [(op.f, op.value) for op in history.nemesis_ops()]
@@ -101,7 +102,7 @@ def test_lost_connection_during_commit_is_info_and_before_commit_is_fail(tmp_pat
         db.setup(nodes)
         endpoint = db.endpoint(nodes[0])
         spec = BankSpec(accounts=2, total=20)
-        setup = BankClient(spec)
+        setup = SqlClient(MYSQL, BankOps(spec))
         setup.open(endpoint)
         setup.setup()
         conn = connect(endpoint, timeout=1, database="chaoscert")
@@ -114,7 +115,7 @@ def test_lost_connection_during_commit_is_info_and_before_commit_is_fail(tmp_pat
             with pytest.raises(pymysql.err.MySQLError) as raised:
                 conn.commit()
             assert classify(raised.value, committing=True).type == "info"
-            client = BankClient(spec, timeout=1)  # a transfer whose first statement gets no answer
+            client = SqlClient(MYSQL, BankOps(spec), timeout=1)  # a transfer whose first statement gets no answer
             client.open(endpoint)
             done = client.invoke(Op(0, 0, "invoke", 0, "transfer", {"from": 0, "to": 1, "amount": 1, "id": 1}))
             assert done.type == "fail", done

@@ -45,11 +45,13 @@ from checkers.result import Result, merge_validity, unknown
 from checkers.sla import sla_figures
 from clusters.backend import Backend
 from clusters.docker_backend import DockerBackend
+from clusters.etcd import Etcd
 from clusters.galera import Galera
 from clusters.ledger import Ledger
 from clusters.local import LocalBackend
-from clusters.mariadb import MariaDBAsync
+from clusters.mariadb import MariaDB, MariaDBAsync
 from clusters.netns import NetnsBackend
+from clusters.postgres import Postgres
 from clusters.remote import Node
 from clusters.seekdb import SeekDB
 from workloads.bank import BankSpec
@@ -62,7 +64,8 @@ __all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "c
 
 BACKENDS: dict[str, Callable[[Ledger], Backend]] = {"local": LocalBackend, "netns": NetnsBackend,
                                                     "docker": DockerBackend}
-DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb-async": MariaDBAsync}
+DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb": MariaDB,
+                                         "mariadb-async": MariaDBAsync, "postgres": Postgres, "etcd": Etcd}
 NEMESES = (*FAULTS, "all", "none")
 # the client protocol of each database (an adapter may say it itself with a ``protocol`` attribute)
 DB_PROTOCOLS = {"seekdb": "mysql", "galera": "mysql", "mariadb": "mysql", "mariadb-async": "mysql",

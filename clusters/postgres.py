@@ -112,7 +112,7 @@ class Postgres(LogFiles):
         node.remote.run(["sh", "-c", 'cat >>"$1"', "sh", f"{data}/pg_hba.conf"], input=hba, user="postgres")
         self._launch(node)
         self.sql(node, f"CREATE ROLE replicator WITH REPLICATION LOGIN;"
-                       f"CREATE ROLE {CLIENT_USER} WITH LOGIN PASSWORD '{self._password}';"
+                       f"CREATE ROLE {CLIENT_USER} WITH LOGIN CREATEDB PASSWORD '{self._password}';"
                        f"CREATE DATABASE jepsen OWNER {CLIENT_USER};")
 
     def _clone(self, node: Node, primary: Node) -> None:

@@ -1,9 +1,10 @@
 """The history recorder: gives each op its index and time and streams it to ``history.jsonl``.
 
 Times are nanoseconds since the recorder was created (the test's start) on the monotonic clock.
-Every op is written as it is recorded and the file is flushed at least every ``flush_every_s``
-(and on close), so a run cut short leaves a readable history missing at most that much; the
-recorder also keeps the counts the live progress line shows.
+Ops are encoded as they are recorded and written in whole lines, one ``write`` per batch, at
+least every ``flush_every_s`` (a background thread sees to it even when no op arrives) and on
+close: a run killed outright leaves a readable history missing at most that much, never a cut
+line. The recorder also keeps the counts the live progress line shows.
 """
 
 from __future__ import annotations
@@ -47,12 +48,15 @@ class Recorder(AbstractContextManager["Recorder"]):
 
     def __init__(self, path: Path, *, flush_every_s: float = 0.05) -> None:
         self.path = path
-        self._out = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._out = open(path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
         self._lock = threading.Lock()
         self._start = time.monotonic_ns()
         self._count = 0
-        self._flush_every = round(flush_every_s * 1e9)
-        self._flushed_at = 0
+        self._pending: list[str] = []
+        self._closed = threading.Event()
+        self._flusher = threading.Thread(target=self._flush_periodically, args=(flush_every_s,), daemon=True,
+                                         name="history-flusher")
+        self._flusher.start()
         self.completions = {"ok": 0, "fail": 0, "info": 0}  # client completions by type
         self.last_fault: str | None = None  # the latest nemesis op, "kill ['n1']"
 
@@ -64,11 +68,8 @@ class Recorder(AbstractContextManager["Recorder"]):
         with self._lock:
             now = time.monotonic_ns() - self._start
             stamped = Op(self._count, now, op.type, op.process, op.f, op.value, op.error, op.node, op.extra)
-            self._out.write(encode(stamped) + "\n")
+            self._pending.append(encode(stamped))
             self._count += 1
-            if now - self._flushed_at >= self._flush_every:
-                self._out.flush()
-                self._flushed_at = now
             if op.process.__class__ is int:
                 if op.type != "invoke":
                     self.completions[op.type] += 1
@@ -76,8 +77,25 @@ class Recorder(AbstractContextManager["Recorder"]):
                 self.last_fault = f"{op.f} {op.value}"
         return stamped
 
-    def close(self) -> None:
+    def _flush_periodically(self, every_s: float) -> None:
+        while not self._closed.wait(every_s):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every op recorded so far, as whole lines in one write."""
         with self._lock:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        if self._pending:
+            self._out.write(("\n".join(self._pending) + "\n").encode("utf-8"))
+            self._pending.clear()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._flusher.join()
+        with self._lock:
+            self._write_pending()
             self._out.close()
 
     def __exit__(self, *exc: object) -> None:

@@ -39,14 +39,14 @@ def test_failover_and_clients_follow_the_new_primary(tmp_path: Path, case: str) 
     require(os.geteuid() == 0, "the netns backend needs root")
     if case.startswith("seekdb"):
         require(_have_seekdb(), "seekdb is not installed (pip install pylibseekdb)")
-    spec = RunSpec(backend="netns", nodes=2, workload="set", nemesis="failover", time_limit=12, nemesis_interval=5,
+    spec = RunSpec(backend="netns", nodes=2, workload="set", nemesis="failover", time_limit=14, nemesis_interval=8,
                    nemesis_down=4, concurrency="4", rate=200, op_timeout=3, seed=3, results_dir=tmp_path,
                    **CASES[case])
     outcome = run(spec, say=print)
     results = json.loads((outcome.directory / "results.json").read_text())
     assert "error" not in results, results["error"]
     history = read_history(outcome.directory / "history.jsonl")
-    [failover] = [f for f in faults_of(history) if f.kind == "failover"]
+    failover = next(f for f in faults_of(history) if f.kind == "failover")
     assert failover.nodes == ["n1", "n2"] and failover.end_ns is not None  # rejoined at the heal
     after = [p for p in history.pairs() if p.f == "add" and p.type == "ok" and p.invoke.time > failover.start_ns]
     assert len(after) > 10, "the clients did not follow the promoted node"

@@ -1,9 +1,9 @@
 """``chaoscert cluster up|status|down``, ``chaoscert image build`` and ``chaoscert clean``.
 
-``cluster up`` makes bare nodes (a database on them once adapters exist) and keeps them: its
-ledger is marked kept and ``<state dir>/clusters/NAME.json`` says how to reach each node, so
-``status`` can probe them and ``down`` can release everything. If ``up`` is killed halfway,
-``clean`` removes what it had made.
+``cluster up`` makes nodes, with ``--db`` sets a database up on them (the runner's adapters), and
+keeps them: its ledger is marked kept and ``<state dir>/clusters/NAME.json`` (mode 0600: it holds
+the client password) says how to reach each node and its database, so ``status`` can probe them and
+``down`` can release everything. If ``up`` is killed halfway, ``clean`` removes what it had made.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from clusters.ledger import Ledger, clean_all, state_dir, sweep
-from clusters.remote import Node, Remote, RemoteError
+from clusters.remote import Node, Remote
 
 __all__ = ["BACKENDS", "cluster_app", "image_app", "make_backend", "register"]
 
@@ -122,8 +123,10 @@ def cluster_up(
         check_name(name, "cluster name")
     except ValueError as e:
         _fail(str(e))
-    if db is not None:
-        _fail(f"no database adapter for {db!r} on this branch yet; omit --db for bare nodes")
+    from chaos.runner import DBS
+
+    if db is not None and db not in DBS:
+        _fail(f"--db: unknown {db!r}; known: {', '.join(DBS)}")
     state = _cluster_file(name)
     if state.exists():
         _fail(f"cluster {name!r} is already up ({state}); `chaoscert cluster down --name {name}` first")
@@ -138,21 +141,31 @@ def cluster_up(
     run_dir = run_dir or Path(f"/var/tmp/chaoscert-{ledger.run_id}")
     ledger.record("path", str(run_dir), path=str(run_dir))
     started = time.monotonic()
+    endpoints: dict[str, dict[str, Any]] = {}
     try:
         created = made.create(nodes, run_dir)
+        if db is not None:
+            adapter = DBS[db](run_dir)
+            adapter.setup(created)
+            endpoints = {n.name: asdict(adapter.endpoint(n)) for n in created}
     except BaseException as e:  # Ctrl-C included: nothing is left half made
         errors = ledger.release_all()
-        if isinstance(e, (RemoteError, ValueError)):
-            _fail(f"cluster up failed: {e}" + (f"; cleanup errors: {errors}" if errors else ""))
+        if isinstance(e, Exception):
+            _fail(f"cluster up failed: {type(e).__name__}: {e}" + (f"; cleanup errors: {errors}" if errors else ""))
         raise
     seconds = time.monotonic() - started
     state.parent.mkdir(parents=True, exist_ok=True)
-    state.write_text(json.dumps({"backend": backend, "run_id": ledger.run_id, "seconds": seconds,
-                                 "nodes": [_describe(n) for n in created]}, indent=2))
+    state.touch(mode=0o600)
+    state.write_text(json.dumps({"backend": backend, "run_id": ledger.run_id, "seconds": seconds, "db": db,
+                                 "nodes": [_describe(n) | ({"endpoint": endpoints[n.name]} if endpoints else {})
+                                           for n in created]}, indent=2))
     ledger.keep()
-    typer.echo(f"cluster {name}: {len(created)} {backend} nodes up in {seconds:.2f} s")
+    typer.echo(f"cluster {name}: {len(created)} {backend} nodes" + (f" with {db}" if db else "")
+               + f" up in {seconds:.2f} s" + (f" (client password in {state})" if endpoints else ""))
     for n in created:
-        typer.echo(f"  {n.name}\t{n.address}\t{_describe(n).get('shell', '')}")
+        where = f"{db} at {endpoints[n.name]['host']}:{endpoints[n.name]['port']} user " \
+                f"{endpoints[n.name]['user']}\t" if endpoints else ""
+        typer.echo(f"  {n.name}\t{n.address}\t{where}{_describe(n).get('shell', '')}")
 
 
 def _load_cluster(name: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ records the op as process ``"nemesis"``, type ``info`` at both ends (Jepsen's co
 completion, recorded when the fault has taken effect, says what actually happened::
 
     kill ["n2"]                        -> ["n2"]             start ["n2"] -> ["n2"]
+    failover "primaries"               -> ["n1", "n2"]       rejoin -> ["n1"]   (chaos/failover.py)
     pause ["n1", "n3"]                 -> ["n1", "n3"]       resume ...
     start-partition {"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]}      stop-partition -> "network-healed"
     bump-clock {"n2": -60000}          -> {"delta-ms": ..., "offset-ms": {"n2": -59999.8}, ...}
@@ -29,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from chaos.clock import ClockNemesis
+from chaos.failover import FailoverNemesis, PrimaryRoute
 from chaos.nemesis_net import NemesisError, NodeNet
 from chaos.packet import PacketNemesis, behaviour_from_json
 from chaos.partition import GRUDGES, PartitionNemesis, grudge_from_json, grudge_to_json
@@ -47,8 +49,11 @@ FAULTS: dict[str, tuple[str, ...]] = {
     "partition": (*GRUDGES, "primaries", "grudge"),
     "clock": ("one", "minority", "majority", "minority-third", "all"),
     "packet": ("one", "minority", "majority", "minority-third", "all"),
+    "failover": ("primaries",),
 }
-DEFAULT_TARGET = {"kill": "one", "pause": "one", "partition": "one", "clock": "one", "packet": "one"}
+ALL = ("kill", "pause", "partition", "clock", "packet")  # what ``all`` means: failover needs replicas
+DEFAULT_TARGET = {"kill": "one", "pause": "one", "partition": "one", "clock": "one", "packet": "one",
+                  "failover": "primaries"}
 CLOCK_BUMPS_MS = (-300_000, -60_000, -5_000, -250, 250, 5_000, 60_000, 300_000)
 STROBE_DELTAS_MS = (200, 2_000, 20_000)
 STROBE_PERIODS_MS = (100, 500, 1_000)
@@ -78,7 +83,7 @@ def parse_spec(spec: str, names: Sequence[str] | None = None) -> tuple[FaultSpec
     if spec == "none":
         return ()
     if spec == "all":
-        return tuple(FaultSpec(k, (DEFAULT_TARGET[k],)) for k in FAULTS)
+        return tuple(FaultSpec(k, (DEFAULT_TARGET[k],)) for k in ALL)
     out = []
     for part in spec.split(","):
         kind, _, targets = part.strip().partition(":")
@@ -113,6 +118,8 @@ def _fault_ops(fault: FaultSpec, names: Sequence[str], rng: random.Random, grudg
                packet: dict[str, float] | None) -> tuple[Invocation, Invocation]:
     """The start and stop invocations of one fault, all choices made with ``rng``."""
     target = rng.choice(fault.targets)
+    if fault.kind == "failover":
+        return Invocation("failover", target), Invocation("rejoin", None)
     if fault.kind in ("kill", "pause"):
         nodes = pick_nodes(target, names, rng)
         stop = "start" if fault.kind == "kill" else "resume"
@@ -258,14 +265,15 @@ class NemesisPackage:
 
 # Heal order: the network first (so restarted nodes find their peers), clocks, then processes.
 _HEAL_ORDER = (("packet", "stop-packet", None), ("partition", "stop-partition", None), ("clock", "reset-clock", "all"),
-               ("pause", "resume", "all"), ("kill", "start", "all"))
+               ("pause", "resume", "all"), ("kill", "start", "all"), ("failover", "rejoin", None))
 
 
 def build_nemesis(spec: str, db: DB, nodes: Sequence[Node], rng: random.Random, *, ledger: Ledger, interval: float,
                   duration: float, quiet: float | None = None, grudge: str | None = None,
-                  packet: str | None = None) -> NemesisPackage | None:
+                  packet: str | None = None, route: PrimaryRoute | None = None) -> NemesisPackage | None:
     """The package for ``spec``; call before ``db.setup`` (clock skew must be preloaded into the
-    database's processes). None for ``none``. Bad specs and missing abilities raise one clear line."""
+    database's processes). None for ``none``. Bad specs and missing abilities raise one clear line.
+    ``route`` is where the run's clients connect; a failover moves it to the promoted node."""
     names = [n.name for n in nodes]
     faults = parse_spec(spec, names)
     if not faults:
@@ -285,6 +293,8 @@ def build_nemesis(spec: str, db: DB, nodes: Sequence[Node], rng: random.Random, 
             parts["partition"] = PartitionNemesis(nodes, net, db.primaries if isinstance(db, HasPrimaries) else None)
         elif fault.kind == "packet":
             parts["packet"] = PacketNemesis(nodes, net)
+        elif fault.kind == "failover":
+            parts["failover"] = FailoverNemesis(db, nodes, route)
         else:
             parts["clock"] = ClockNemesis(db, nodes, ledger)
             parts["clock"].prepare()

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clusters.hostnet import NETNS_PREFIX, ip
-from clusters.ledger import Ledger, Resource, releaser, sweeper
+from clusters.ledger import Ledger, Resource, releaser, run_suffix, sweeper
 from clusters.remote import Node
 
 __all__ = ["COMMENT_PREFIX", "NemesisError", "NodeNet", "Rule", "node_interface", "require_own_network"]
@@ -90,7 +90,7 @@ class NodeNet:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self._tag = ledger.run_id.replace("-", "")[-6:].lower()
+        self._tag = run_suffix(ledger.run_id)
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
 

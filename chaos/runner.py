@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.claims import Claims, evaluate
+from chaos.failover import FollowPrimary, PrimaryRoute
 from chaos.figures import bank_money, recovery, throughput
 from chaos.interpreter import NEMESIS, client_worker, interpret, nemesis_worker
 from chaos.nemesis import FAULTS, NemesisPackage, build_nemesis, parse_spec
@@ -44,6 +45,7 @@ from checkers.registry import CheckOptions, get_checker
 from checkers.result import Result, merge_validity, unknown
 from checkers.sla import sla_figures
 from clusters.backend import Backend
+from clusters.db import HasPrimaries, Promotable
 from clusters.docker_backend import DockerBackend
 from clusters.etcd import Etcd
 from clusters.galera import Galera
@@ -219,19 +221,29 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         stack.callback(backend.destroy)
         nodes = backend.create(spec.nodes, run_dir)
         db = DBS[spec.db](run_dir, **spec.db_options)
+        # a primary/replica database: every client writes to the primary, and follows a failover
+        route = PrimaryRoute(db, nodes[0]) if isinstance(db, Promotable) and isinstance(db, HasPrimaries) else None
         package = build_nemesis(spec.nemesis, db, nodes, random.Random(rng.random()), ledger=ledger,
                                 interval=spec.nemesis_interval, duration=spec.nemesis_down, quiet=spec.nemesis_quiet,
-                                grudge=spec.nemesis_grudge, packet=spec.nemesis_packet)
+                                grudge=spec.nemesis_grudge, packet=spec.nemesis_packet, route=route)
         workload, protocol = spec.bundle, _protocol(spec, db)
         say(f"setting up {spec.db} on {', '.join(n.name for n in nodes)}")
         stack.callback(_teardown_db, db, nodes, test_dir / "logs")
         db.setup(nodes)
+        if route is not None:
+            route.move(next(iter(db.primaries(nodes)), nodes[0]))
         if package:
             stack.enter_context(package.healing())  # heals before teardown, whatever happens
 
+        def connect(i: int) -> Client:
+            client = _client(workload, protocol, spec)
+            if route is not None:
+                client = FollowPrimary(client, route)
+            client.open(db.endpoint(nodes[i % len(nodes)]))
+            return client
+
         recorder = stack.enter_context(Recorder(history_path))
-        setup_client = _client(workload, protocol, spec)
-        setup_client.open(db.endpoint(nodes[0]))
+        setup_client = connect(0)
         setup_client.setup()
         if workload.baseline is not None:  # e.g. the bank's initial balances, as process 0
             _apply(recorder, 0, workload.baseline.f, workload.baseline.value, setup_client.invoke)
@@ -239,8 +251,7 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
 
         workers = []
         for i in range(spec.clients):
-            client = _client(workload, protocol, spec)
-            client.open(db.endpoint(nodes[i % len(nodes)]))
+            client = connect(i)
             stack.callback(client.close)
             workers.append(client_worker(i, client))
         nemesis = nemesis_worker(package.nemesis) if package else None
@@ -263,8 +274,7 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
                 _apply(recorder, NEMESIS, inv.f, inv.value, lambda op: _nemesis_apply(package, op))
         if workload.final is not None and not signals.stop.is_set():
             say("final read")
-            final = _client(workload, protocol, spec)
-            final.open(db.endpoint(nodes[0]))
+            final = connect(0)
             try:
                 _final(recorder, final, workload.final, next_process=max(w.process for w in workers) + 1)
             finally:

@@ -1,7 +1,7 @@
 """Certification suites: a TOML file naming a cluster, its tests and the claims they must certify.
 
-``chaoscert suite run FILE`` runs every test through the runner (one results folder each), judges
-the claims on each, and writes a suite summary (summary.md, junit.xml, suite.json) whose exit code
+``chaoscert suite run FILE`` runs every test through the runner (one results folder each; the
+runner judges each test's claims), and writes a suite summary (summary.md, junit.xml, suite.json) whose exit code
 is a release gate: 0 every test passed, 1 a claim was violated or a checker found the history
 invalid, 2 nothing violated but something undecided, 255 an error (bad suite, a run that failed)::
 
@@ -49,11 +49,10 @@ from typing import Annotated, Any
 import typer
 
 from chaos import ci
-from chaos.claims import ClaimError, Claims, claims_from_mapping, evaluate, load_claims
+from chaos.claims import ClaimError, Claims, claims_from_mapping, load_claims
 from chaos.cli import EXIT_ERROR, app, fail
-from chaos.outputs import FAIL, PASS, UNKNOWN, load_view, merge_status, write_run_outputs
+from chaos.outputs import FAIL, PASS, UNKNOWN, load_view, merge_status
 from chaos.runner import BACKENDS, DBS, WORKLOADS, RunSpec, run
-from checkers.result import Result
 
 __all__ = ["Suite", "SuiteError", "SuiteOutcome", "SuiteTest", "gate", "load_suite", "run_suite"]
 
@@ -61,6 +60,7 @@ CLUSTER_KEYS = ("backend", "db", "nodes", "options")
 DURATIONS = ("time_limit", "nemesis_interval", "nemesis_down", "nemesis_quiet")
 NOT_PER_TEST = {"backend", "db", "nodes", "db_options", "results_dir"}
 ERROR = "error"
+COUNTS = {"concurrency"}  # str fields that take a plain number too ("6" or "2n")
 
 
 class SuiteError(ValueError):
@@ -70,8 +70,11 @@ class SuiteError(ValueError):
 @dataclass(frozen=True)
 class SuiteTest:
     name: str
-    spec: RunSpec
-    claims: Claims | None
+    spec: RunSpec  # its claims (if any) are judged by the runner
+
+    @property
+    def claims(self) -> Claims | None:
+        return self.spec.claims
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,11 @@ def _table(data: Mapping[str, Any], key: str, where: _Where, section: str | None
 
 
 def _check_type(key: str, value: Any, f: dataclasses.Field[Any], where: str) -> Any:
-    """Check a RunSpec field's TOML value against the field's type; ints are fine where floats are."""
+    """Check a RunSpec field's TOML value against the field's type; ints are fine where floats are
+    (and where a count like ``concurrency`` is written as text)."""
     kind = str(f.type)
+    if f.name in COUNTS and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     ok = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
     for name, types in ok.items():
         if kind.startswith(name) or kind.startswith(f"{name} |"):
@@ -236,36 +242,18 @@ def load_suite(path: str | Path, *, time_scale: float = 1.0, results_dir: Path =
             value = values.get(key, fields[key].default if key in fields else None)
             if isinstance(value, (int, float)):
                 values[key] = value * time_scale
-        try:
-            spec = RunSpec(db=cluster["db"], backend=cluster["backend"], nodes=nodes, db_options=dict(options),
-                           results_dir=results_dir, **values)
-        except ValueError as e:
-            raise SuiteError(f"{where('name', 'test', i)}: test {test_name!r}: {e}") from None
         test_claims = suite_claims
         if "claims" in raw:
             test_claims = _claims(raw["claims"], path, lambda k, i=i: where(k, "test", i), f"{path}: test {test_name}")
-        tests.append(SuiteTest(test_name, spec, test_claims))
+        try:
+            spec = RunSpec(db=cluster["db"], backend=cluster["backend"], nodes=nodes, db_options=dict(options),
+                           results_dir=results_dir, claims=test_claims,
+                           claims_file=None if test_claims is None else path, **values)
+        except ValueError as e:
+            raise SuiteError(f"{where('name', 'test', i)}: test {test_name!r}: {e}") from None
+        tests.append(SuiteTest(test_name, spec))
     description = head.get("description", "")
     return Suite(path, name, str(description), tuple(tests))
-
-
-def _judge_claims(run_dir: Path, claims: Claims) -> None:
-    """Evaluate the test's claims on its history and checkers; store them in results.json."""
-    view = load_view(run_dir)
-    results = json.loads(view.run.results.read_text(encoding="utf-8"))
-    if view.figures is None:
-        verdicts = [{"claim": k, "claimed": v, "verdict": "inconclusive", "measured": None,
-                     "reason": view.history_problem or "the history is empty", "evidence": {}}
-                    for k, v in claims.values.items()]
-    else:
-        checkers = {name: Result(r.get("valid?", "unknown"),
-                                 {k: v for k, v in r.items() if k not in ("valid?", "cause")},
-                                 r.get("cause") or (None if r.get("valid?") in (True, False) else "no cause given"))
-                    for name, r in (results.get("checkers") or {}).items()}
-        verdicts = [v.to_json() for v in evaluate(claims, view.figures, checkers)]
-    results["claims"] = {"claims": claims.values, "confidence": claims.confidence, "verdicts": verdicts}
-    view.run.results.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
-    write_run_outputs(run_dir)
 
 
 def gate(statuses: list[str]) -> int:
@@ -290,8 +278,6 @@ def run_suite(suite: Suite, results_dir: Path, say: Callable[[str], None] = prin
         say(f"suite {suite.name}: test {test.name}")
         spec = dataclasses.replace(test.spec, results_dir=directory / test.name)
         outcome = run(spec, say=say)
-        if test.claims is not None:
-            _judge_claims(outcome.directory, test.claims)
         view = load_view(outcome.directory)
         views.append(view)
         statuses[test.name] = ERROR if view.results.get("error") else merge_status(view.items)

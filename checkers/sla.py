@@ -11,7 +11,8 @@ Faults come from nemesis ops in Jepsen's style: a start op and a stop op, each a
 
 A fault is in effect from the start op's completion (when the nemesis says it is done) to the stop
 op's completion (the end of the history if never stopped). Pairs: ``start-X``/``stop-X`` for any X,
-``kill``/``start``, ``pause``/``resume``, ``bump-clock``/``reset-clock``, ``strobe-clock``/``reset-clock``.
+``kill``/``start``, ``pause``/``resume``, ``bump-clock``/``reset-clock``, ``strobe-clock``/``reset-clock``,
+``failover``/``rejoin``.
 A stop ends every open fault of its kind.
 
 Definitions (times in ns, as in histories):
@@ -45,8 +46,9 @@ __all__ = ["LATENCY_POINTS", "Downtime", "Fault", "Proportion", "Recovery", "Sla
 
 LATENCY_POINTS = (0.5, 0.95, 0.99, 0.999, 1)
 NS_PER_S = 1_000_000_000
-_STOPS = {"start": ("kill",), "resume": ("pause",), "reset-clock": ("bump-clock", "strobe-clock")}
-_STARTS = ("kill", "pause", "bump-clock", "strobe-clock")
+_STOPS = {"start": ("kill",), "resume": ("pause",), "reset-clock": ("bump-clock", "strobe-clock"),
+          "rejoin": ("failover",)}
+_STARTS = ("kill", "pause", "bump-clock", "strobe-clock", "failover")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from clusters.remote import Node
 
-__all__ = ["DB", "HasLogFiles", "HasPrimaries", "Killable", "Pausable"]
+__all__ = ["DB", "HasLogFiles", "HasPrimaries", "Killable", "Pausable", "Promotable"]
 
 
 @runtime_checkable
@@ -51,6 +51,13 @@ class Pausable(Protocol):
 class HasPrimaries(Protocol):
     def primaries(self, nodes: Sequence[Node]) -> list[Node]:
         """The nodes that currently accept writes."""
+
+
+@runtime_checkable
+class Promotable(Protocol):
+    def promote(self, node: Node) -> None:
+        """Failover: make replica (or standby) ``node`` the writable primary; the old primary is not
+        fenced."""
 
 
 @runtime_checkable

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from clusters.hostnet import PREFIX, pick_subnet, subnet_lock
 from clusters.images import image_tag
-from clusters.ledger import Ledger, Resource, releaser, sweeper
+from clusters.ledger import Ledger, Resource, releaser, run_suffix, sweeper
 from clusters.remote import CommandResult, Node, RemoteError
 from clusters.shell import ShellRemote
 
@@ -95,7 +95,7 @@ class DockerBackend:
         self.ledger = ledger
         self.image = image or image_tag("all")
         self.pool = pool
-        self.suffix = ledger.run_id.replace("-", "")[-6:].lower()
+        self.suffix = run_suffix(ledger.run_id)
         self._resources: list[Resource] = []
 
     def create(self, count: int, run_dir: Path) -> list[Node]:

@@ -8,7 +8,16 @@ A run whose resources must outlive the process (``chaoscert cluster up``) is mar
 ``clean`` leaves it alone and ``cluster down`` releases it. Sweepers find resources named with
 chaoscert's prefixes that no ledger covers (a crash between creating and recording).
 
+Names carry their run: namespaces ``chaoscert-abc123-n1``, links ``ccbrabc123``, rules
+``chaoscert-abc123-fwd`` or ``chaoscert-nem-abc123-4``, where ``abc123`` is :func:`run_suffix` of the
+run id. Every ledger also writes an owner marker ``<owners dir>/abc123`` (owner pid, its start
+time, kept or not), in one directory shared by all state dirs; the sweep removes a resource only
+when no marker says its run is alive or kept, so a run (or a test) with its own state dir never
+sweeps away another run's namespaces.
+
 State dir: ``$CHAOSCERT_STATE_DIR``, else ``/run/chaoscert`` as root, else ``~/.cache/chaoscert/state``.
+Owners dir: ``$CHAOSCERT_OWNERS_DIR``, else ``/run/chaoscert-owners`` as root, else
+``~/.cache/chaoscert/owners``.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -25,7 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Ledger", "Resource", "clean_all", "release", "releaser", "state_dir", "sweep", "sweeper"]
+__all__ = ["Ledger", "Resource", "clean_all", "owners_dir", "release", "releaser", "run_suffix", "state_dir", "sweep",
+           "sweeper"]
+
+# the run suffix inside a chaoscert-made name (see the module docstring)
+OWNED_NAME = re.compile(r"^(?:chaoscert-(?:nem-)?|ccbr|ccv)([0-9a-f]{6})(?:$|[-n])")
 
 
 def state_dir() -> Path:
@@ -34,6 +48,45 @@ def state_dir() -> Path:
     if os.geteuid() == 0:
         return Path("/run/chaoscert")
     return Path.home() / ".cache" / "chaoscert" / "state"
+
+
+def owners_dir() -> Path:
+    if env := os.environ.get("CHAOSCERT_OWNERS_DIR"):
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/run/chaoscert-owners")
+    return Path.home() / ".cache" / "chaoscert" / "owners"
+
+
+def run_suffix(run_id: str) -> str:
+    """The six characters of a run id that the names of its resources carry."""
+    return run_id.replace("-", "")[-6:].lower()
+
+
+def _marker(run_id: str) -> Path:
+    return owners_dir() / run_suffix(run_id)
+
+
+def _write_marker(run_id: str, *, kept: bool) -> None:
+    path = _marker(run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pid = os.getpid()
+    entry = {"run": run_id, "pid": pid, "start_time": _proc_start_time(pid), "kept": kept}
+    tmp = path.with_name(f".{path.name}.{pid}")
+    tmp.write_text(json.dumps(entry) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _marker_alive(suffix: str) -> bool:
+    """Whether the run with this suffix says it is alive (its owner process runs) or kept."""
+    try:
+        entry = json.loads((owners_dir() / suffix).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if entry.get("kept"):
+        return True
+    started = _proc_start_time(int(entry.get("pid", 0)))
+    return started is not None and started == entry.get("start_time")
 
 
 @dataclass(frozen=True)
@@ -81,6 +134,8 @@ class Ledger:
         self.run_id = run_id or f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.path = (directory or state_dir()) / f"{self.run_id}.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not _marker_alive(run_suffix(self.run_id)):  # a kept run reopened (cluster down) stays kept
+            _write_marker(self.run_id, kept=False)
         self._append({"event": "open", "pid": os.getpid()})
 
     def _append(self, entry: dict[str, Any]) -> None:
@@ -120,6 +175,7 @@ class Ledger:
     def keep(self) -> None:
         """Let the resources outlive this process: ``clean`` skips the run until it is released."""
         self._append({"event": "kept"})
+        _write_marker(self.run_id, kept=True)
 
     def outstanding(self) -> list[Resource]:
         return list(_outstanding(self.path))
@@ -157,6 +213,7 @@ def _release_file(path: Path) -> tuple[list[str], list[str]]:
                 f.write(json.dumps({"event": "released", "kind": resource.kind, "key": resource.key}) + "\n")
     if not errors:
         path.unlink(missing_ok=True)
+        _marker(path.stem).unlink(missing_ok=True)
     return released, errors
 
 
@@ -192,7 +249,8 @@ def clean_all(directory: Path | None = None, *, include_live: bool = False) -> t
 
 def sweep(directory: Path | None = None) -> tuple[list[str], list[str]]:
     """Release chaoscert-named resources that exist but that no ledger in ``directory`` records
-    (run after ``clean_all``, so what is left in ledgers belongs to live or kept runs).
+    (run after ``clean_all``, so what is left in ledgers belongs to live or kept runs) and whose
+    run's owner marker does not say it is alive or kept (whatever state dir that run uses).
     Returns (removed, errors) as ``kind key`` strings."""
     directory = directory or state_dir()
     covered = {(r.kind, r.key) for path in (directory.glob("*.jsonl") if directory.is_dir() else [])
@@ -200,7 +258,8 @@ def sweep(directory: Path | None = None) -> tuple[list[str], list[str]]:
     removed, errors = [], []
     for find in _SWEEPERS:
         for resource in find():
-            if (resource.kind, resource.key) in covered:
+            owner = OWNED_NAME.match(resource.key)
+            if (resource.kind, resource.key) in covered or (owner and _marker_alive(owner.group(1))):
                 continue
             try:
                 release(resource)

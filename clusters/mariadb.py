@@ -229,6 +229,7 @@ class MariaDBAsync(MariaDBServers):
         super().__init__(root, **options)
         self._repl_password = new_password()
         self._primary: Node | None = None
+        self._replicas: set[str] = set()  # names of the nodes set up to replicate
 
     def extra_config(self, node: Node, index: int, nodes: Sequence[Node]) -> str:
         lines = [f"server_id={index + 1}", "log_bin=mysql-bin", "log_slave_updates=ON", "gtid_strict_mode=ON"]
@@ -262,6 +263,7 @@ class MariaDBAsync(MariaDBServers):
                        f"CHANGE MASTER TO MASTER_HOST='{primary.address}', MASTER_PORT={PORT}, MASTER_USER='repl', "
                        f"MASTER_PASSWORD='{self._repl_password}', MASTER_USE_GTID=slave_pos, "
                        "MASTER_CONNECT_RETRY=1; START SLAVE;")
+        self._replicas.add(node.name)
         self.wait(node, "replicating", lambda: self._replicating(node))
 
     def _slave_status(self, node: Node) -> dict[str, str]:
@@ -279,12 +281,13 @@ class MariaDBAsync(MariaDBServers):
                f"{fields.get('Last_IO_Error') or fields.get('Last_SQL_Error') or ''}"
 
     def start(self, node: Node) -> None:
-        """Restart mariadbd on ``node``; a replica resumes replicating by itself."""
+        """Restart mariadbd on ``node``; a replica resumes replicating by itself. An old primary
+        restarted after a failover is nobody's replica: it comes back writable (not fenced)."""
         if self.is_running(node):
             return
         self.launch(node)
         self.wait(node, "answering SQL", lambda: self._answers(node))
-        if node != self._primary:
+        if node.name in self._replicas:
             self.wait(node, "replicating", lambda: self._replicating(node))
 
     def promote(self, node: Node, apply_timeout: float = 30.0) -> None:
@@ -296,6 +299,7 @@ class MariaDBAsync(MariaDBServers):
         if received:
             self.sql(node, f"SELECT MASTER_GTID_WAIT('{received}', {apply_timeout:g})", timeout=apply_timeout + 10)
         self.sql(node, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only=OFF;")
+        self._replicas.discard(node.name)
         self._primary = node
 
     def primaries(self, nodes: Sequence[Node]) -> list[Node]:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from clusters.hostnet import NETNS_PREFIX, ip, iptables_rule, pick_subnet, subnet_lock
-from clusters.ledger import Ledger, Resource, process_identity
+from clusters.ledger import Ledger, Resource, process_identity, run_suffix
 from clusters.remote import CommandResult, Node, RemoteError
 from clusters.shell import ShellRemote
 
@@ -63,7 +63,7 @@ class NetnsBackend:
     def __init__(self, ledger: Ledger, pool: str | None = None) -> None:
         self.ledger = ledger
         self.pool = pool
-        self.suffix = ledger.run_id.replace("-", "")[-6:].lower()
+        self.suffix = run_suffix(ledger.run_id)
         self._resources: list[Resource] = []
 
     def _record(self, kind: str, key: str, **data: object) -> Resource:

@@ -155,7 +155,7 @@ class SeekDB:
     def role(self, node: Node) -> str:
         return self._sql(node, "SELECT role FROM oceanbase.__all_virtual_server_stat")[0][0]
 
-    def failover(self, standby: Node) -> None:
+    def promote(self, standby: Node) -> None:
         """``ALTER SYSTEM ACTIVATE STANDBY``: the standby becomes primary at once (acknowledged writes
         not yet shipped are lost; the old primary, restarted, comes back PRIMARY too: split brain)."""
         self._sql(standby, "ALTER SYSTEM ACTIVATE STANDBY")

@@ -81,7 +81,7 @@ def _seekdb_standby(root: str):
                 time.sleep(0.5)
         raise AssertionError("the table never appeared on the standby")
 
-    return db, prepare, db.failover
+    return db, prepare, db.promote
 
 
 @pytest.mark.parametrize("make", [_mariadb_async, _seekdb_standby],

@@ -288,7 +288,7 @@ def test_seekdb_standby_replicates_and_fails_over():
         db.kill(primary)
         assert primary.remote.wait_stopped("seekdb", 30)
         started = time.monotonic()
-        db.failover(standby)
+        db.promote(standby)
         sql(db, standby, "INSERT INTO sbt.t VALUES (3)")
         print(f"seekdb standby: row shipped in {shipped:.2f} s; failover to a write {time.monotonic() - started:.2f} s")
         assert db.primaries([standby]) == [standby]

@@ -3,6 +3,8 @@ and the exit code of ``check`` over every test's verdict and claims (violated = 
 
 from __future__ import annotations
 
+import inspect
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,6 +49,9 @@ def run_command(
     claims: Annotated[Path | None, typer.Option(help="claims TOML judged on each run")] = None,
     test_count: Annotated[int, typer.Option(help="run the test this many times (seed+i when --seed)")] = 1,
     results: Annotated[Path, typer.Option(help="results folder")] = Path("results"),
+    db_option: Annotated[list[str] | None, typer.Option(
+        help="database option KEY=VALUE, repeatable: e.g. standby=true (seekdb), sync_wait=1 (galera), "
+             "synchronous=true (postgres), settings={deadlock_timeout='20ms'}")] = None,
 ) -> None:
     """Run a test: set up the database, run the workload under faults, check, print a summary."""
     try:
@@ -58,7 +63,7 @@ def run_command(
                          nemesis_grudge=nemesis_grudge, nemesis_packet=nemesis_packet, rate=rate,
                          seed=None if seed is None else seed + i, backend=backend, nodes=nodes, isolation=isolation,
                          consistency=consistency, op_timeout=op_timeout, claims=loaded, claims_file=claims,
-                         results_dir=results)
+                         results_dir=results, db_options=parse_db_options(db_option or [], db))
                  for i in range(test_count)]
     except (ValueError, ClaimError) as e:
         fail(str(e))
@@ -77,6 +82,30 @@ def claim_validity(results: dict[str, Any]) -> list[Any]:
     """Each claim's verdict as a validity: certified true, violated false, inconclusive unknown."""
     verdicts = (results.get("claims") or {}).get("verdicts", [])
     return [{CERTIFIED: True, VIOLATED: False}.get(c["verdict"], "unknown") for c in verdicts]
+
+
+def parse_db_options(items: list[str], db: str) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values are TOML literals (true, 3, 'x', {a = 1}) or else plain strings."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--db-option: expected KEY=VALUE, not {item!r}")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        options[key.strip().replace("-", "_")] = value
+    adapter = DBS.get(db)
+    if adapter is not None and options:
+        params = inspect.signature(adapter).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            known = [name for name, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+            unknown = sorted(set(options) - set(known))
+            if unknown:
+                raise ValueError(f"--db-option: {db} has no option {', '.join(unknown)}; "
+                                 f"it takes: {', '.join(known)}")
+    return options
 
 
 def summary(results: dict[str, Any]) -> list[str]:

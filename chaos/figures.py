@@ -1,5 +1,5 @@
-"""Figures a run reports, computed from its history alone: throughput, recovery after each kill,
-and the bank's money balance after recovery."""
+"""Figures a run reports beside the SLA figures (checkers/sla.py), computed from its history alone:
+throughput, and the bank's money balance after recovery."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from checkers.history import History
 
-__all__ = ["bank_money", "recovery", "throughput"]
+__all__ = ["bank_money", "throughput"]
 
 NS = 1e9
 
@@ -30,27 +30,6 @@ def throughput(history: History) -> dict[str, Any]:
         "ops-per-s": round(len(pairs) / span, 1) if span else None,
         "ok-per-s": round(by_type["ok"] / span, 1) if span else None,
     }
-
-
-def recovery(history: History) -> list[dict[str, Any]]:
-    """For each kill: when it took effect, when the node was restarted, and the time from the kill
-    to the completion of the first ok client op invoked after it (None: no ok op followed)."""
-    faults = history.pairs(client=False)
-    clients = sorted((p for p in history.pairs() if p.type == "ok"), key=lambda p: p.invoke.time)
-    out = []
-    for i, kill in enumerate(faults):
-        if kill.f != "kill" or kill.complete is None or not kill.complete.value:
-            continue
-        at = kill.complete.time
-        start = next((p for p in faults[i + 1:] if p.f == "start" and p.complete is not None), None)
-        first = next((p for p in clients if p.invoke.time >= at), None)
-        out.append({
-            "nodes": kill.complete.value,
-            "kill-s": round(at / NS, 3),
-            "restarted-s": None if start is None else round(start.complete.time / NS, 3),  # type: ignore[union-attr]
-            "recovery-s": None if first is None else round((first.complete.time - at) / NS, 3),  # type: ignore[union-attr]
-        })
-    return out
 
 
 def bank_money(history: History, total: int) -> dict[str, Any]:

@@ -123,10 +123,16 @@ def summary(results: dict[str, Any]) -> list[str]:
                      f"{t['ok-per-s']} ok/s): ok {by['ok']}, fail {by['fail']}, info {by['info']}")
         for f, counts in t["by-f"].items():
             lines.append(f"  {f}: " + ", ".join(f"{k} {counts[k]}" for k in ("ok", "fail", "info") if k in counts))
-    for r in figures.get("recovery", []):
-        rec = "never" if r["recovery-s"] is None else f"{r['recovery-s']} s"
-        lines.append(f"kill {','.join(r['nodes'])} at {r['kill-s']} s, restarted at {r['restarted-s']} s, "
-                     f"first ok op after kill: {rec}")
+    sla = figures.get("sla") or {}
+    for r in sla.get("recoveries", []):
+        fault = r["fault"]
+        healed = "never" if fault["end-ns"] is None else f"{fault['end-ns'] / 1e9:.3f} s"
+        rto = "never" if r["rto-ns"] is None else f"{r['rto-ns'] / 1e9:.3f} s"
+        lines.append(f"{fault['kind']} {fault['nodes']} at {fault['start-ns'] / 1e9:.3f} s, healed at {healed}, "
+                     f"first ok op invoked after it: {rto}")
+    if sla.get("availability"):
+        a = sla["availability"]
+        lines.append(f"availability: {a['ok']} of {a['attempted']} ok ({a['ratio']:.4%})")
     bank = figures.get("bank")
     if bank:
         delta = bank["money-delta"]
@@ -148,6 +154,10 @@ def summary(results: dict[str, Any]) -> list[str]:
                      + (f": {c['reason']}" if c.get("reason") else ""))
     for name, r in results.get("checkers", {}).items():
         cause = f" ({r['cause']})" if r.get("cause") else ""
+        if r.get("lost-count") is not None:  # set, set-full: the data-loss figure
+            cause += f"; lost {r['lost-count']} of {r.get('acknowledged-count', '?')} acknowledged"
+        if r.get("anomaly-types"):
+            cause += f"; anomalies {', '.join(r['anomaly-types'])}"
         lines.append(f"{name}: {str(r['valid?']).lower()}{cause}")
     cause = f" ({results['cause']})" if results.get("cause") else ""
     lines.append(f"valid?: {str(results['valid?']).lower()}{cause}")

@@ -32,7 +32,7 @@ from typing import Any
 
 from chaos.claims import Claims, evaluate
 from chaos.failover import FollowPrimary, PrimaryRoute
-from chaos.figures import bank_money, recovery, throughput
+from chaos.figures import bank_money, throughput
 from chaos.interpreter import NEMESIS, client_worker, interpret, nemesis_worker
 from chaos.nemesis import FAULTS, NemesisPackage, build_nemesis, parse_spec
 from chaos.outputs import MIN_DOWNTIME_NS, write_run_outputs
@@ -378,15 +378,14 @@ def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool,
     if error and valid is True:
         valid = "unknown"
         out["cause"] = f"the run failed: {error}"
-    figures: dict[str, Any] = {"throughput": throughput(history), "recovery": recovery(history)}
+    sla = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS)
+    figures: dict[str, Any] = {"throughput": throughput(history), "sla": sla.to_json()}
     if "bank-log" in results:
         total = BankSpec.of(spec.options()).total
         figures["bank"] = {**bank_money(history, total), **_lost(results["bank-log"])}
     out.update({"valid?": valid, "checkers": {name: r.to_json() for name, r in results.items()}, "figures": figures})
     if spec.claims is not None:
-        sla = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS)
         verdicts = evaluate(spec.claims, sla, results)
-        out["figures"]["sla"] = sla.to_json()
         out["claims"] = {"file": str(spec.claims_file), "confidence": spec.claims.confidence,
                          "verdicts": [v.to_json() for v in verdicts]}
     return out

@@ -23,7 +23,7 @@ def test_kill9_single_node_loses_nothing(run_control):
     require(_have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
     outcome, results = run_control("seekdb-kill-negative")
     r = results["bank"]
-    kills = [f for f in r["figures"]["recovery"]]
+    kills = [x for x in r["figures"]["sla"]["recoveries"] if x["fault"]["kind"] == "kill"]
     assert len(kills) >= 2, "the nemesis must have killed the node at least twice"
     bank = r["figures"]["bank"]
     assert bank["transfers-acknowledged"] > 100

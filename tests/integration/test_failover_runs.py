@@ -53,4 +53,4 @@ def test_failover_and_clients_follow_the_new_primary(tmp_path: Path, case: str) 
     assert results["checkers"]["set"]["valid?"] in (True, False)  # lost writes are possible: async
     print(f"{case}: {len(after)} adds acknowledged after the failover; set "
           f"{results['checkers']['set']['valid?']}, lost {results['checkers']['set'].get('lost-count')}; "
-          f"recovery {results['figures']['recovery']}")
+          f"recoveries {results['figures']['sla']['recoveries']}")

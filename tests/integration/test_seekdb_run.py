@@ -52,7 +52,8 @@ def test_short_kill_run_on_seekdb(tmp_path):
     assert results["interrupted"] is False
     assert results["checkers"]["bank"]["valid?"] is True
     assert results["checkers"]["bank-log"]["valid?"] is True
-    assert all(r["recovery-s"] is not None for r in results["figures"]["recovery"])
+    kills = [r for r in results["figures"]["sla"]["recoveries"] if r["fault"]["kind"] == "kill"]
+    assert kills and all(r["rto-ns"] is not None for r in kills)
     assert (tmp_path / "seekdb-bank-kill" / "latest").resolve() == result.directory.resolve()
 
 

@@ -1,4 +1,4 @@
-from chaos.figures import bank_money, recovery, throughput
+from chaos.figures import bank_money, throughput
 from chaos.interpreter import check_completion
 from checkers.history import Op
 from checkers.registry import CheckOptions, get_checker
@@ -22,8 +22,11 @@ def run_history(final_ids):
 
 
 def test_recovery_is_from_kill_to_first_ok_op_invoked_after_it():
-    assert recovery(run_history([1, 3])) == [
-        {"nodes": ["n1"], "kill-s": 2.1, "restarted-s": 6.0, "recovery-s": 4.5}]
+    from checkers.sla import sla_figures
+
+    (r,) = sla_figures(run_history([1, 3])).recoveries
+    assert (r.fault.kind, r.fault.start_ns, r.fault.end_ns, r.rto_ns) == ("kill", 2_100_000_000, 6_000_000_000,
+                                                                          4_500_000_000)
 
 
 def test_throughput_and_money():

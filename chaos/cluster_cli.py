@@ -17,12 +17,11 @@ from typing import Annotated, Any
 
 import typer
 
+from clusters.backends import BACKENDS, BackendOptions, make_backend
 from clusters.ledger import Ledger, clean_all, state_dir, sweep
 from clusters.remote import Node, Remote
 
-__all__ = ["BACKENDS", "cluster_app", "image_app", "make_backend", "register"]
-
-BACKENDS = ("netns", "docker", "ssh")
+__all__ = ["cluster_app", "image_app", "register"]
 
 cluster_app = typer.Typer(no_args_is_help=True, help="Bring bare nodes (or a cluster) up to poke at by hand.")
 image_app = typer.Typer(no_args_is_help=True, help="Node images for the docker backend.")
@@ -40,32 +39,6 @@ def load_backends() -> None:
     import clusters.docker_backend
     import clusters.netns
     import clusters.ssh  # noqa: F401
-
-
-def make_backend(backend: str, ledger: Ledger, *, ssh_hosts: list[str] | None = None, ssh_user: str | None = None,
-                 ssh_key: Path | None = None, ssh_known_hosts: Path | None = None, ssh_insecure: bool = False,
-                 ssh_sudo: bool = False, image: str | None = None) -> Any:
-    if backend == "netns":
-        from clusters.netns import NetnsBackend
-
-        return NetnsBackend(ledger)
-    if backend == "docker":
-        from clusters.docker_backend import DockerBackend
-
-        return DockerBackend(ledger, image=image)
-    if backend == "ssh":
-        from clusters.ssh import SshBackend, SshHost
-
-        if not ssh_hosts:
-            _fail("--backend ssh needs --ssh-host (once per host)")
-        options = {"user": ssh_user, "key_filename": str(ssh_key) if ssh_key else None,
-                   "known_hosts": str(ssh_known_hosts) if ssh_known_hosts else None,
-                   "insecure": ssh_insecure, "sudo": ssh_sudo}
-        try:
-            return SshBackend(ledger, [SshHost.parse(h, **options) for h in ssh_hosts])
-        except ValueError as e:
-            _fail(str(e))
-    _fail(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
 
 
 def _describe(node: Node) -> dict[str, Any]:
@@ -132,9 +105,12 @@ def cluster_up(
         _fail(f"cluster {name!r} is already up ({state}); `chaoscert cluster down --name {name}` first")
     ledger = Ledger(f"cluster-{name}-{uuid.uuid4().hex[:6]}")
     try:
-        made = make_backend(backend, ledger, ssh_hosts=ssh_host, ssh_user=ssh_user, ssh_key=ssh_key,
-                            ssh_known_hosts=ssh_known_hosts, ssh_insecure=ssh_insecure, ssh_sudo=ssh_sudo,
-                            image=image)
+        made = make_backend(backend, ledger, BackendOptions(
+            image=image, ssh_hosts=tuple(ssh_host or ()), ssh_user=ssh_user, ssh_key=ssh_key,
+            ssh_known_hosts=ssh_known_hosts, ssh_insecure=ssh_insecure, ssh_sudo=ssh_sudo))
+    except ValueError as e:
+        ledger.release_all()
+        _fail(str(e))
     except BaseException:
         ledger.release_all()  # nothing made yet: drop the empty ledger
         raise

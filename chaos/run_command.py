@@ -13,6 +13,7 @@ import typer
 from chaos.claims import CERTIFIED, VIOLATED, ClaimError, load_claims
 from chaos.cli import app, exit_code, fail
 from chaos.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, run
+from clusters.backends import BackendOptions
 from workloads.sql import ISOLATION_LEVELS
 
 __all__ = ["run_command"]
@@ -49,6 +50,14 @@ def run_command(
     claims: Annotated[Path | None, typer.Option(help="claims TOML judged on each run")] = None,
     test_count: Annotated[int, typer.Option(help="run the test this many times (seed+i when --seed)")] = 1,
     results: Annotated[Path, typer.Option(help="results folder")] = Path("results"),
+    image: Annotated[str | None, typer.Option(help="docker: node image (default: built by `chaoscert image build`)")
+                     ] = None,
+    ssh_host: Annotated[list[str] | None, typer.Option(help="ssh: [user@]host[:port], once per node")] = None,
+    ssh_user: Annotated[str | None, typer.Option(help="ssh: login user when a host names none")] = None,
+    ssh_key: Annotated[Path | None, typer.Option(help="ssh: private key (password: $CHAOSCERT_SSH_PASSWORD)")] = None,
+    ssh_known_hosts: Annotated[Path | None, typer.Option(help="ssh: known_hosts file to check host keys")] = None,
+    ssh_insecure: Annotated[bool, typer.Option(help="ssh: do NOT check host keys")] = False,
+    ssh_sudo: Annotated[bool, typer.Option(help="ssh: run commands with sudo -n")] = False,
     db_option: Annotated[list[str] | None, typer.Option(
         help="database option KEY=VALUE, repeatable: e.g. standby=true (seekdb), sync_wait=1 (galera), "
              "synchronous=true (postgres), settings={deadlock_timeout='20ms'}")] = None,
@@ -63,7 +72,10 @@ def run_command(
                          nemesis_grudge=nemesis_grudge, nemesis_packet=nemesis_packet, rate=rate,
                          seed=None if seed is None else seed + i, backend=backend, nodes=nodes, isolation=isolation,
                          consistency=consistency, op_timeout=op_timeout, claims=loaded, claims_file=claims,
-                         results_dir=results, db_options=parse_db_options(db_option or [], db))
+                         results_dir=results, db_options=parse_db_options(db_option or [], db),
+                         backend_options=BackendOptions(
+                             image=image, ssh_hosts=tuple(ssh_host or ()), ssh_user=ssh_user, ssh_key=ssh_key,
+                             ssh_known_hosts=ssh_known_hosts, ssh_insecure=ssh_insecure, ssh_sudo=ssh_sudo))
                  for i in range(test_count)]
     except (ValueError, ClaimError) as e:
         fail(str(e))

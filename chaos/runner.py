@@ -44,15 +44,12 @@ from checkers.history import History, Op
 from checkers.registry import CheckOptions, get_checker
 from checkers.result import Result, merge_validity, unknown
 from checkers.sla import sla_figures
-from clusters.backend import Backend
+from clusters.backends import BACKENDS, BackendOptions, make_backend
 from clusters.db import HasPrimaries, Promotable
-from clusters.docker_backend import DockerBackend
 from clusters.etcd import Etcd
 from clusters.galera import Galera
 from clusters.ledger import Ledger
-from clusters.local import LocalBackend
 from clusters.mariadb import MariaDB, MariaDBAsync
-from clusters.netns import NetnsBackend
 from clusters.postgres import Postgres
 from clusters.remote import Node
 from clusters.seekdb import SeekDB
@@ -64,8 +61,6 @@ from workloads.workload import Workload, WorkloadOptions
 
 __all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "clients_for", "run"]
 
-BACKENDS: dict[str, Callable[[Ledger], Backend]] = {"local": LocalBackend, "netns": NetnsBackend,
-                                                    "docker": DockerBackend}
 DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb": MariaDB,
                                          "mariadb-async": MariaDBAsync, "postgres": Postgres, "etcd": Etcd}
 NEMESES = (*FAULTS, "all", "none")
@@ -82,6 +77,7 @@ class RunSpec:
     workload: str = "bank"
     nemesis: str = "kill"
     backend: str = "local"
+    backend_options: BackendOptions = field(default_factory=BackendOptions)
     nodes: int = 1
     time_limit: float = 60.0
     concurrency: str = "1n"  # clients: "5" in all, or "5n" per node
@@ -107,6 +103,9 @@ class RunSpec:
             if getattr(self, name) not in choices:
                 raise ValueError(f"--{name}: unknown {getattr(self, name)!r}; known: {', '.join(choices)}")
         clients_for(self.concurrency, self.nodes)
+        if self.backend == "ssh" and len(self.backend_options.ssh_hosts) < self.nodes:
+            raise ValueError(f"--backend ssh: {self.nodes} nodes need {self.nodes} --ssh-host, "
+                             f"not {len(self.backend_options.ssh_hosts)}")
         self.options()
         positive = ("nodes", "time_limit", "nemesis_interval", "rate", "op_timeout")
         for name in positive:
@@ -217,7 +216,7 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         run_dir.chmod(0o755)  # servers that drop to their own user (mysql, postgres) must reach their folders
         stack.callback(ledger.release, ledger.record("path", str(run_dir), path=str(run_dir)))
 
-        backend = BACKENDS[spec.backend](ledger)
+        backend = make_backend(spec.backend, ledger, spec.backend_options)
         stack.callback(backend.destroy)
         nodes = backend.create(spec.nodes, run_dir)
         db = DBS[spec.db](run_dir, **spec.db_options)

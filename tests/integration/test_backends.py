@@ -57,10 +57,11 @@ def _netns_nodes(ledger: Ledger, run_dir: Path, count: int = 3):
     return backend, backend.create(count, run_dir)
 
 
-def _ssh_nodes(ledger: Ledger, run_dir: Path, backends: list):
-    """Stand-in hosts: sshd in three namespaces, a throwaway client key and host key."""
+def ssh_stand_in_hosts(ledger: Ledger, run_dir: Path, backends: list) -> tuple[list[str], Path, Path]:
+    """Stand-in hosts: sshd in three namespaces, a throwaway client key and host key. Returns the
+    hosts' addresses, the client key and the known_hosts file; the namespaces' backend goes in
+    ``backends`` (destroy it after)."""
     require(shutil.which("sshd") is not None or Path("/usr/sbin/sshd").exists(), "openssh-server not installed")
-    from clusters.ssh import SshBackend, SshHost
 
     hosts_backend, hosts = _netns_nodes(ledger, run_dir / "hosts")
     backends.append(hosts_backend)
@@ -84,10 +85,17 @@ def _ssh_nodes(ledger: Ledger, run_dir: Path, backends: list):
         _wait_for(lambda h=h: subprocess.run(
             [sys.executable, "-c", "import socket, sys; socket.create_connection((sys.argv[1], 22), 1)", h.address],
             capture_output=True).returncode == 0, f"sshd on {h.address}")
-    options = {"key_filename": str(keys / "client"), "known_hosts": str(keys / "known_hosts")}
-    backend = SshBackend(ledger, [SshHost(h.address, **options) for h in hosts])
+    return [h.address for h in hosts], keys / "client", keys / "known_hosts"
+
+
+def _ssh_nodes(ledger: Ledger, run_dir: Path, backends: list):
+    from clusters.ssh import SshBackend, SshHost
+
+    addresses, key, known_hosts = ssh_stand_in_hosts(ledger, run_dir, backends)
+    options = {"key_filename": str(key), "known_hosts": str(known_hosts)}
+    backend = SshBackend(ledger, [SshHost(a, **options) for a in addresses])
     backends.append(backend)
-    return backend, hosts_backend, backend.create(3, run_dir)
+    return backend, backends[0], backend.create(3, run_dir)
 
 
 @pytest.fixture(scope="module", params=["netns", "docker", "ssh"])

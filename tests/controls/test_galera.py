@@ -29,6 +29,6 @@ def test_galera_repeatable_read_loses_updates(tmp_path):
 def test_galera_serializable_allows_only_cross_node_write_skew(tmp_path, sync_wait):
     control = run_isolation(tmp_path, "galera", "serializable", "snapshot-isolation", nodes=3, seconds=10,
                             db_options={"sync_wait": sync_wait})
-    assert control.committed > 500
+    assert control.committed > 200  # 761 to 4,768 by hand (the machine's load matters)
     assert control.result.valid is True
     assert control.kinds <= {"G2-item"}, control.anomalies

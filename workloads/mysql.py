@@ -27,6 +27,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     1045: ("fail", "access-denied"),
     1205: ("fail", "lock-wait-timeout"),       # statement rolled back, and we roll back the rest
     1213: ("fail", "deadlock"),                # the server chose this transaction as the victim
+    1020: ("fail", "record-changed"),          # innodb_snapshot_isolation: whole transaction rolled back
     1146: ("fail", "no-such-table"),
     2003: ("fail", "connection-refused"),      # nothing was sent
     2002: ("fail", "connection-refused"),

@@ -28,6 +28,9 @@ from workloads.errors import Classified
 __all__ = ["DATABASE", "ISOLATION_LEVELS", "Dialect", "Refused", "SqlClient", "SqlOps"]
 
 DATABASE = "chaoscert"
+# error names (from the dialects' tables) of transactions the server refused on a working connection
+REFUSED = frozenset({"deadlock", "serialization-failure", "lock-wait-timeout", "record-changed",
+                     "transaction-set-violation", "unique-violation", "lock-not-available"})
 ISOLATION_LEVELS = ("read-committed", "repeatable-read", "serializable")
 
 
@@ -121,9 +124,21 @@ class SqlClient:
                 conn.commit()
             return complete(op, "ok", value, extra=extra)
         except (*self.dialect.errors, OSError) as e:
-            self.close()
             outcome = self.dialect.classify(e, committing=committing)
+            self._after_error(conn, outcome)
             return complete(op, outcome.type, error=outcome.error)
+
+    def _after_error(self, conn: Any, outcome: Classified) -> None:
+        """A transaction the server refused (deadlock, serialization failure) leaves a healthy
+        connection: roll back and keep it (reconnecting after each abort costs PostgreSQL a fork).
+        Any other error, or a rollback that fails, closes the connection."""
+        if outcome.error.partition(":")[0] in REFUSED:
+            try:
+                conn.rollback()
+                return
+            except (*self.dialect.errors, OSError):
+                pass
+        self.close()
 
     @contextlib.contextmanager
     def _transaction(self, conn: Any) -> Iterator[Any]:

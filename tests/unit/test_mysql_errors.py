@@ -31,6 +31,8 @@ def test_before_commit_lost_connection_is_fail():
 def test_definite_failures():
     assert classify(pymysql.err.OperationalError(2003, "Can't connect"), committing=True).type == "fail"
     assert classify(pymysql.err.OperationalError(1213, "Deadlock found"), committing=True).type == "fail"
+    assert classify(pymysql.err.OperationalError(1020, "Record has changed since last read"),
+                    committing=False).type == "fail"
     assert classify(ConnectionRefusedError(), committing=True).type == "fail"
     assert classify(ValueError("strange"), committing=False).error.startswith("indeterminate: ValueError")
 

@@ -8,6 +8,7 @@ test that cannot find what it needs fails there instead of skipping (CHAOSCERT_R
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,27 @@ def require(condition: bool, why: str) -> None:
         if os.environ.get("CHAOSCERT_REQUIRE_ALL"):
             pytest.fail(f"CI must provide this: {why}")
         pytest.skip(why)
+
+
+def have_seekdb() -> bool:
+    """Whether the seekdb binary (PyPI ``pylibseekdb``) is installed."""
+    from clusters.seekdb import seekdb_binary
+
+    try:
+        seekdb_binary()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory) -> Iterator[Path]:
+    """A private ledger state dir for one test module (``$CHAOSCERT_STATE_DIR``)."""
+    path = tmp_path_factory.mktemp("state")
+    old = os.environ.get("CHAOSCERT_STATE_DIR")
+    os.environ["CHAOSCERT_STATE_DIR"] = str(path)
+    yield path
+    if old is None:
+        del os.environ["CHAOSCERT_STATE_DIR"]
+    else:
+        os.environ["CHAOSCERT_STATE_DIR"] = old

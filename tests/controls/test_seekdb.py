@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from clusters.seekdb import seekdb_binary
-from tests.conftest import require
+from tests.conftest import have_seekdb, require
 from tests.controls.isolation import run_isolation
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 
-def _have_seekdb() -> bool:
-    try:
-        seekdb_binary()
-    except Exception:
-        return False
-    return True
-
 
 def test_kill9_single_node_loses_nothing(run_control):
     """Negative control: kills happen, transfers are acknowledged, none is missing afterwards."""
-    require(_have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
+    require(have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
     outcome, results = run_control("seekdb-kill-negative")
     r = results["bank"]
     kills = [x for x in r["figures"]["sla"]["recoveries"] if x["fault"]["kind"] == "kill"]
@@ -40,7 +32,7 @@ def test_kill9_single_node_loses_nothing(run_control):
 def test_serializable_is_snapshot_isolation(tmp_path):
     """OceanBase documents its SERIALIZABLE as Oracle-style snapshot isolation: write skew (G2-item) is
     allowed, nothing else is. The verdict at snapshot-isolation must be valid."""
-    require(_have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
+    require(have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
     control = run_isolation(tmp_path, "seekdb", "serializable", "snapshot-isolation")
     assert control.committed > 50  # by hand: ~12 txn/s (row lock waits on the hot keys)
     assert control.result.valid is True

@@ -28,17 +28,6 @@ PORT = 8000
 PROBE = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)"
 
 
-@pytest.fixture(scope="module")
-def state(tmp_path_factory) -> Path:
-    """One state dir for the module: ledgers of live fixtures are seen by `chaoscert clean`."""
-    path = tmp_path_factory.mktemp("state")
-    old = os.environ.get("CHAOSCERT_STATE_DIR")
-    os.environ["CHAOSCERT_STATE_DIR"] = str(path)
-    yield path
-    if old is None:
-        del os.environ["CHAOSCERT_STATE_DIR"]
-    else:
-        os.environ["CHAOSCERT_STATE_DIR"] = old
 
 
 def ensure_docker() -> None:

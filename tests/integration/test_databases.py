@@ -26,15 +26,8 @@ pytestmark = [pytest.mark.db, pytest.mark.root]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def state(tmp_path_factory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("state")
-    old = os.environ.get("CHAOSCERT_STATE_DIR")
-    os.environ["CHAOSCERT_STATE_DIR"] = str(path)
-    yield path
-    if old is None:
-        del os.environ["CHAOSCERT_STATE_DIR"]
-    else:
-        os.environ["CHAOSCERT_STATE_DIR"] = old
+def _private_state(state):
+    return state
 
 
 def _leftovers(run_dir: Path, tag: str) -> list[str]:

@@ -14,18 +14,10 @@ import pytest
 from chaos.runner import RunSpec, run
 from checkers.formats import read_history
 from checkers.sla import faults_of
-from clusters.seekdb import seekdb_binary
-from tests.conftest import require
+from tests.conftest import have_seekdb, require
 
 pytestmark = [pytest.mark.db, pytest.mark.root]
 
-
-def _have_seekdb() -> bool:
-    try:
-        seekdb_binary()
-    except Exception:
-        return False
-    return True
 
 
 CASES: dict[str, dict[str, Any]] = {
@@ -38,7 +30,7 @@ CASES: dict[str, dict[str, Any]] = {
 def test_failover_and_clients_follow_the_new_primary(tmp_path: Path, case: str) -> None:
     require(os.geteuid() == 0, "the netns backend needs root")
     if case.startswith("seekdb"):
-        require(_have_seekdb(), "seekdb is not installed (pip install pylibseekdb)")
+        require(have_seekdb(), "seekdb is not installed (pip install pylibseekdb)")
     spec = RunSpec(backend="netns", nodes=2, workload="set", nemesis="failover", time_limit=14, nemesis_interval=8,
                    nemesis_down=4, concurrency="4", rate=200, op_timeout=3, seed=3, results_dir=tmp_path,
                    **CASES[case])

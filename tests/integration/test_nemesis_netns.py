@@ -29,16 +29,6 @@ PROBE = ("import sys, urllib.request\ntry:\n    urllib.request.urlopen(sys.argv[
          "except Exception as e:\n    print(type(e).__name__)")
 
 
-@pytest.fixture(scope="module")
-def state(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("nemstate")
-    old = os.environ.get("CHAOSCERT_STATE_DIR")
-    os.environ["CHAOSCERT_STATE_DIR"] = str(path)
-    yield path
-    if old is None:
-        del os.environ["CHAOSCERT_STATE_DIR"]
-    else:
-        os.environ["CHAOSCERT_STATE_DIR"] = old
 
 
 def _need_root() -> None:

@@ -18,8 +18,8 @@ from checkers.formats import read_history
 from checkers.history import Op
 from clusters.ledger import Ledger
 from clusters.local import LocalBackend
-from clusters.seekdb import SeekDB, seekdb_binary
-from tests.conftest import require
+from clusters.seekdb import SeekDB
+from tests.conftest import have_seekdb, require
 from workloads.bank import BankOps, BankSpec
 from workloads.mysql import MYSQL, classify, connect
 from workloads.sql import SqlClient
@@ -28,17 +28,10 @@ pytestmark = pytest.mark.db
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _have_seekdb() -> bool:
-    try:
-        seekdb_binary()
-    except Exception:
-        return False
-    return True
-
 
 @pytest.fixture(autouse=True)
 def _seekdb():
-    require(_have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
+    require(have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
 
 
 def test_short_kill_run_on_seekdb(tmp_path):

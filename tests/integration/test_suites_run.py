@@ -14,27 +14,19 @@ import pytest
 from chaos.suite import load_suite, run_suite
 from checkers.formats import read_history
 from checkers.sla import faults_of
-from clusters.seekdb import seekdb_binary
-from tests.conftest import require
+from tests.conftest import have_seekdb, require
 
 pytestmark = [pytest.mark.db, pytest.mark.root]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _have_seekdb() -> bool:
-    try:
-        seekdb_binary()
-    except Exception:
-        return False
-    return True
-
 
 # suite file -> (time scale, what it needs); each suite runs in about a minute at that scale
 SUITES = {
     "three-zeros-galera.toml": (0.1, lambda: shutil.which("mariadbd") or shutil.which("mysqld")),
-    "three-zeros-seekdb.toml": (0.15, _have_seekdb),
+    "three-zeros-seekdb.toml": (0.15, have_seekdb),
     "etcd-linearizable.toml": (0.2, lambda: shutil.which("etcd")),
-    "seekdb-failover.toml": (0.5, _have_seekdb),
+    "seekdb-failover.toml": (0.5, have_seekdb),
 }
 
 

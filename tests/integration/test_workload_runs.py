@@ -24,8 +24,8 @@ from clusters.ledger import Ledger
 from clusters.local import LocalBackend
 from clusters.netns import NetnsBackend
 from clusters.postgres import BIN, Postgres
-from clusters.seekdb import SeekDB, seekdb_binary
-from tests.conftest import require
+from clusters.seekdb import SeekDB
+from tests.conftest import have_seekdb, require
 from workloads.elle import TxnOps
 from workloads.etcd import EtcdClient, EtcdRegister
 from workloads.mysql import MYSQL
@@ -35,13 +35,6 @@ from workloads.sql import SqlClient
 
 pytestmark = pytest.mark.db
 
-
-def _have_seekdb() -> bool:
-    try:
-        seekdb_binary()
-    except Exception:
-        return False
-    return True
 
 
 def have_postgres() -> bool:
@@ -73,7 +66,7 @@ SNAPSHOT = {"isolation": "repeatable-read", "consistency": "snapshot-isolation"}
 
 @pytest.mark.parametrize("workload", sorted(CHECKED_BY))
 def test_workload_on_seekdb_under_kill(tmp_path, workload):
-    require(_have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
+    require(have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
     extra = SNAPSHOT if workload in ("list-append", "rw-register") else {}
     results = _run(tmp_path, "seekdb", workload, **extra)
     for checker in CHECKED_BY[workload]:
@@ -176,7 +169,7 @@ def test_postgres_timeout_during_commit_is_info(tmp_path):
 
 
 def test_seekdb_timeout_during_commit_is_info(tmp_path):
-    require(_have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
+    require(have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
     _commit_timeouts(tmp_path, SeekDB, MYSQL)
 
 

@@ -17,7 +17,17 @@ from typing import Annotated, Any
 
 import typer
 
-from clusters.backends import BACKENDS, BackendOptions, make_backend
+from chaos.backend_cli import (
+    ImageOption,
+    SshHostOption,
+    SshInsecureOption,
+    SshKeyOption,
+    SshKnownHostsOption,
+    SshSudoOption,
+    SshUserOption,
+    backend_options,
+)
+from clusters.backends import BACKENDS, make_backend
 from clusters.ledger import Ledger, clean_all, state_dir, sweep
 from clusters.remote import Node, Remote
 
@@ -80,13 +90,13 @@ def cluster_up(
     db: Annotated[str | None, typer.Option(help="database to set up on the nodes (default: bare nodes)")] = None,
     name: Annotated[str, typer.Option(help="cluster name, for status and down")] = "default",
     run_dir: Annotated[Path | None, typer.Option(help="node data folders (netns)")] = None,
-    image: Annotated[str | None, typer.Option(help="docker: node image")] = None,
-    ssh_host: Annotated[list[str] | None, typer.Option(help="ssh: [user@]host[:port], once per node")] = None,
-    ssh_user: Annotated[str | None, typer.Option(help="ssh: login user when a host names none")] = None,
-    ssh_key: Annotated[Path | None, typer.Option(help="ssh: private key (password: $CHAOSCERT_SSH_PASSWORD)")] = None,
-    ssh_known_hosts: Annotated[Path | None, typer.Option(help="ssh: known_hosts file to check host keys")] = None,
-    ssh_insecure: Annotated[bool, typer.Option(help="ssh: do NOT check host keys")] = False,
-    ssh_sudo: Annotated[bool, typer.Option(help="ssh: run commands with sudo -n")] = False,
+    image: ImageOption = None,
+    ssh_host: SshHostOption = None,
+    ssh_user: SshUserOption = None,
+    ssh_key: SshKeyOption = None,
+    ssh_known_hosts: SshKnownHostsOption = None,
+    ssh_insecure: SshInsecureOption = False,
+    ssh_sudo: SshSudoOption = False,
 ) -> None:
     """Create nodes and keep them until `chaoscert cluster down`."""
     from clusters.shell import check_name
@@ -105,9 +115,8 @@ def cluster_up(
         _fail(f"cluster {name!r} is already up ({state}); `chaoscert cluster down --name {name}` first")
     ledger = Ledger(f"cluster-{name}-{uuid.uuid4().hex[:6]}")
     try:
-        made = make_backend(backend, ledger, BackendOptions(
-            image=image, ssh_hosts=tuple(ssh_host or ()), ssh_user=ssh_user, ssh_key=ssh_key,
-            ssh_known_hosts=ssh_known_hosts, ssh_insecure=ssh_insecure, ssh_sudo=ssh_sudo))
+        made = make_backend(backend, ledger, backend_options(image, ssh_host, ssh_user, ssh_key, ssh_known_hosts,
+                                                             ssh_insecure, ssh_sudo))
     except ValueError as e:
         ledger.release_all()
         _fail(str(e))

@@ -10,10 +10,19 @@ from typing import Annotated, Any
 
 import typer
 
+from chaos.backend_cli import (
+    ImageOption,
+    SshHostOption,
+    SshInsecureOption,
+    SshKeyOption,
+    SshKnownHostsOption,
+    SshSudoOption,
+    SshUserOption,
+    backend_options,
+)
 from chaos.claims import CERTIFIED, VIOLATED, ClaimError, load_claims
 from chaos.cli import app, exit_code, fail
 from chaos.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, run
-from clusters.backends import BackendOptions
 from workloads.sql import ISOLATION_LEVELS
 
 __all__ = ["run_command"]
@@ -50,14 +59,13 @@ def run_command(
     claims: Annotated[Path | None, typer.Option(help="claims TOML judged on each run")] = None,
     test_count: Annotated[int, typer.Option(help="run the test this many times (seed+i when --seed)")] = 1,
     results: Annotated[Path, typer.Option(help="results folder")] = Path("results"),
-    image: Annotated[str | None, typer.Option(help="docker: node image (default: built by `chaoscert image build`)")
-                     ] = None,
-    ssh_host: Annotated[list[str] | None, typer.Option(help="ssh: [user@]host[:port], once per node")] = None,
-    ssh_user: Annotated[str | None, typer.Option(help="ssh: login user when a host names none")] = None,
-    ssh_key: Annotated[Path | None, typer.Option(help="ssh: private key (password: $CHAOSCERT_SSH_PASSWORD)")] = None,
-    ssh_known_hosts: Annotated[Path | None, typer.Option(help="ssh: known_hosts file to check host keys")] = None,
-    ssh_insecure: Annotated[bool, typer.Option(help="ssh: do NOT check host keys")] = False,
-    ssh_sudo: Annotated[bool, typer.Option(help="ssh: run commands with sudo -n")] = False,
+    image: ImageOption = None,
+    ssh_host: SshHostOption = None,
+    ssh_user: SshUserOption = None,
+    ssh_key: SshKeyOption = None,
+    ssh_known_hosts: SshKnownHostsOption = None,
+    ssh_insecure: SshInsecureOption = False,
+    ssh_sudo: SshSudoOption = False,
     db_option: Annotated[list[str] | None, typer.Option(
         help="database option KEY=VALUE, repeatable: e.g. standby=true (seekdb), sync_wait=1 (galera), "
              "synchronous=true (postgres), settings={deadlock_timeout='20ms'}")] = None,
@@ -73,9 +81,8 @@ def run_command(
                          seed=None if seed is None else seed + i, backend=backend, nodes=nodes, isolation=isolation,
                          consistency=consistency, op_timeout=op_timeout, claims=loaded, claims_file=claims,
                          results_dir=results, db_options=parse_db_options(db_option or [], db),
-                         backend_options=BackendOptions(
-                             image=image, ssh_hosts=tuple(ssh_host or ()), ssh_user=ssh_user, ssh_key=ssh_key,
-                             ssh_known_hosts=ssh_known_hosts, ssh_insecure=ssh_insecure, ssh_sudo=ssh_sudo))
+                         backend_options=backend_options(image, ssh_host, ssh_user, ssh_key, ssh_known_hosts,
+                                                         ssh_insecure, ssh_sudo))
                  for i in range(test_count)]
     except (ValueError, ClaimError) as e:
         fail(str(e))

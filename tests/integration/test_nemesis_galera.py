@@ -1,5 +1,7 @@
-"""The nemeses on a real 3-node Galera cluster in network namespaces: a clock bump shows in ``NOW()``
-on that node only; a partitioned node goes non-Primary and comes back Primary after the heal."""
+"""The nemeses on a real 3-node Galera cluster in network namespaces, each effect seen from outside:
+a clock bump shows in ``NOW()`` on that node only; a partitioned node goes non-Primary and comes back
+Primary after the heal; a paused node stops answering and answers again once resumed; packet loss on
+a node makes its clients' queries slower."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def galera(tmp_path_factory):
     try:
         nodes = backend.create(3, run_dir)
         db = Galera(str(run_dir), sync_wait=1)
-        package = build_nemesis("partition,clock", db, nodes, random.Random(2), ledger=ledger, interval=10,
+        package = build_nemesis("partition,clock,pause,packet", db, nodes, random.Random(2), ledger=ledger, interval=10,
                                 duration=2)
         db.setup(nodes)
         try:
@@ -86,3 +88,51 @@ def test_partitioned_node_goes_non_primary_and_back(galera) -> None:
         nemesis.invoke("stop-partition", None)
     healed = _wait_status(db, nodes["n3"], "Primary", 60)
     print(f"galera: n3 non-Primary {cut:.1f} s after the partition, Primary {healed:.1f} s after the heal")
+
+
+def _query_seconds(db, node, timeout: float = 3.0) -> float | None:
+    """Seconds a client's ``SELECT 1`` over TCP took, None if it got no answer within ``timeout``."""
+    import pymysql
+
+    e = db.endpoint(node)
+    started = time.monotonic()
+    try:
+        conn = pymysql.connect(host=e.host, port=e.port, user=e.user, password=e.password, connect_timeout=timeout,
+                               read_timeout=timeout, write_timeout=timeout)
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+    except pymysql.err.OperationalError:
+        return None
+    return time.monotonic() - started
+
+
+def test_paused_node_stops_answering_then_resumes(galera) -> None:
+    db, nodes, nemesis = galera
+    assert _query_seconds(db, nodes["n3"]) is not None
+    nemesis.invoke("pause", ["n3"])
+    paused = time.monotonic()
+    try:
+        assert _query_seconds(db, nodes["n3"], timeout=2) is None
+        # a stopped member stalls the whole cluster until it is evicted (evs suspect timeout, ~5 s)
+        while _query_seconds(db, nodes["n1"], timeout=2) is None:
+            assert time.monotonic() - paused < 30, "n1 never answered while n3 was paused"
+        print(f"galera: n3 paused; n1 answers again {time.monotonic() - paused:.1f} s after the pause")
+    finally:
+        nemesis.invoke("resume", None)
+    resumed = time.monotonic()
+    while _query_seconds(db, nodes["n3"]) is None:  # evicted while stopped: it rejoins first
+        assert time.monotonic() - resumed < 60, "n3 never answered after it was resumed"
+    print(f"galera: n3 answers again {time.monotonic() - resumed:.1f} s after the resume")
+
+
+def test_packet_loss_slows_the_nodes_clients(galera) -> None:
+    db, nodes, nemesis = galera
+    before = sorted(_query_seconds(db, nodes["n2"]) or 3.0 for _ in range(20))
+    nemesis.invoke("start-packet", {"nodes": ["n2"], "behaviour": {"loss": 0.4}})
+    try:
+        during = sorted(_query_seconds(db, nodes["n2"]) or 3.0 for _ in range(20))
+    finally:
+        nemesis.invoke("stop-packet", None)
+    print(f"\ngalera n2 connect+SELECT 1, 20 tries: median {before[10]:.3f} s, worst {before[-1]:.3f} s before; "
+          f"median {during[10]:.3f} s, worst {during[-1]:.3f} s with 40% packet loss")
+    assert during[10] > 0.2 and during[10] > 5 * before[10]  # a lost SYN or segment costs a retransmission

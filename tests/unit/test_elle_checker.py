@@ -165,19 +165,70 @@ def test_empty_transaction_graph_is_unknown() -> None:
     assert result.details["anomaly-types"] == ["empty-transaction-graph"]
 
 
-def test_cycle_search_timeout_is_unknown_when_nothing_forbidden_was_found() -> None:
+def test_a_timed_out_search_still_reports_a_cycle_and_is_false() -> None:
+    """Elle's fallback: on timeout, some cycle of the SCC is reported, so a G0 is still false."""
     g0 = build(concurrent("ax1ay1", "ax2ay2"), seq("rx12ry21", first=5))
-    result = check_list_append(g0, _options((), cycle_search_timeout_ms=0))
+    result = check_list_append(g0, _options((), cycle_search_timeout_ms=0)).to_json()
+    assert result["valid?"] is False
+    assert (result["anomaly-types"], result["not"]) == (['G0', 'cycle-search-timeout'], ['read-uncommitted'])
+    assert result["anomalies"]["cycle-search-timeout"] == [{"anomaly-spec-type": "G0", "scc-size": 2}]
+
+
+def test_cycle_search_timeout_is_unknown_when_no_forbidden_cycle_exists() -> None:
+    """Under read-committed an rw-only cycle (G2-item) is allowed: a finished search says valid,
+    a timed-out one cannot know, so unknown."""
+    g2 = build(concurrent("rxay1", "ryax1"))
+    assert check_list_append(g2, _options(("read-committed",))).valid is True
+    result = check_list_append(g2, _options(("read-committed",), cycle_search_timeout_ms=0))
     assert result.valid == "unknown"
     assert result.details["anomaly-types"] == ["cycle-search-timeout"]
-    assert (result.details["not"], result.details["also-not"]) == ([], [])
 
 
 def test_timeout_does_not_hide_a_forbidden_anomaly() -> None:
     h = build(seq(("ax1", "fail"), "rx1"), concurrent("ay1az1", "ay2az2", first=2), seq("ry12rz21", first=4))
     result = check_list_append(h, _options(("serializable",), cycle_search_timeout_ms=0))
     assert result.valid is False
-    assert result.details["anomaly-types"] == ["G1a", "cycle-search-timeout"]
+    assert result.details["anomaly-types"] == ["G0", "G1a", "cycle-search-timeout"]
+
+
+def test_an_scc_is_never_valid_even_if_the_search_finds_nothing(monkeypatch) -> None:
+    """cycle-exists comes from SCCs alone: with the cycle search stubbed to find nothing, the G0
+    history is still false, by PL-1-cycle-exists (Elle's name and shape)."""
+    import importlib
+
+    from checkers.elle.cycles import SccSearch
+
+    monkeypatch.setattr(importlib.import_module("checkers.elle.check"), "search_scc", lambda *a: SccSearch([], None, 0))
+    g0 = build(concurrent("ax1ay1", "ax2ay2"), seq("rx12ry21", first=5))
+    result = check_list_append(g0, _options(("serializable",))).to_json()
+    assert (result["valid?"], result["anomaly-types"], result["not"]) == (
+        False, ['PL-1-cycle-exists'], ['read-uncommitted'])
+    assert result["anomalies"]["PL-1-cycle-exists"] == [{
+        "type": "PL-1-cycle-exists", "not": "read-uncommitted", "subgraph": ["union", "ww"], "scc-size": 2,
+        "scc": [2, 3]}]
+
+
+E_WW, E_WR, E_RW, E_RT, E_CONT = 0, 1, 2, 4, 5
+
+
+@pytest.mark.parametrize(("edges", "expected"), [
+    ([(0, 1, E_WW), (1, 0, E_WW)], ["PL-1-cycle-exists"]),
+    ([(0, 1, E_WW), (1, 0, E_WR)], ["PL-2-cycle-exists"]),
+    ([(0, 1, E_WW), (1, 0, E_RW)], ["PL-SI-cycle-exists", "PL-2.99-cycle-exists"]),  # SI, RR incomparable
+    ([(0, 1, E_RW), (1, 0, E_RW)], ["PL-2.99-cycle-exists"]),  # two rw in a row: not SI's
+    ([(0, 2, E_RT), (2, 1, E_CONT), (1, 0, E_WW)], ["strong-PL-1-cycle-exists"]),  # 2 is virtual
+    ([(0, 2, E_RT), (2, 1, E_CONT), (1, 0, E_RW)], ["strong-snapshot-isolation-cycle-exists"]),
+    ([(0, 1, 3), (1, 0, E_RW)], ["strong-session-snapshot-isolation-cycle-exists"]),
+], ids=["ww", "ww-wr", "ww-rw", "rw-rw", "ww-realtime", "rw-realtime", "rw-process"])
+def test_cycle_exists_names_the_weakest_model_each_scc_rules_out(edges, expected) -> None:
+    import numpy as np
+
+    from checkers.elle.cycle_exists import cycle_exists
+
+    src, dst, kind = (np.asarray(c, dtype=np.int64) for c in zip(*edges, strict=True))
+    cases = cycle_exists(2, 3, src, dst, kind.astype(np.int8))
+    assert [c["type"] for c in cases] == expected
+    assert all(c["scc"] == [0, 1] for c in cases)
 
 
 @pytest.mark.parametrize("history", [

@@ -140,6 +140,9 @@ def check(
     independent: Annotated[bool, typer.Option(help="check each [key value] key on its own")] = False,
     time_limit: Annotated[float | None, typer.Option(help="give up after S seconds: unknown")] = None,
     html: Annotated[Path | None, typer.Option(help="write an HTML view of the check")] = None,
+    wfr_keys: Annotated[bool, typer.Option(help="rw-register: writes follow reads within a txn")] = False,
+    sequential_keys: Annotated[bool, typer.Option(help="rw-register: per-process version order")] = False,
+    linearizable_keys: Annotated[bool, typer.Option(help="rw-register: realtime version order")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print each file's full result as JSON")] = False,
 ) -> None:
     """Check history files; prints `PATH<TAB>true|false|unknown` per file (elle-cli's contract)."""
@@ -159,7 +162,8 @@ def check(
         anomalies=_split_list(anomalies), cycle_search_timeout_ms=cycle_search_timeout, directory=directory,
         total_amount=total_amount, allow_negative_balances=allow_negative_balances, max_transfer=max_transfer,
         group_size=group_size, initial_value=_parse_initial_value(initial_value), nil_is_empty=nil_is_empty,
-        independent=independent, time_limit_s=time_limit, html=html,
+        independent=independent, time_limit_s=time_limit, html=html, wfr_keys=wfr_keys,
+        sequential_keys=sequential_keys, linearizable_keys=linearizable_keys,
     )
     verdicts: list[Any] = []
     errors = 0

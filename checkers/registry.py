@@ -38,6 +38,9 @@ class CheckOptions:
     independent: bool = False
     time_limit_s: float | None = None
     html: Path | None = None
+    wfr_keys: bool = False  # rw-register: a txn's writes follow its reads of the same key
+    sequential_keys: bool = False  # rw-register: each process sees each key's versions in order
+    linearizable_keys: bool = False  # rw-register: each key's versions follow realtime order
 
 
 Checker = Callable[[History, CheckOptions], Result]

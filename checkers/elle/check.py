@@ -3,6 +3,8 @@
 Result keys follow Elle: ``valid?`` (false when a prohibited anomaly is present; unknown when
 only ``empty-transaction-graph`` or ``cycle-search-timeout`` is), ``anomaly-types``,
 ``anomalies``, ``not`` and ``also-not`` (from every anomaly found, reportable or not).
+Each SCC also yields Elle's ``<model>-cycle-exists`` cases (no search needed), and a timed-out
+search adds some cycle of the SCC, so an SCC never passes as valid when its cycle is forbidden.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 
 from checkers.elle import models
 from checkers.elle.analysis import Analysis, Explainer
-from checkers.elle.cycles import Cycle, search_scc
+from checkers.elle.cycle_exists import cycle_exists, fallback_cycle, impossible_cycle_anomalies
+from checkers.elle.cycles import CATALOGUE, Cycle, search_scc
 from checkers.elle.graph import build_graph
 from checkers.elle.txns import PROCESS, REALTIME, Txns, UnexpectedMop, txns_of
 from checkers.history import History
@@ -69,11 +72,23 @@ def result_map(anomalies: dict[str, Any], consistency_models: tuple[str, ...], w
     """Elle's ``result-map``: verdict, reportable anomaly types, and the model boundary."""
     prohibited = models.prohibited_anomaly_types(consistency_models, wanted)
     reportable = {k: v for k, v in anomalies.items() if k in prohibited or k in models.UNKNOWN_ANOMALY_TYPES}
+    reportable = _without_redundant_cycle_exists(reportable)
     if not reportable:
         return {"valid?": True}
     bad = any(k in prohibited for k in reportable)
     return {"valid?": False if bad else "unknown", "anomaly-types": sorted(reportable),
             "anomalies": reportable, **models.boundary(anomalies)}
+
+
+def _without_redundant_cycle_exists(anomalies: dict[str, Any]) -> dict[str, Any]:
+    """Drop ``<model>-cycle-exists`` when other anomalies already rule ``model`` out (Elle's fallback only)."""
+    other = [k for k in anomalies if not k.endswith(_EXISTS)]
+    ruled_out = models.anomalies_to_impossible_models(other)
+    return {k: v for k, v in anomalies.items() if not (k.endswith(_EXISTS) and k.removesuffix(_EXISTS) in ruled_out)}
+
+
+_EXISTS = "-cycle-exists"
+_CYCLE_TYPES = {s.name for s in CATALOGUE}
 
 
 def check(history: History, options: CheckOptions, functions: frozenset[str],
@@ -94,12 +109,19 @@ def check(history: History, options: CheckOptions, functions: frozenset[str],
         anomalies["empty-transaction-graph"] = True
     explained: dict[str, list[dict[str, Any]]] = {}
     for nodes, (src, dst, kind) in graph.scc_edges():
-        found = search_scc(graph.n, src, dst, kind, options.cycle_search_timeout_ms / 1000)
-        for cycle in found.cycles:
-            explained.setdefault(cycle.type, []).append(explain_cycle(txns, analysis.explainer, cycle))
+        exists = cycle_exists(graph.n, graph.nodes, src, dst, kind)
+        for case in exists:
+            anomalies.setdefault(case["type"], []).append(
+                {**case, "scc": sorted(txns.ops[t].index for t in case["scc"])})
+        found = search_scc(graph.n, src, dst, kind, options.cycle_search_timeout_ms / 1000,
+                           impossible_cycle_anomalies(exists, _CYCLE_TYPES))
+        cycles = found.cycles
         if found.timed_out is not None:
             anomalies.setdefault("cycle-search-timeout", []).append(
                 {"anomaly-spec-type": found.timed_out, "scc-size": int((nodes < graph.n).sum())})
+            cycles = [*cycles, fallback_cycle(graph.n, src, dst, kind)]
+        for cycle in cycles:
+            explained.setdefault(cycle.type, []).append(explain_cycle(txns, analysis.explainer, cycle))
     anomalies.update(explained)
     details = result_map(anomalies, options.consistency_models, options.anomalies)
     if options.directory is not None and "anomalies" in details:

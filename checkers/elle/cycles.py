@@ -22,7 +22,7 @@ from checkers.elle.graph import RT_CONTINUE
 from checkers.elle.models import all_implied_anomalies, anomaly_depths
 from checkers.elle.txns import KINDS, PROCESS, REALTIME, RW, WR, WW
 
-__all__ = ["CATALOGUE", "Cycle", "CycleSpec", "SccSearch", "classify", "search_scc"]
+__all__ = ["CATALOGUE", "Cycle", "CycleSpec", "SccSearch", "classify", "rebuild_cycle", "search_scc"]
 
 
 @dataclass(frozen=True)
@@ -134,10 +134,12 @@ class _Deadline(Exception):
     pass
 
 
-def search_scc(n: int, src: np.ndarray, dst: np.ndarray, kind: np.ndarray, timeout_s: float) -> SccSearch:
+def search_scc(n: int, src: np.ndarray, dst: np.ndarray, kind: np.ndarray, timeout_s: float,
+               impossible: set[str]) -> SccSearch:
     """Look for each catalogued cycle in one SCC (its internal edges), most severe first.
 
-    A found anomaly makes the ones it implies redundant, as in Elle. ``n`` is the number of real
+    A found anomaly makes the ones it implies redundant, as in Elle; ``impossible`` ones (no
+    cycle exists in their relations) are not searched for. ``n`` is the number of real
     transactions in the whole graph: nodes >= n are virtual realtime nodes.
     """
     deadline = time.monotonic() + timeout_s
@@ -150,7 +152,7 @@ def search_scc(n: int, src: np.ndarray, dst: np.ndarray, kind: np.ndarray, timeo
     present = set(kind.tolist())
     size = len({*src.tolist()} | {*dst.tolist()})
     found: list[Cycle] = []
-    redundant: set[str] = set()
+    redundant = set(impossible)
     current = None
     try:
         for spec in CATALOGUE:
@@ -193,7 +195,7 @@ def _find(spec: CycleSpec, out: dict[int, list[tuple[int, int]]], pair_kind: dic
                     raise _Deadline
                 x, s = queue.popleft()
                 if x == u and _accepts(spec, s, first_rw):
-                    cycle = _cycle(u, v, k, (x, s), parent, pair_kind, n)
+                    cycle = rebuild_cycle(u, v, k, (x, s), parent, pair_kind, n)
                     if cycle.type == spec.name:
                         return cycle
                     continue
@@ -210,7 +212,7 @@ def _find(spec: CycleSpec, out: dict[int, list[tuple[int, int]]], pair_kind: dic
     return None
 
 
-def _cycle(u: int, v: int, k: int, end: tuple[int, _State], parent: dict, pair_kind: dict[tuple[int, int], int],
+def rebuild_cycle(u: int, v: int, k: int, end: tuple[int, _State], parent: dict, pair_kind: dict[tuple[int, int], int],
            n: int) -> Cycle:
     """Rebuild the path, fold virtual realtime hops into one step, and explain pairs as Elle would."""
     raw = []

@@ -22,6 +22,7 @@ __all__ = [
     "UNKNOWN_ANOMALY_TYPES",
     "all_anomalies_implying",
     "all_implied_anomalies",
+    "all_impossible_models",
     "anomalies_prohibited_by",
     "boundary",
     "canonical_model_name",
@@ -247,6 +248,11 @@ def anomalies_prohibited_by(models: Iterable[str]) -> set[str]:
     implied = _bfs(_out(MODELS), validate_models(models))
     direct = [a for m in implied for a in DIRECT_PROSCRIBED.get(m, ())]
     return all_anomalies_implying(direct)
+
+
+def all_impossible_models(models: Iterable[str]) -> set[str]:
+    """The models, canonicalised, and every stronger one (each implies one of them)."""
+    return _bfs(_out(_MODELS_IN), (canonical_model_name(m) for m in models))
 
 
 def anomalies_to_impossible_models(anomalies: Iterable[str]) -> set[str]:

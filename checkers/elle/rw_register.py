@@ -1,10 +1,11 @@
 """rw-register: transactions of ``[w k v]`` and ``[r k v]`` over registers.
 
 Writes of a key must be unique, so a read names its writer: T1 ``[[w x 1]]`` and T2
-``[[r x 1]]`` give ``T1 -wr-> T2``. The version order is partial: the initial state (``nil``)
-precedes every written value, so a txn that read ``nil`` has an rw edge to every writer of that
-key. Only external reads count (a read after the txn's own write or read of the key is
-checked by ``internal`` instead).
+``[[r x 1]]`` give ``T1 -wr-> T2``. The version order is partial (see ``versions``): the
+initial state (``nil``) precedes every value, and the options ``wfr_keys``, ``sequential_keys``
+and ``linearizable_keys`` add Elle's hints; each version edge gives ww and rw edges. Only
+external reads count (a read after the txn's own write or read of the key is checked by
+``internal`` instead).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import numpy as np
 
 from checkers.elle.analysis import Analysis, garbage_and_aborted, lost_updates
 from checkers.elle.graph import edges
-from checkers.elle.txns import RW, WR, Txns
+from checkers.elle.txns import KINDS, RW, WR, WW, Txns
+from checkers.elle.versions import ext_of, version_order
 from checkers.registry import CheckOptions
 
 __all__ = ["FUNCTIONS", "analyze"]
@@ -28,27 +30,31 @@ FUNCTIONS = frozenset({"w", "r"})
 @dataclass(frozen=True)
 class _Explainer:
     txns: Txns
+    versions: dict[tuple[Any, Any, Any], str]
 
     def explain(self, a: int, b: int, kind: int) -> dict[str, Any]:
+        ea, eb = (ext_of(self.txns.mops[t], self.txns.typ[t] == "ok") for t in (a, b))
         if kind == WR:
-            written = {(k, v) for f, k, v in self.txns.mops[a] if f == "w"}
-            for f, k, v in self.txns.mops[b]:
-                if f == "r" and (k, v) in written:
+            for k, v in ea.writes.items():
+                if k in eb.reads and eb.reads[k] == v:
                     return {"type": "wr", "key": k, "value": v}
-        written_keys = {k: v for f, k, v in self.txns.mops[b] if f == "w"}
-        for f, k, v in self.txns.mops[a]:
-            if f == "r" and v is None and k in written_keys:
-                return {"type": "rw", "key": k, "value": None, "value'": written_keys[k]}
-        return {"type": ("ww", "wr", "rw")[kind]}
+        before = ea.writes if kind == WW else ea.reads
+        for k, v in before.items():
+            source = self.versions.get((k, v, eb.writes.get(k, v)))
+            if source is not None:
+                return {"type": KINDS[kind], "key": k, "value": v, "value'": eb.writes[k], "source": source}
+        return {"type": KINDS[kind]}
 
     def render(self, a: str, b: str, step: dict[str, Any]) -> str:
         k = step.get("key")
+        if "value" not in step:
+            return f"{a} precedes {b} ({step['type']})"
         if step["type"] == "wr":
             return f"{b} read key {k!r} = {step['value']!r}, which {a} wrote"
-        if step["type"] == "rw":
-            new = step["value'"]
-            return f"{a} read the initial (nil) state of key {k!r}, which {b} overwrote with {new!r}"
-        return f"{a} precedes {b} ({step['type']})"
+        did = "set key" if step["type"] == "ww" else "read key"
+        later = step["value'"]
+        return (f"{a} {did} {k!r} = {step['value']!r}, and {b} set it to {later!r}, which came later "
+                f"in the version order ({step['source']})")
 
 
 def analyze(txns: Txns, options: CheckOptions) -> Analysis:
@@ -78,21 +84,36 @@ def analyze(txns: Txns, options: CheckOptions) -> Analysis:
         txns, ((t, k, v, i, () if v is None else (v,)) for t, k, v, i in ext_reads), writer)
     g1b = [{"op": txns.ops[t].to_dict(), "mop": txns.mops[t][i], "writer": txns.ops[intermediate[(k, v)]].to_dict()}
            for t, k, v, i in ext_reads if intermediate.get((k, v), t) != t]
-    committed = {kv: t for kv, t in writer.items() if txns.typ[t] != "fail"}
-    writers_of: dict[Any, list[int]] = defaultdict(list)
-    for (k, _), t in committed.items():
-        writers_of[k].append(t)
-    wr_s, wr_d, rw_s, rw_d = [], [], [], []
+    ext = [None if typ == "fail" else ext_of(mops, typ == "ok") for typ, mops in zip(txns.typ, txns.mops, strict=True)]
+    order = version_order(txns, ext, lambda option: getattr(options, option))
+    final_writer: dict[tuple[Any, Any], int] = {}
+    readers: dict[tuple[Any, Any], list[int]] = defaultdict(list)
+    for t, e in enumerate(ext):
+        if e is not None:
+            final_writer.update(((k, v), t) for k, v in e.writes.items())
+            for kv in e.reads.items():
+                readers[kv].append(t)
+    wr_s, wr_d = [], []
     for t, k, v, _ in ext_reads:
-        if v is None:
-            for w in writers_of.get(k, ()):
-                rw_s.append(t)
-                rw_d.append(w)
-        elif (k, v) in committed:
-            wr_s.append(committed[(k, v)])
+        w = writer.get((k, v))
+        if v is not None and w is not None and txns.typ[w] != "fail":
+            wr_s.append(w)
             wr_d.append(t)
+    ww_s, ww_d, rw_s, rw_d = [], [], [], []
+    for k, v1, v2 in order.edges:
+        w2 = final_writer.get((k, v2))
+        if w2 is None:
+            continue
+        w1 = final_writer.get((k, v1))
+        if w1 is not None:
+            ww_s.append(w1)
+            ww_d.append(w2)
+        for r in readers.get((k, v1), ()):
+            rw_s.append(r)
+            rw_d.append(w2)
     anomalies = {"internal": internal, "G1a": aborted, "G1b": g1b, "garbage-read": garbage,
-                 "lost-update": lost_updates(txns, "w")}
+                 "lost-update": lost_updates(txns, "w"), "cyclic-versions": order.cyclic}
     members = np.flatnonzero(np.asarray([t != "fail" for t in txns.typ], dtype=bool))
-    return Analysis({k: v for k, v in anomalies.items() if v}, [edges(wr_s, wr_d, WR), edges(rw_s, rw_d, RW)],
-                    members, _Explainer(txns))
+    return Analysis({k: v for k, v in anomalies.items() if v},
+                    [edges(ww_s, ww_d, WW), edges(wr_s, wr_d, WR), edges(rw_s, rw_d, RW)],
+                    members, _Explainer(txns, order.edges))

@@ -4,8 +4,8 @@ Each case asserts ``anomaly-types``, ``not`` and ``also-not`` exactly. Process v
 checked against strong-session-serializable (Elle then builds process edges, not realtime ones);
 realtime variants against the default strict-serializable. G-single, G-nonadjacent and G2 need
 predicate reads, which list-append and rw-register do not have, so Elle never reports them for
-these workloads either (their ``-item`` forms are tested). cyclic-versions needs rw-register
-version hints, which are not implemented.
+these workloads either (their ``-item`` forms are tested). cyclic-versions comes from
+rw-register's version-order hints (the tests at the end).
 """
 
 from __future__ import annotations
@@ -165,19 +165,70 @@ def test_empty_transaction_graph_is_unknown() -> None:
     assert result.details["anomaly-types"] == ["empty-transaction-graph"]
 
 
-def test_cycle_search_timeout_is_unknown_when_nothing_forbidden_was_found() -> None:
+def test_a_timed_out_search_still_reports_a_cycle_and_is_false() -> None:
+    """Elle's fallback: on timeout, some cycle of the SCC is reported, so a G0 is still false."""
     g0 = build(concurrent("ax1ay1", "ax2ay2"), seq("rx12ry21", first=5))
-    result = check_list_append(g0, _options((), cycle_search_timeout_ms=0))
+    result = check_list_append(g0, _options((), cycle_search_timeout_ms=0)).to_json()
+    assert result["valid?"] is False
+    assert (result["anomaly-types"], result["not"]) == (['G0', 'cycle-search-timeout'], ['read-uncommitted'])
+    assert result["anomalies"]["cycle-search-timeout"] == [{"anomaly-spec-type": "G0", "scc-size": 2}]
+
+
+def test_cycle_search_timeout_is_unknown_when_no_forbidden_cycle_exists() -> None:
+    """Under read-committed an rw-only cycle (G2-item) is allowed: a finished search says valid,
+    a timed-out one cannot know, so unknown."""
+    g2 = build(concurrent("rxay1", "ryax1"))
+    assert check_list_append(g2, _options(("read-committed",))).valid is True
+    result = check_list_append(g2, _options(("read-committed",), cycle_search_timeout_ms=0))
     assert result.valid == "unknown"
     assert result.details["anomaly-types"] == ["cycle-search-timeout"]
-    assert (result.details["not"], result.details["also-not"]) == ([], [])
 
 
 def test_timeout_does_not_hide_a_forbidden_anomaly() -> None:
     h = build(seq(("ax1", "fail"), "rx1"), concurrent("ay1az1", "ay2az2", first=2), seq("ry12rz21", first=4))
     result = check_list_append(h, _options(("serializable",), cycle_search_timeout_ms=0))
     assert result.valid is False
-    assert result.details["anomaly-types"] == ["G1a", "cycle-search-timeout"]
+    assert result.details["anomaly-types"] == ["G0", "G1a", "cycle-search-timeout"]
+
+
+def test_an_scc_is_never_valid_even_if_the_search_finds_nothing(monkeypatch) -> None:
+    """cycle-exists comes from SCCs alone: with the cycle search stubbed to find nothing, the G0
+    history is still false, by PL-1-cycle-exists (Elle's name and shape)."""
+    import importlib
+
+    from checkers.elle.cycles import SccSearch
+
+    monkeypatch.setattr(importlib.import_module("checkers.elle.check"), "search_scc", lambda *a: SccSearch([], None, 0))
+    g0 = build(concurrent("ax1ay1", "ax2ay2"), seq("rx12ry21", first=5))
+    result = check_list_append(g0, _options(("serializable",))).to_json()
+    assert (result["valid?"], result["anomaly-types"], result["not"]) == (
+        False, ['PL-1-cycle-exists'], ['read-uncommitted'])
+    assert result["anomalies"]["PL-1-cycle-exists"] == [{
+        "type": "PL-1-cycle-exists", "not": "read-uncommitted", "subgraph": ["union", "ww"], "scc-size": 2,
+        "scc": [2, 3]}]
+
+
+E_WW, E_WR, E_RW, E_RT, E_CONT = 0, 1, 2, 4, 5
+
+
+@pytest.mark.parametrize(("edges", "expected"), [
+    ([(0, 1, E_WW), (1, 0, E_WW)], ["PL-1-cycle-exists"]),
+    ([(0, 1, E_WW), (1, 0, E_WR)], ["PL-2-cycle-exists"]),
+    ([(0, 1, E_WW), (1, 0, E_RW)], ["PL-SI-cycle-exists", "PL-2.99-cycle-exists"]),  # SI, RR incomparable
+    ([(0, 1, E_RW), (1, 0, E_RW)], ["PL-2.99-cycle-exists"]),  # two rw in a row: not SI's
+    ([(0, 2, E_RT), (2, 1, E_CONT), (1, 0, E_WW)], ["strong-PL-1-cycle-exists"]),  # 2 is virtual
+    ([(0, 2, E_RT), (2, 1, E_CONT), (1, 0, E_RW)], ["strong-snapshot-isolation-cycle-exists"]),
+    ([(0, 1, 3), (1, 0, E_RW)], ["strong-session-snapshot-isolation-cycle-exists"]),
+], ids=["ww", "ww-wr", "ww-rw", "rw-rw", "ww-realtime", "rw-realtime", "rw-process"])
+def test_cycle_exists_names_the_weakest_model_each_scc_rules_out(edges, expected) -> None:
+    import numpy as np
+
+    from checkers.elle.cycle_exists import cycle_exists
+
+    src, dst, kind = (np.asarray(c, dtype=np.int64) for c in zip(*edges, strict=True))
+    cases = cycle_exists(2, 3, src, dst, kind.astype(np.int8))
+    assert [c["type"] for c in cases] == expected
+    assert all(c["scc"] == [0, 1] for c in cases)
 
 
 @pytest.mark.parametrize("history", [
@@ -257,3 +308,89 @@ def test_internal_after_reading_the_empty_list() -> None:
     bad = check_list_append(build(seq("rxax1rx", "rx1")), _options(())).details
     assert bad["anomaly-types"] == ["internal"]
     assert bad["anomalies"]["internal"][0]["expected"] == [1]
+
+
+# rw-register version-order hints (Elle's wfr-keys?, sequential-keys?, linearizable-keys?).
+# Readers see x go 1 then 2 and y go 2 then 1, so with a per-key version order the two writers
+# overwrite each other: G0. Without the hint only wr edges exist, and the history is valid.
+_WRITERS = {1: "wx1wy1", 2: "wx2wy2"}
+_ORDER = "i1 i2 i3 i5 o3 o5 i4 i6 o4 o6 o1 o2"
+SAME_PROCESS = build(timeline(_ORDER, {**_WRITERS, 3: ("rx1", "ok", 3), 4: ("rx2", "ok", 3),
+                                       5: ("ry2", "ok", 5), 6: ("ry1", "ok", 5)}, registers=True))
+OTHER_PROCESSES = build(timeline(_ORDER, {**_WRITERS, 3: "rx1", 4: "rx2", 5: "ry2", 6: "ry1"}, registers=True))
+G0_ALSO_NOT = CASES[0][5]
+G_SINGLE_ITEM = (['consistent-view', 'repeatable-read'], CASES[2][5])
+
+
+def _ser(**kw: object) -> CheckOptions:
+    return _options(("serializable",), **kw)
+
+
+def test_hints_are_off_by_default() -> None:
+    assert check_rw_register(SAME_PROCESS, _ser()).to_json() == {"valid?": True}
+
+
+def test_sequential_keys_order_each_process_s_versions() -> None:
+    result = check_rw_register(SAME_PROCESS, _ser(sequential_keys=True)).to_json()
+    assert (result["anomaly-types"], result["not"], result["also-not"]) == (
+        ['G-single-item', 'G0'], ['read-uncommitted'], G0_ALSO_NOT)
+    [g0] = result["anomalies"]["G0"]
+    assert {(s["type"], s["source"]) for s in g0["steps"]} == {("ww", "sequential-keys")}
+
+
+def test_linearizable_keys_order_versions_in_realtime() -> None:
+    assert check_rw_register(OTHER_PROCESSES, _ser(sequential_keys=True)).valid is True
+    result = check_rw_register(OTHER_PROCESSES, _ser(linearizable_keys=True)).to_json()
+    assert (result["anomaly-types"], result["not"], result["also-not"]) == (
+        ['G-single-item', 'G0'], ['read-uncommitted'], G0_ALSO_NOT)
+
+
+def test_wfr_keys_order_a_read_before_the_txn_s_write() -> None:
+    """T2 read x = 1 and then wrote x = 2 and y = 1; T3 saw y = 1 but still x = 1: read skew."""
+    h = build(concurrent("wx1", "rx1wx2wy1", "rx1ry1", registers=True))
+    assert check_rw_register(h, _ser()).valid is True
+    result = check_rw_register(h, _ser(wfr_keys=True)).to_json()
+    assert (result["anomaly-types"], result["not"], result["also-not"]) == (['G-single-item'], *G_SINGLE_ITEM)
+    [cycle] = result["anomalies"]["G-single-item"]
+    assert {"type": "rw", "key": "x", "value": 1, "value'": 2, "source": "wfr-keys"}.items() <= \
+        next(s for s in cycle["steps"] if s["type"] == "rw").items()
+
+
+def test_cyclic_versions_are_reported_and_give_no_edges() -> None:
+    """wfr says 1 < 2 (T1) and 2 < 1 (T2): cyclic-versions. Edges from those orders would add a G0."""
+    h = build(concurrent("rx1wx2", "rx2wx1", registers=True))
+    result = check_rw_register(h, _ser(wfr_keys=True)).to_json()
+    assert (result["anomaly-types"], result["not"]) == (['G1c', 'cyclic-versions'], ['read-uncommitted'])
+    assert result["anomalies"]["cyclic-versions"] == [
+        {"key": "x", "scc": [1, 2], "sources": ["initial-state", "wfr-keys"]}]
+
+
+def test_a_read_of_nil_after_the_process_wrote_is_cyclic_versions() -> None:
+    h = build(seq(("wx1", "ok", 0), ("rx", "ok", 0), registers=True))
+    result = check_rw_register(h, _ser(sequential_keys=True)).to_json()
+    assert (result["anomaly-types"], result["not"], result["also-not"]) == (
+        ['cyclic-versions'], ['read-uncommitted'], G0_ALSO_NOT)
+    assert result["anomalies"]["cyclic-versions"] == [
+        {"key": "x", "scc": [None, 1], "sources": ["initial-state", "sequential-keys"]}]
+
+
+@pytest.mark.parametrize("history", [
+    build(seq(("wx1", "info", 0), ("rx", "ok", 0), registers=True)),  # the info write may not have happened
+    build(seq(("wx1", "ok", 0), ("wx2", "info", 0), ("rx1", "ok", 0), registers=True)),
+], ids=["info-then-nil", "ok-info-ok"])
+@pytest.mark.parametrize("hint", ["sequential_keys", "linearizable_keys"])
+def test_an_info_txn_never_orders_what_follows_it(history, hint) -> None:
+    assert check_rw_register(history, _options((), **{hint: True})).to_json() == {"valid?": True}
+
+
+def test_cli_takes_the_hint_flags(capsys, tmp_path: Path) -> None:
+    from checkers.formats import write_history
+    from tests.unit.test_cli import run
+
+    path = tmp_path / "h.jsonl"
+    write_history(SAME_PROCESS.ops, path)
+    args = ("check", "-m", "rw-register", "-c", "serializable", str(path))
+    assert run(capsys, *args)[:2] == (0, f"{path}\ttrue\n")
+    for flag in ("--sequential-keys", "--linearizable-keys"):
+        assert run(capsys, *args[:-1], flag, str(path))[:2] == (1, f"{path}\tfalse\n")
+    assert run(capsys, *args[:-1], "--wfr-keys", str(path))[0] == 0

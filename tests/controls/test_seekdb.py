@@ -33,7 +33,7 @@ def test_serializable_is_snapshot_isolation(tmp_path):
     """OceanBase documents its SERIALIZABLE as Oracle-style snapshot isolation: write skew (G2-item) is
     allowed, nothing else is. The verdict at snapshot-isolation must be valid."""
     require(have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
-    control = run_isolation(tmp_path, "seekdb", "serializable", "snapshot-isolation")
-    assert control.committed > 50  # by hand: ~12 txn/s (row lock waits on the hot keys)
+    control = run_isolation(tmp_path, "seekdb", "serializable", "snapshot-isolation", seconds=15)
+    assert control.committed > 30  # row lock waits on the hot keys: ~12 txn/s by hand, 5 txn/s on a busy machine
     assert control.result.valid is True
     assert control.kinds <= {"G2-item"}, control.anomalies

@@ -238,13 +238,28 @@ def models() -> None:
         typer.echo(f"{name}\t{summary}")
 
 
-from chaos.cluster_cli import register as _register_cluster_commands  # noqa: E402
+# Commands defined in this module need only ``checkers``; the others pull in clusters, workloads,
+# scipy and the database drivers, so they are registered only when the command line may need them:
+# `chaoscert check` on a hundred files must not pay for what `chaoscert run` imports.
+LIGHT_COMMANDS = frozenset({"check", "history", "models", "version"})
 
-_register_cluster_commands(app)
+
+def register_all_commands() -> None:
+    """Add run, suite, report, analyze, serve, sla's peers, cluster, image and clean to ``app``."""
+    if getattr(register_all_commands, "done", False):
+        return
+    from chaos import report_command, run_command, suite  # noqa: F401  (their decorators register them)
+    from chaos.cluster_cli import register
+
+    register(app)
+    register_all_commands.done = True  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the app; one line and exit 255 for any user error."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] not in LIGHT_COMMANDS:
+        register_all_commands()
     try:
         code = app(args=argv, standalone_mode=False)
     except typer.Exit as e:
@@ -260,5 +275,3 @@ def main(argv: list[str] | None = None) -> NoReturn:
         code = EXIT_ERROR
     sys.exit(code if isinstance(code, int) else 0)
 
-
-from chaos import report_command, run_command, suite  # noqa: E402, F401  (register `report`, `analyze`, `serve`, `run`, `suite`)

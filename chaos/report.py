@@ -190,8 +190,9 @@ def _run_options() -> set[str]:
     """The options ``chaoscert run`` accepts."""
     import typer.main
 
-    from chaos.cli import app
+    from chaos.cli import app, register_all_commands
 
+    register_all_commands()
     command = typer.main.get_command(app).commands.get("run")  # type: ignore[attr-defined]
     return {opt for param in (command.params if command else []) for opt in param.opts}
 

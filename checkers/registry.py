@@ -74,7 +74,7 @@ def register_checker(name: str, *aliases: str, summary: str = "") -> Callable[[C
 def _load_all() -> None:
     package_dir = Path(__file__).parent
     for module in pkgutil.iter_modules([str(package_dir)]):
-        if not module.name.startswith("_"):
+        if not module.name.startswith("_") and not module.ispkg:  # packages register through a module
             importlib.import_module(f"checkers.{module.name}")
 
 

@@ -61,3 +61,18 @@ def test_unknown_consistency_model_is_an_error_not_unknown(capsys, corpus):
     path = corpus / "elle-cli/histories/elle/paper-example.edn"
     code, _, err = run(capsys, "check", "-m", "list-append", "-c", "serialisable", str(path))
     assert code == 255 and "unknown consistency model serialisable" in err
+
+
+def test_check_path_imports_no_heavy_library(tmp_path):
+    """`chaoscert check` on many files is dominated by start-up: it must not import the run side."""
+    import subprocess
+    import sys
+
+    p = tmp_path / "h.jsonl"
+    p.write_text('{"type":"invoke","f":"read","process":0}\n')
+    code = ("import sys\nfrom chaos.cli import main\ntry:\n    main(['check', '-m', 'cas-register', sys.argv[1]])\n"
+            "except SystemExit:\n    pass\n"
+            "heavy = {'scipy', 'numpy', 'pandas', 'networkx', 'psycopg', 'docker', 'paramiko', 'matplotlib'}\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))")
+    out = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

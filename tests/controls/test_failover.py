@@ -9,9 +9,10 @@ the new primary. chaoscert's ``set`` checker and the claim ``data_loss = 0`` giv
   the replica promoted while the partition still holds (the usual failover: nobody can reach the old
   primary). Every write acknowledged during the partition is lost.
 - MariaDB, no fault (negative control): ``promote`` applies every event the replica had received
-  (``MASTER_GTID_WAIT`` on ``Gtid_IO_Pos``), and on loopback the replica receives events within a
-  fraction of a millisecond, so a bare kill -9 + promote loses nothing (by hand: 0 of 16,278 and 0
-  of 19,587).
+  (``MASTER_GTID_WAIT`` on ``Gtid_IO_Pos``), so all asynchronous replication may still lose is what
+  the primary acknowledged but had not yet sent: the last moment before the kill (by hand: 0 of
+  16,278 and 0 of 19,587 lost; on a loaded CI machine a few). Losing anything acknowledged earlier
+  would be a bug of the adapter's failover or of the checker.
 - seekdb (positive control): ``ALTER SYSTEM ACTIVATE STANDBY`` after killing the primary loses
   acknowledged writes even with no network fault (by hand: ~300 of ~10,000 per run).
 """
@@ -23,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,8 +124,8 @@ def _partitioned(recorder: Recorder, nodes) -> Iterator[None]:
         assert ledger.release_all() == []
 
 
-def _failover(tmp_path: Path, make, fault: Callable) -> tuple[int, int, dict, list]:
-    """Write, fault, kill the primary, promote, read; returns (acked, lost, set result, verdicts)."""
+def _failover(tmp_path: Path, make, fault: Callable) -> tuple[int, int, Any, list, Any]:
+    """Write, fault, kill the primary, promote, read; returns (acked, lost, set result, verdicts, history)."""
     history_path = tmp_path / "history.jsonl"
     made = {}
     with db_cluster("netns", lambda root: made.setdefault("db", make(root))[0], 2) as (db, nodes):
@@ -162,21 +164,27 @@ def _failover(tmp_path: Path, make, fault: Callable) -> tuple[int, int, dict, li
     print(f"{make.__name__} failover ({fault.__name__}): {acked} acknowledged adds, {lost} lost "
           f"after promoting the replica; {len(elements)} elements on the new primary")
     verdicts = evaluate(Claims({"data_loss": 0}), sla_figures(history), {"set": result})
-    return acked, lost, result, [v.verdict for v in verdicts]
+    return acked, lost, result, [v.verdict for v in verdicts], history
 
 
 @pytest.mark.parametrize(("make", "fault"), [(_mariadb_async, _partitioned), (_seekdb_standby, _no_lag)],
                          ids=["mariadb-async-lagging", "seekdb-standby"])
 def test_failover_loses_acknowledged_writes(tmp_path: Path, make, fault):
-    acked, lost, result, verdicts = _failover(tmp_path, make, fault)
+    acked, lost, result, verdicts, _ = _failover(tmp_path, make, fault)
     assert acked > 100
     assert result.valid is False and lost > 0
     assert verdicts == ["violated"]
 
 
-def test_mariadb_failover_without_lag_loses_nothing(tmp_path: Path):
-    """Negative control: the promoted replica applies all it received, and with no lag that is everything."""
-    acked, lost, result, verdicts = _failover(tmp_path, _mariadb_async, _no_lag)
+def test_mariadb_failover_without_lag_loses_only_the_last_moment(tmp_path: Path):
+    """Negative control: the promoted replica applies all it received; only writes acknowledged in
+    the last instant before the kill (not yet sent) may be missing."""
+    acked, lost, result, verdicts, history = _failover(tmp_path, _mariadb_async, _no_lag)
     assert acked > 100
-    assert result.valid is True and lost == 0
-    assert verdicts == ["certified"]
+    kill_at = next(op.time for op in history.nemesis_ops() if op.f == "kill")
+    acked_at = {p.value: p.complete.time for p in history.pairs() if p.f == "add" and p.type == "ok"}
+    missing = result.details.get("lost") or []
+    assert len(missing) == lost
+    assert all(kill_at - acked_at[e] < 1_000_000_000 for e in missing), \
+        f"lost writes acknowledged long before the kill: {sorted(kill_at - acked_at[e] for e in missing)[-5:]}"
+    assert (verdicts == ["certified"]) == (lost == 0)

@@ -21,10 +21,9 @@ from typing import Any
 
 from checkers.history import Op
 from checkers.registry import CheckOptions
-from workloads.client import Client
 from workloads.generator import Context, Generator, Invocation, fn, mix, unfold
 from workloads.sql import Dialect, Refused
-from workloads.workload import Workload, WorkloadOptions, sql_client
+from workloads.workload import Workload, WorkloadOptions, clients
 
 __all__ = ["WORKLOAD", "BankOps", "BankSpec", "transfers_generator"]
 
@@ -114,10 +113,7 @@ class BankOps:
         cur.execute("INSERT INTO bank_transfers VALUES (%s, %s, %s, %s)", (t["id"], src, dst, amount))
 
 
-def _client(protocol: str, options: WorkloadOptions) -> Client:
-    if protocol == "etcd":
-        raise ValueError("the bank workload needs SQL transactions; etcd cannot run it")
-    return sql_client(protocol, BankOps(BankSpec.of(options)), options)
+_client = clients(lambda o: BankOps(BankSpec.of(o)), name="the bank workload")
 
 
 WORKLOAD = Workload(

@@ -19,11 +19,10 @@ from typing import Any
 
 from checkers.history import Op
 from checkers.registry import CheckOptions
-from workloads.client import Client
 from workloads.generator import Context, Generator, Invocation, unfold
 from workloads.keys import KeySlots
 from workloads.sql import Dialect
-from workloads.workload import Workload, WorkloadOptions, sql_client
+from workloads.workload import Workload, WorkloadOptions, clients
 
 __all__ = ["LIST_APPEND", "RW_REGISTER", "TxnOps", "txn_generator"]
 
@@ -90,14 +89,12 @@ class TxnOps:
 
 
 def _client(write: str) -> Any:
-    def make(protocol: str, options: WorkloadOptions) -> Client:
-        if protocol == "etcd":
-            from workloads.etcd import EtcdClient, EtcdTxn
+    def etcd_ops() -> Any:
+        from workloads.etcd import EtcdTxn
 
-            return EtcdClient(EtcdTxn(write), timeout=options.timeout)
-        return sql_client(protocol, TxnOps(write), options)
+        return EtcdTxn(write)
 
-    return make
+    return clients(lambda o: TxnOps(write), etcd_ops)
 
 
 def _check_options(options: WorkloadOptions) -> CheckOptions:

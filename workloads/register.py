@@ -17,11 +17,10 @@ from typing import Any
 
 from checkers.history import Op
 from checkers.registry import CheckOptions
-from workloads.client import Client
 from workloads.generator import Context, Generator, Invocation, unfold
 from workloads.keys import KeySlots
 from workloads.sql import Dialect, Refused
-from workloads.workload import Workload, WorkloadOptions, sql_client
+from workloads.workload import Workload, WorkloadOptions, clients
 
 __all__ = ["WORKLOAD", "RegisterOps", "register_generator"]
 
@@ -77,18 +76,16 @@ class RegisterOps:
         raise ValueError(f"register: unknown f {op.f!r}")
 
 
-def _client(protocol: str, options: WorkloadOptions) -> Client:
-    if protocol == "etcd":
-        from workloads.etcd import EtcdClient, EtcdRegister
+def _etcd_register() -> Any:
+    from workloads.etcd import EtcdRegister
 
-        return EtcdClient(EtcdRegister(), timeout=options.timeout)
-    return sql_client(protocol, RegisterOps(), options)
+    return EtcdRegister()
 
 
 WORKLOAD = Workload(
     name="register",
     summary="independent cas registers, checked for linearizability key by key",
-    client=_client,
+    client=clients(lambda o: RegisterOps(), _etcd_register),
     generator=register_generator,
     checkers=("cas-register",),
     check_options=lambda o: CheckOptions(independent=True, nil_is_empty=True),

@@ -12,10 +12,9 @@ from typing import Any
 
 from checkers.history import Op
 from checkers.registry import CheckOptions
-from workloads.client import Client
 from workloads.generator import Context, Generator, Invocation, unfold
 from workloads.sql import Dialect
-from workloads.workload import Workload, WorkloadOptions, sql_client
+from workloads.workload import Workload, WorkloadOptions, clients
 
 __all__ = ["WORKLOAD", "SetOps", "set_generator"]
 
@@ -50,18 +49,16 @@ class SetOps:
         raise ValueError(f"set: unknown f {op.f!r}")
 
 
-def _client(protocol: str, options: WorkloadOptions) -> Client:
-    if protocol == "etcd":
-        from workloads.etcd import EtcdClient, EtcdSet
+def _etcd_set() -> Any:
+    from workloads.etcd import EtcdSet
 
-        return EtcdClient(EtcdSet(), timeout=options.timeout)
-    return sql_client(protocol, SetOps(), options)
+    return EtcdSet()
 
 
 WORKLOAD = Workload(
     name="set",
     summary="unique adds, periodic and final reads: lost acknowledged writes (data loss)",
-    client=_client,
+    client=clients(lambda o: SetOps(), _etcd_set),
     generator=set_generator,
     checkers=("set-full", "set"),
     check_options=lambda o: CheckOptions(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from checkers.registry import CheckOptions
 from workloads.client import Client
@@ -68,3 +69,20 @@ def sql_client(protocol: str, ops: SqlOps, options: WorkloadOptions) -> SqlClien
     except KeyError:
         raise ValueError(f"no SQL dialect for protocol {protocol!r}") from None
     return SqlClient(dialect, ops, timeout=options.timeout, isolation=options.isolation)
+
+
+def clients(sql_ops: Callable[[WorkloadOptions], SqlOps], etcd_ops: Callable[[], Any] | None = None,
+            name: str = "this workload") -> Callable[[str, WorkloadOptions], Client]:
+    """A workload's client factory: an etcd client over ``etcd_ops()`` for etcd, else an SQL client
+    over ``sql_ops(options)`` in the protocol's dialect."""
+
+    def make(protocol: str, options: WorkloadOptions) -> Client:
+        if protocol == "etcd":
+            if etcd_ops is None:
+                raise ValueError(f"{name} needs SQL transactions; etcd cannot run it")
+            from workloads.etcd import EtcdClient
+
+            return EtcdClient(etcd_ops(), timeout=options.timeout)
+        return sql_client(protocol, sql_ops(options), options)
+
+    return make

@@ -60,7 +60,7 @@ class LocalRemote:
             env: Mapping[str, str] | None = None) -> CommandResult:
         argv = _as_user(list(argv), user)
         try:
-            done = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout,
+            done = subprocess.run(argv, input=input, capture_output=True, text=True, errors="replace", timeout=timeout,
                                   env=_environment(env))
         except (OSError, subprocess.TimeoutExpired) as e:
             raise RemoteError(f"{self._name}: {argv[0]}: {e}") from e

@@ -161,6 +161,7 @@ def test_run_command_quoting_env_input_and_timeout(cluster):
     assert n1.remote.run(["printf", "%s", tricky]).stdout == tricky
     assert n1.remote.run(["sh", "-c", 'printf %s "$X"'], env={"X": tricky}).stdout == tricky
     assert n1.remote.run(["cat"], input="line1\nline2\n").stdout == "line1\nline2\n"
+    assert n1.remote.run(["printf", "log \\303(\\n"]).stdout == "log \ufffd(\n"  # not UTF-8 (seekdb's log): replaced
     failed = n1.remote.run(["sh", "-c", "echo oops >&2; exit 3"], check=False)
     assert (failed.exit_code, failed.stderr.strip()) == (3, "oops")
     with pytest.raises(RemoteError, match="exited 3"):

@@ -7,6 +7,10 @@ with a standby. Its ops, recorded as process ``"nemesis"``::
     failover ["n1"]    -> ["n1", "n2"]    n1 (the primary) killed, n2 promoted; clients now use n2
     rejoin   ["n1"]    -> ["n1"]          n1 restarted, unfenced: it may come back a second primary
 
+An old primary that comes back writable (seekdb, mariadb-async, PostgreSQL all do) is a split
+brain: the runner then does its final read on every primary, and the ``set`` checker reports the
+nodes' reads as divergent; a later ``failover`` refuses to choose between two primaries.
+
 The clients of a run follow the primary through a :class:`PrimaryRoute`, the run's one answer to
 "where do writes go" (what a virtual IP or a proxy is in production). Every client's connection is
 to the route's node; a failover moves the route, and each client reconnects before its next op.

@@ -2,7 +2,7 @@
 
     ledger -> run dir -> nodes (backend) -> database cluster -> history -> clients + nemesis
       run clients and nemesis for --time-limit -> heal (restart everything) -> final read
-      (of a primary/replica database: one on each primary, two after a split brain)
+      (of a primary/replica database: one on each primary the clients used, two after a split brain)
     <- every scope closes in reverse: clients, history, database (logs collected), nodes, run dir
     then the workload's checkers on the history read back from disk, claims -> results.json
 
@@ -274,7 +274,8 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
                 _apply(recorder, NEMESIS, inv.f, inv.value, lambda op: _nemesis_apply(package, op))
         if workload.final is not None and not signals.stop.is_set():
             process = max(w.process for w in workers) + 1
-            primaries = db.primaries(nodes) if route is not None else []
+            # every primary the clients wrote to (two after a split brain; not seekdb's independent servers)
+            primaries = [n for n in db.primaries(nodes) if n in route.used()] if route is not None else []
             if len(primaries) > 1:
                 say(f"{len(primaries)} writable primaries after the heal ({', '.join(n.name for n in primaries)}): "
                     f"split brain; a final read on each")

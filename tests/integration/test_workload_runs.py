@@ -160,9 +160,6 @@ def _commit_timeouts(tmp_path: Path, db_class: Any, dialect: Any) -> None:
         assert ledger.release_all() == []
 
 
-@pytest.mark.xfail(strict=True, reason="the postgres adapter's pause (SIGSTOP to the daemon's process group) does "
-                   "not stop the backend serving the connection on netns: the COMMIT completes (fix in "
-                   "clusters/postgres.py)")
 def test_postgres_timeout_during_commit_is_info(tmp_path):
     require(have_postgres(), "PostgreSQL 15 is not installed")
     _commit_timeouts(tmp_path, Postgres, POSTGRES)

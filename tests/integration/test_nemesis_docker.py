@@ -235,6 +235,22 @@ def test_packet_delay_by_nfqueue_delayer_in_the_containers_namespace(galera) -> 
     assert _rules(n2) == rules_before and _delayers() == []
 
 
+def test_delay_without_a_way_to_run_the_delayer_is_a_clear_error(galera, monkeypatch) -> None:
+    """An engine on another machine (no namespace to enter from here) and a node image whose python3 has
+    no netfilterqueue binding: the delay is refused with the reason, and nothing is left in place."""
+    from chaos.nemesis_net import NemesisError
+    from clusters.docker_backend import DockerRemote
+
+    _, nodes, nemesis = galera
+    n2 = nodes["n2"]
+    rules_before = _rules(n2)
+    monkeypatch.setattr(DockerRemote, "host_netns", lambda self: None)
+    with pytest.raises(NemesisError, match=r"cannot enter the node's network namespace.*netfilterqueue"):
+        nemesis.invoke("start-packet", {"nodes": ["n2"], "behaviour": {"delay-ms": 100}})
+    assert nemesis.invoke("stop-packet", None) == ["n2"]
+    assert _rules(n2) == rules_before and _delayers() == []
+
+
 def test_packet_rate_limit_by_tbf(galera) -> None:
     db, nodes, nemesis = galera
     n2 = nodes["n2"]

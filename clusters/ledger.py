@@ -270,6 +270,22 @@ def sweep(directory: Path | None = None) -> tuple[list[str], list[str]]:
     return removed, errors
 
 
+@sweeper
+def _find_dead_markers() -> list[Resource]:
+    """Owner markers of runs that are neither alive nor kept: a test or a run killed before its
+    ledger was released left them; they no longer protect anything."""
+    directory = owners_dir()
+    if not directory.is_dir():
+        return []
+    return [Resource("owner-marker", path.name, {"path": str(path)}) for path in sorted(directory.iterdir())
+            if path.is_file() and not path.name.startswith(".") and not _marker_alive(path.name)]
+
+
+@releaser("owner-marker")
+def _release_marker(resource: Resource) -> None:
+    Path(resource.data["path"]).unlink(missing_ok=True)
+
+
 # ---------------------------------------------------------------- releasers for local kinds
 
 def _proc_start_time(pid: int) -> str | None:

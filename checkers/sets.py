@@ -14,7 +14,8 @@ per node (ops name their node in ``node``); with none, the last ok read (Jepsen'
 history with a final read from each node checks each node: after a split brain each node's read
 misses what the others acknowledged (*lost*, per node in ``lost-by-node``), and final reads of
 different nodes that differ are *divergent*, which is invalid: once writes have stopped, one set
-cannot hold two contents.
+cannot hold two contents. Elements of indeterminate (info) adds do not count towards divergence: such
+an add may still take effect between two final reads.
 
 ``set-full`` follows every element through every read: *stable* (from some time on, every read saw
 it), *lost* (known to exist, then no later read saw it), *never-read*, and *stale* (stable, but some
@@ -98,15 +99,16 @@ def check_set(history: History, options: CheckOptions) -> Result:
     }
     divergent = False
     if len(seen) > 1:
-        common = set.intersection(*(elements for _, elements in seen))
-        divergent = union != common
+        indeterminate = {freeze(p.invoke.value) for p in adds if p.type == "info"}
+        differ = union - set.intersection(*(elements for _, elements in seen)) - indeterminate
+        divergent = bool(differ)
         details.update({
             "final-reads": [{"node": node, "index": p.complete.index if p.complete else p.invoke.index,
                              "count": len(elements)} for p, (node, elements) in zip(finals, seen, strict=True)],
             "lost-by-node": {str(node): _sorted(acknowledged - elements) for node, elements in seen},
             "divergent": divergent,
-            "divergent-count": len(union - common),
-            "divergent-elements": _sorted(union - common),
+            "divergent-count": len(differ),
+            "divergent-elements": _sorted(differ),
         })
     return Result(not lost and not unexpected and not divergent, details)
 

@@ -408,7 +408,8 @@ def stalled(args: argparse.Namespace) -> None:
 
     ``--release`` moves the release of W: ``after-p`` (above), ``before-p`` (W finishes its commit
     before P commits) or ``after-r`` (after R's read of b). Rows start as [0]; W appends 1 to a, P
-    appends 2 to b. Each round's three transactions go to chaoscert's list-append checker.
+    appends 2 to b; with ``--r-appends`` R appends 3 to a before reading it (R then writes:
+    P -rw-> W -ww-> R -rw-> P). Each round's three transactions go to chaoscert's list-append checker.
     """
     outcomes: dict[str, int] = {}
     check = get_checker("list-append")
@@ -421,7 +422,7 @@ def stalled(args: argparse.Namespace) -> None:
         for n in range(1, args.rounds + 1):
             a, b = 2 * n, 2 * n + 1
             cur["P"].execute("INSERT INTO la VALUES (%s, '0'), (%s, '0')", (a, b))
-            result, txns, extra = stalled_round(cur, w_pid, a, b, args.release)
+            result, txns, extra = stalled_round(cur, w_pid, a, b, args.release, args.r_appends)
             history = stalled_history(a, b, txns, extra)
             verdict = check(history, CheckOptions(consistency_models=("serializable",)))
             kinds = {k: len(v) for k, v in (verdict.details.get("anomalies") or {}).items()}
@@ -438,7 +439,7 @@ def stalled(args: argparse.Namespace) -> None:
 
 
 def stalled_round(cur: dict[str, psycopg.Cursor], w_pid: int, a: int, b: int,
-                  release: str) -> tuple[str, dict[str, Replayed], dict[str, dict]]:
+                  release: str, r_appends: bool) -> tuple[str, dict[str, Replayed], dict[str, dict]]:
     """One round of :func:`stalled` on fresh rows ``a`` and ``b``: its result and transactions."""
     t0 = time.monotonic_ns()
     txns = {name: Replayed(name) for name in "PWR"}
@@ -477,6 +478,8 @@ def stalled_round(cur: dict[str, psycopg.Cursor], w_pid: int, a: int, b: int,
         else:
             commit_w.join()
         begin("R")
+        if r_appends:
+            append("R", a, 3)
         r("R", a)
         if stall is not None and release == "before-p":
             stall.release()
@@ -546,6 +549,8 @@ def main() -> None:
     parser.add_argument("--release", choices=("after-p", "before-p", "after-r", "none"), default="after-p",
                         help="with --stall: when W's held COMMIT is let go (none: never held)")
     parser.add_argument("--write-history", type=Path, help="with --stall: save the first non-serializable round")
+    parser.add_argument("--r-appends", action="store_true",
+                        help="with --stall: R appends 3 to a before reading it (a writing Tin, W -ww-> R)")
     args = parser.parse_args()
     if args.stall:
         if args.release != "none" and shutil.which("gdb") is None:

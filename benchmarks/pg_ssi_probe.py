@@ -13,12 +13,14 @@ If every edge agrees and every txn ran at ``serializable``, the server itself le
 committed serializable transactions through; an edge the snapshots contradict is a checker artefact.
 
     /work/venv/bin/python benchmarks/pg_ssi_probe.py --runs 20 [--variant update|fresh] [--log-all]
+        [--set max_pred_locks_per_transaction=4096 ...] [--fillfactor 50] [--extra-sql 'CREATE INDEX ...']
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,9 +36,18 @@ PROBE = ("SELECT pg_current_xact_id_if_assigned()::text, pg_current_snapshot()::
          "current_setting('transaction_isolation'), pg_backend_pid()")
 
 
-def instrument(variant: str) -> None:
+def instrument(variant: str, fillfactor: int | None, extra_sql: list[str]) -> None:
     """Patch the list-append client to record the server's view of each txn (and the variant)."""
     original = elle.TxnOps.apply
+    if fillfactor is not None or extra_sql:
+        created = elle.TxnOps.schema
+
+        def altered(self: elle.TxnOps, dialect: Any) -> list[tuple[str, list[tuple[Any, ...]]]]:
+            with_ff = f" WITH (fillfactor = {fillfactor})" if fillfactor is not None else ""
+            return [(f"{s}{with_ff}" if s.startswith("CREATE TABLE") else s, rows)
+                    for s, rows in created(self, dialect)] + [(s, []) for s in extra_sql]
+
+        elle.TxnOps.schema = altered  # type: ignore[method-assign]
 
     def apply(self: elle.TxnOps, dialect: Any, cur: Any, op: Any) -> tuple[Any, dict[str, Any]]:
         value, extra = original(self, dialect, cur, op)
@@ -124,14 +135,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--variant", choices=("upsert", "update", "fresh"), default="upsert")
     parser.add_argument("--log-all", action="store_true", help="log_statement = all")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a postgresql.conf setting (repeatable), e.g. max_pred_locks_per_transaction=4096")
+    parser.add_argument("--fillfactor", type=int, help="CREATE TABLE ... WITH (fillfactor = N)")
+    parser.add_argument("--extra-sql", action="append", default=[], metavar="SQL",
+                        help="more schema statements (repeatable), e.g. 'CREATE INDEX la_v ON la (v)'")
     parser.add_argument("--results", type=Path, default=Path("/tmp/pgssi-results"))
     args = parser.parse_args()
-    instrument(args.variant)
+    instrument(args.variant, args.fillfactor, args.extra_sql)
     settings = {"deadlock_timeout": "20ms", "track_commit_timestamp": "on",
-                "log_line_prefix": "%m [%p] %v/%x "}
+                "log_line_prefix": "%m [%p] %v/%x ",
+                **dict(item.split("=", 1) for item in args.set)}
     if args.log_all:
         settings["log_statement"] = "all"
-    caught = 0
+    caught = committed = 0
     for i in range(args.runs):
         result = run(RunSpec(db="postgres", backend="netns", nodes=1, workload="list-append",
                              isolation="serializable", consistency="serializable", concurrency="10",
@@ -141,16 +158,19 @@ def main() -> None:
         found = get_checker("list-append")(history, CheckOptions(consistency_models=("serializable",)))
         anomalies = found.details.get("anomalies") or {}
         ok = sum(1 for op in history.ops if op.type == "ok")
+        committed += ok
         isolations = sorted({str(op.extra.get("iso")) for op in history.ops if op.type == "ok"})
         print(f"run {i + 1}/{args.runs} [{args.variant}] {result.directory}: valid={found.valid} ok={ok} "
-              f"iso={isolations} anomalies={ {k: len(v) for k, v in anomalies.items()} }", flush=True)
+              f"iso={isolations} load={os.getloadavg()[0]:.1f} "
+              f"anomalies={ {k: len(v) for k, v in anomalies.items()} }", flush=True)
         cycles = [c for kind, cs in anomalies.items() if kind.startswith("G") for c in cs if "steps" in c]
         caught += bool(cycles)
         for cycle in cycles:
             print(f" {cycle['type']}:", flush=True)
             print("\n".join(audit(cycle)), flush=True)
             (result.directory / "probe-cycles.json").write_text(json.dumps(cycles, indent=1, default=str))
-    print(f"caught cycles in {caught} of {args.runs} runs [{args.variant}]")
+    print(f"caught cycles in {caught} of {args.runs} runs [{args.variant} {args.set} "
+          f"fillfactor={args.fillfactor} {args.extra_sql}], {committed} ok txns")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from checkers.formats import read_history
 from checkers.registry import CheckOptions, get_checker
 
@@ -54,3 +56,26 @@ def test_postgres_read_only_anomaly_agrees_with_server_snapshots():
             assert not _visible(int(b["xid"]), a["snapshot"])
         else:  # b saw a's write
             assert _visible(int(a["xid"]), b["snapshot"])
+
+
+@pytest.mark.parametrize(("name", "r_on_a"), [("postgres-ssi-held-commit.jsonl", "wr"),
+                                              ("postgres-ssi-held-commit-writing-tin.jsonl", "ww")])
+def test_postgres_held_commit_schedule_is_g2_item(name, r_on_a):
+    """The three-transaction schedules `benchmarks/pg_ssi_repro.py --stall [--r-appends]` forces (W held
+    between becoming visible and SSI marking it committed, while P commits) are G2-item, and the
+    server's snapshots agree with every edge."""
+    history = read_history(REGRESSIONS / name)
+    list_append = get_checker("list-append")
+    result = list_append(history, CheckOptions(consistency_models=("serializable",)))
+    assert result.valid is False
+    assert set(result.details["anomalies"]) == {"G2-item"}
+    [cycle] = result.details["anomalies"]["G2-item"]
+    txns = {t["txn"]: t for t in cycle["cycle"]}
+    assert sorted(txns) == ["P", "R", "W"]
+    by_name = {t["index"]: name for name, t in txns.items()}
+    assert sorted((by_name[s["from"]], s["type"], by_name[s["to"]], s["key"]) for s in cycle["steps"]) == [
+        ("P", "rw", "W", 2), ("R", "rw", "P", 3), ("W", r_on_a, "R", 2)]
+    assert _visible(int(txns["W"]["xid"]), txns["R"]["snapshot"])
+    assert not _visible(int(txns["W"]["xid"]), txns["P"]["snapshot"])
+    assert not _visible(int(txns["P"]["xid"]), txns["R"]["snapshot"])
+    assert list_append(history, CheckOptions(consistency_models=("snapshot-isolation",))).valid is True

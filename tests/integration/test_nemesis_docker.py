@@ -28,6 +28,7 @@ import pytest
 from chaos.nemesis import build_nemesis
 from clusters.ledger import Ledger, run_suffix
 from tests.conftest import require
+from tests.integration.galera_probe import query_seconds, wait_status
 from tests.integration.test_backends import ensure_docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.root, pytest.mark.db]
@@ -143,20 +144,6 @@ def test_strobe_clock_flips(galera) -> None:
     assert abs(now_skew(db, nodes["n1"])) < 0.5 and control_file(nodes["n1"]) == "+0.000s"
 
 
-def _connect_select(db, node, timeout: float = 3.0) -> float:
-    """Seconds a new client's connect + ``SELECT 1`` took (``timeout`` when it got no answer)."""
-    e = db.endpoint(node)
-    started = time.monotonic()
-    try:
-        conn = pymysql.connect(host=e.host, port=e.port, user=e.user, password=e.password, connect_timeout=timeout,
-                               read_timeout=timeout, write_timeout=timeout)
-        with conn, conn.cursor() as cur:
-            cur.execute("SELECT 1")
-    except pymysql.err.OperationalError:
-        return timeout
-    return time.monotonic() - started
-
-
 def _retransmits(node) -> int:
     """TCP segments the node retransmitted so far (its kernel's ``RetransSegs``)."""
     lines = [line.split() for line in node.remote.run(["cat", "/proc/net/snmp"]).stdout.splitlines()
@@ -175,13 +162,13 @@ def _qdiscs(node) -> str:
 def test_packet_loss_slows_that_nodes_clients_only(galera) -> None:
     db, nodes, nemesis = galera
     n2, n3 = nodes["n2"], nodes["n3"]
-    before = {n.name: sorted(_connect_select(db, n) for _ in range(9)) for n in (n2, n3)}
+    before = {n.name: sorted((query_seconds(db, n) or 3.0) for _ in range(9)) for n in (n2, n3)}
     rules_before, sent_before = _rules(n2), _retransmits(n2)
     done = nemesis.invoke("start-packet", {"nodes": ["n2"], "behaviour": {"loss": 0.4}})
     try:
         assert done["mechanism"] == {"loss": "iptables-statistic"}
         assert len(_rules(n2)) == len(rules_before) + 1 and _rules(nodes["n1"]) == _rules(n3)
-        during = {n.name: sorted(_connect_select(db, n) for _ in range(9)) for n in (n2, n3)}
+        during = {n.name: sorted((query_seconds(db, n) or 3.0) for _ in range(9)) for n in (n2, n3)}
         resent = _retransmits(n2) - sent_before
     finally:
         nemesis.invoke("stop-packet", None)
@@ -275,15 +262,6 @@ def test_packet_rate_limit_by_tbf(galera) -> None:
     assert "tbf" not in _qdiscs(n2)
 
 
-def _wait_status(db, node, want: str, timeout: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if db.status(node, "wsrep_cluster_status").get("wsrep_cluster_status") == want:
-            return time.monotonic() - started
-        time.sleep(0.2)
-    raise AssertionError(f"{node.name} not {want} after {timeout} s")
-
-
 def test_partition_makes_the_node_non_primary_and_heals_exactly(galera) -> None:
     db, nodes, nemesis = galera
     before = {name: _rules(n) for name, n in nodes.items()}
@@ -293,12 +271,12 @@ def test_partition_makes_the_node_non_primary_and_heals_exactly(galera) -> None:
     try:
         assert [len(_rules(n)) - len(before[k]) for k, n in nodes.items()] == [2, 2, 4]
         assert not any("chaoscert-nem-" in r for r in _host_rules())  # the rules are in the containers only
-        cut = _wait_status(db, nodes["n3"], "non-Primary", 30)
+        cut = wait_status(db, nodes["n3"], "non-Primary", 30)
         assert db.status(nodes["n1"], "wsrep_cluster_status")["wsrep_cluster_status"] == "Primary"
     finally:
         nemesis.invoke("stop-partition", None)
     assert {name: _rules(n) for name, n in nodes.items()} == before
-    healed = _wait_status(db, nodes["n3"], "Primary", 60)
+    healed = wait_status(db, nodes["n3"], "Primary", 60)
     print(f"\ndocker galera: partition applied in {applied:.2f} s; n3 non-Primary {cut:.1f} s after it, "
           f"Primary {healed:.1f} s after the heal")
 

@@ -17,6 +17,7 @@ import pytest
 from chaos.nemesis import build_nemesis
 from clusters.ledger import Ledger
 from tests.conftest import require
+from tests.integration.galera_probe import query_seconds, wait_status
 
 pytestmark = [pytest.mark.root, pytest.mark.db]
 
@@ -68,69 +69,44 @@ def test_clock_bump_shows_in_now_on_that_node_only(galera) -> None:
     assert abs(skew(db, nodes["n2"])) < 1
 
 
-def _wait_status(db, node, want: str, timeout: float) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if db.status(node, "wsrep_cluster_status").get("wsrep_cluster_status") == want:
-            return time.monotonic() - start
-        time.sleep(0.2)
-    raise AssertionError(f"{node.name} not {want} after {timeout} s")
-
-
 def test_partitioned_node_goes_non_primary_and_back(galera) -> None:
     db, nodes, nemesis = galera
     assert db.status(nodes["n3"], "wsrep_cluster_status")["wsrep_cluster_status"] == "Primary"
     nemesis.invoke("start-partition", {"n3": ["n1", "n2"], "n1": ["n3"], "n2": ["n3"]})
     try:
-        cut = _wait_status(db, nodes["n3"], "non-Primary", 30)
+        cut = wait_status(db, nodes["n3"], "non-Primary", 30)
         assert db.status(nodes["n1"], "wsrep_cluster_status")["wsrep_cluster_status"] == "Primary"
     finally:
         nemesis.invoke("stop-partition", None)
-    healed = _wait_status(db, nodes["n3"], "Primary", 60)
+    healed = wait_status(db, nodes["n3"], "Primary", 60)
     print(f"galera: n3 non-Primary {cut:.1f} s after the partition, Primary {healed:.1f} s after the heal")
-
-
-def _query_seconds(db, node, timeout: float = 3.0) -> float | None:
-    """Seconds a client's ``SELECT 1`` over TCP took, None if it got no answer within ``timeout``."""
-    import pymysql
-
-    e = db.endpoint(node)
-    started = time.monotonic()
-    try:
-        conn = pymysql.connect(host=e.host, port=e.port, user=e.user, password=e.password, connect_timeout=timeout,
-                               read_timeout=timeout, write_timeout=timeout)
-        with conn, conn.cursor() as cur:
-            cur.execute("SELECT 1")
-    except pymysql.err.OperationalError:
-        return None
-    return time.monotonic() - started
 
 
 def test_paused_node_stops_answering_then_resumes(galera) -> None:
     db, nodes, nemesis = galera
-    assert _query_seconds(db, nodes["n3"]) is not None
+    assert query_seconds(db, nodes["n3"]) is not None
     nemesis.invoke("pause", ["n3"])
     paused = time.monotonic()
     try:
-        assert _query_seconds(db, nodes["n3"], timeout=2) is None
+        assert query_seconds(db, nodes["n3"], timeout=2) is None
         # a stopped member stalls the whole cluster until it is evicted (evs suspect timeout, ~5 s)
-        while _query_seconds(db, nodes["n1"], timeout=2) is None:
+        while query_seconds(db, nodes["n1"], timeout=2) is None:
             assert time.monotonic() - paused < 30, "n1 never answered while n3 was paused"
         print(f"galera: n3 paused; n1 answers again {time.monotonic() - paused:.1f} s after the pause")
     finally:
         nemesis.invoke("resume", None)
     resumed = time.monotonic()
-    while _query_seconds(db, nodes["n3"]) is None:  # evicted while stopped: it rejoins first
+    while query_seconds(db, nodes["n3"]) is None:  # evicted while stopped: it rejoins first
         assert time.monotonic() - resumed < 60, "n3 never answered after it was resumed"
     print(f"galera: n3 answers again {time.monotonic() - resumed:.1f} s after the resume")
 
 
 def test_packet_loss_slows_the_nodes_clients(galera) -> None:
     db, nodes, nemesis = galera
-    before = sorted(_query_seconds(db, nodes["n2"]) or 3.0 for _ in range(20))
+    before = sorted(query_seconds(db, nodes["n2"]) or 3.0 for _ in range(20))
     nemesis.invoke("start-packet", {"nodes": ["n2"], "behaviour": {"loss": 0.4}})
     try:
-        during = sorted(_query_seconds(db, nodes["n2"]) or 3.0 for _ in range(20))
+        during = sorted(query_seconds(db, nodes["n2"]) or 3.0 for _ in range(20))
     finally:
         nemesis.invoke("stop-packet", None)
     print(f"\ngalera n2 connect+SELECT 1, 20 tries: median {before[10]:.3f} s, worst {before[-1]:.3f} s before; "

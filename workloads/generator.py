@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple, Protocol
 
 from checkers.history import Op
 
@@ -64,13 +64,13 @@ class Pending:
     until: int | None = None
 
 
-@dataclass(frozen=True)
-class Context:
-    """What a generator may look at: the time (ns since test start), free processes, the test's rng."""
+class Context(NamedTuple):
+    """What a generator may look at: the time (ns since test start), free processes, the test's rng.
+    A named tuple rather than a dataclass: the runner makes two per op, and this is cheaper."""
 
     time: int
     free: tuple[Any, ...]
-    rng: random.Random = field(compare=False)
+    rng: random.Random
 
 
 Answer = tuple["Invocation | Pending | None", "Generator"]

@@ -14,13 +14,14 @@ offset on its next clock read. History::
     strobe-clock {"nodes": ["n1"], "delta-ms": 200, "period-ms": 100}   (flips until reset-clock)
     reset-clock ["n1", "n2"]                 -> the same measurement, offsets back near 0
 
-Offsets are measured as clients see them when the database can say its time (:class:`ReadsClock`,
-e.g. ``SELECT UNIX_TIMESTAMP(NOW(6))``), else with ``date`` run on the node under the same
-preload ("measured-by": "date").
+Offsets are measured as clients see them when the database can say its time (:class:`ReadsClock`:
+MariaDB and Galera answer ``SELECT UNIX_TIMESTAMP(NOW(6))`` to a client over TCP), else with ``date``
+run on the node under the same preload ("measured-by": "date").
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Sequence
@@ -38,9 +39,10 @@ _LIB_PATHS = tuple(f"{d}/faketime/libfaketime.so.1" for d in (
 
 @runtime_checkable
 class ReadsClock(Protocol):
-    """A database that can say what time it is on a node (seconds since the epoch, as clients see it)."""
+    """A database that can say how far a node's clock is from this machine's, as its clients see it."""
 
-    def node_time(self, node: Node) -> float: ...
+    def clock_offset(self, node: Node) -> float:
+        """Seconds the node's clock (as the database reports it to a client) is ahead of this machine's."""
 
 
 def faketime_env(lib: str, control_file: str) -> dict[str, str]:
@@ -115,14 +117,18 @@ class ClockNemesis:
         (self._skewed.add if ms else self._skewed.discard)(name)
 
     def _start_strobe(self, names: list[str], delta_ms: float, period_ms: float) -> None:
+        """Skew now, then flip every ``period_ms`` (on a fixed beat: slow writes do not stretch it)."""
         stop = threading.Event()
+        for name in names:
+            self._write(name, delta_ms)
+        started = time.monotonic()
 
         def flip() -> None:
-            skewed = False
-            while not stop.wait(period_ms / 1000):
-                skewed = not skewed
+            for k in itertools.count(1):
+                if stop.wait(max(0.0, started + k * period_ms / 1000 - time.monotonic())):
+                    return
                 for name in names:
-                    self._write(name, delta_ms if skewed else 0.0)
+                    self._write(name, 0.0 if k % 2 else delta_ms)
 
         thread = threading.Thread(target=flip, name="chaoscert-strobe-clock", daemon=True)
         self._strobe = (thread, stop)
@@ -136,17 +142,18 @@ class ClockNemesis:
             self._strobe = None
 
     def _measure(self, names: list[str]) -> dict[str, Any]:
-        """Each node's offset from this machine's clock in ms, as the database (or ``date``) reports it."""
+        """Each node's offset from this machine's clock in ms, as the database's clients (or ``date``) see it."""
         offsets, by = {}, "database" if isinstance(self._db, ReadsClock) else "date"
         for name in names:
             node = self._nodes[name]
             try:
-                before = time.time()
                 if by == "database":
-                    seen = self._db.node_time(node)
+                    seconds = self._db.clock_offset(node)
                 else:
+                    before = time.time()
                     seen = float(node.remote.run(["date", "+%s.%N"], env=self._env[name]).stdout)
-                offsets[name] = round((seen - (before + time.time()) / 2) * 1000, 1)
+                    seconds = seen - (before + time.time()) / 2
+                offsets[name] = round(seconds * 1000, 1)
             except Exception as e:  # a paused or partitioned node cannot answer: say so, keep going
                 offsets[name] = f"unmeasured: {type(e).__name__}: {e}"[:200]
         return {"offset-ms": offsets, "measured-by": by}

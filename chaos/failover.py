@@ -7,6 +7,11 @@ with a standby. Its ops, recorded as process ``"nemesis"``::
     failover ["n1"]    -> ["n1", "n2"]    n1 (the primary) killed, n2 promoted; clients now use n2
     rejoin   ["n1"]    -> ["n1"]          n1 restarted, unfenced: it may come back a second primary
 
+An old primary that comes back writable (seekdb, mariadb-async, PostgreSQL all do) is a split
+brain: the runner then does its final read on every primary the clients wrote to, and the ``set``
+checker reports the nodes' reads as divergent; a later ``failover`` refuses to choose between two
+primaries.
+
 The clients of a run follow the primary through a :class:`PrimaryRoute`, the run's one answer to
 "where do writes go" (what a virtual IP or a proxy is in production). Every client's connection is
 to the route's node; a failover moves the route, and each client reconnects before its next op.
@@ -35,6 +40,7 @@ class PrimaryRoute:
     def __init__(self, db: Any, node: Node) -> None:
         self._db, self._node, self.generation = db, node, 0
         self._lock = threading.Lock()
+        self._used: list[Node] = []
 
     def move(self, node: Node) -> None:
         with self._lock:
@@ -42,7 +48,14 @@ class PrimaryRoute:
 
     def current(self) -> tuple[int, Endpoint]:
         with self._lock:
+            if self._node not in self._used:
+                self._used.append(self._node)
             return self.generation, self._db.endpoint(self._node)
+
+    def used(self) -> list[Node]:
+        """The nodes clients were sent to, in order: where the run's writes went."""
+        with self._lock:
+            return list(self._used)
 
 
 class FollowPrimary:

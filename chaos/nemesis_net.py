@@ -26,7 +26,7 @@ from clusters.hostnet import NETNS_PREFIX, ip
 from clusters.ledger import Ledger, Resource, releaser, run_suffix, sweeper
 from clusters.remote import Node
 
-__all__ = ["COMMENT_PREFIX", "NemesisError", "NodeNet", "Rule", "node_interface", "require_own_network"]
+__all__ = ["COMMENT_PREFIX", "NemesisError", "NodeNet", "Rule", "host_netns", "node_interface", "require_own_network"]
 
 COMMENT_PREFIX = "chaoscert-nem-"
 
@@ -72,6 +72,19 @@ def via(node: Node) -> list[str] | None:
         return ["ip", "netns", "exec", node.remote.netns]
     if isinstance(node.remote, DockerRemote):
         return ["docker", "exec", node.remote.container.name]
+    return None
+
+
+def host_netns(node: Node) -> list[str] | None:
+    """The command prefix that runs a program of this machine inside the node's network namespace
+    (a netns node; a container of a Docker engine on this machine), None where there is none."""
+    from clusters.docker_backend import DockerRemote
+    from clusters.netns import NetnsRemote
+
+    if isinstance(node.remote, NetnsRemote):
+        return ["ip", "netns", "exec", node.remote.netns]
+    if isinstance(node.remote, DockerRemote):
+        return node.remote.host_netns()
     return None
 
 

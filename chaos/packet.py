@@ -8,8 +8,11 @@ kernel), each behaviour falls back to what the kernel has, and the op records wh
                                         drops for loss when it runs anyway      ("nfqueue-delayer")
     rate                                ``tc qdisc ... tbf``                     ("tbf")
 
-What no mechanism can do (reordering with no delay to overtake, the delayer without the
-``netfilterqueue`` binding on the node) is an error, never a silent no-op. History::
+The delayer runs on this machine inside the node's network namespace where this machine can enter it
+(``ip netns exec`` for netns nodes, ``nsenter`` for containers of a Docker engine on this machine),
+else on the node with its ``python3``. What no mechanism can do (reordering with no delay to overtake,
+the delayer without the ``netfilterqueue`` binding where it must run) is an error, never a silent
+no-op. History::
 
     start-packet {"nodes": ["n2"], "behaviour": {"delay-ms": 100, "jitter-ms": 10}}
       -> {"nodes": ["n2"], "behaviour": {...}, "mechanism": {"delay-ms": "nfqueue-delayer", ...}}
@@ -18,15 +21,18 @@ What no mechanism can do (reordering with no delay to overtake, the delayer with
 
 from __future__ import annotations
 
+import importlib.util
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos.nemesis_net import AddedRule, NemesisError, NodeNet, Rule, node_interface, require_own_network, via
+from chaos.nemesis_net import AddedRule, NemesisError, NodeNet, Rule, host_netns, node_interface, require_own_network
 from clusters.ledger import Resource
+from clusters.local import LocalRemote
 from clusters.remote import Node
 
 __all__ = ["BEHAVIOURS", "PacketNemesis", "behaviour_from_json"]
@@ -61,7 +67,8 @@ def behaviour_from_json(value: Any) -> dict[str, float]:
 class _Applied:
     rules: list[AddedRule] = field(default_factory=list)
     qdisc: Resource | None = None
-    delayer: bool = False
+    delayer: Any = None  # the remote that runs the NFQUEUE delayer (this machine's, or the node's)
+    log: Resource | None = None  # the delayer's log folder on this machine
 
 
 class PacketNemesis:
@@ -96,10 +103,12 @@ class PacketNemesis:
             node = self._nodes[name]
             try:
                 self._net.remove_rules(node, applied.rules)
-                if applied.delayer:
-                    node.remote.signal(_DAEMON, "TERM")
-                    if not node.remote.wait_stopped(_DAEMON, 10):
-                        node.remote.signal(_DAEMON, "KILL")
+                if applied.delayer is not None:
+                    _stop(applied.delayer)
+                    applied.delayer = None
+                if applied.log is not None:
+                    self._net.ledger.release(applied.log)
+                    applied.log = None
                 if applied.qdisc is not None:
                     self._net.remove_qdisc(node, applied.qdisc)
                 del self._applied[name]
@@ -141,39 +150,56 @@ class PacketNemesis:
         return self._netem[node.name]
 
     def _start_delayer(self, node: Node, dev: str, b: dict[str, float], applied: _Applied) -> None:
-        python, script = self._delayer_program(node)
-        state = getattr(node.remote, "state_dir", "/tmp")
-        log = f"{state}/{_DAEMON}.log"
-        node.remote.run(["mkdir", "-p", state])
-        node.remote.run(["sh", "-c", ': > "$1"', "sh", log])
-        argv = [python, script, "--queue", _QUEUE]
+        runner, argv, log = self._delayer_program(node, applied)
         for key in ("delay-ms", "jitter-ms", "loss", "duplicate", "reorder"):
             if b.get(key):
                 argv += [f"--{key}", f"{b[key]:g}"]
-        node.remote.start_daemon(_DAEMON, argv, log_file=log)
-        applied.delayer = True
+        runner.run(["sh", "-c", 'mkdir -p "$(dirname "$1")" && : > "$1"', "sh", log])
+        runner.start_daemon(_DAEMON, argv, log_file=log)
+        applied.delayer = runner
         deadline = time.monotonic() + 10
-        while "ready" not in node.remote.run(["cat", log], check=False).stdout:
-            if not node.remote.is_running(_DAEMON) or time.monotonic() > deadline:
-                tail = node.remote.run(["tail", "-n", "5", log], check=False).stdout.strip()
+        while "ready" not in runner.run(["cat", log], check=False).stdout:
+            if not runner.is_running(_DAEMON) or time.monotonic() > deadline:
+                tail = runner.run(["tail", "-n", "5", log], check=False).stdout.strip()
                 raise NemesisError(f"{node.name}: the NFQUEUE delayer did not start: {tail}")
             time.sleep(0.05)
         rule = Rule("OUTPUT", ("-o", dev, "-m", "mark", "!", "--mark", _DUP_MARK, "-j", "NFQUEUE",
                                "--queue-num", _QUEUE, "--queue-bypass"))
         applied.rules += self._net.add_rules(node, [rule])
 
-    def _delayer_program(self, node: Node) -> tuple[str, str]:
-        """(python, script path) on the node: this interpreter where the node shares our filesystem."""
-        if via(node) and via(node)[:3] == ["ip", "netns", "exec"]:
-            python, script = sys.executable, str(_DELAYER)
-        else:
-            python, script = "python3", "/tmp/chaoscert-nfq_delayer.py"
-            node.remote.upload(_DELAYER, script)
-        if not node.remote.run([python, "-c", "import netfilterqueue"], check=False).ok:
+    def _delayer_program(self, node: Node, applied: _Applied) -> tuple[Any, list[str], str]:
+        """(who runs it, command, log file). Where this machine can enter the node's network namespace
+        (netns nodes, containers of a local Docker engine) the delayer runs here, with this interpreter,
+        inside that namespace; elsewhere it runs on the node with its python3."""
+        prefix = host_netns(node)
+        if prefix is not None:
+            if importlib.util.find_spec("netfilterqueue") is None:
+                raise NemesisError(f"{node.name}: delay, jitter, duplication and reordering need tc netem or the "
+                                   f"NFQUEUE delayer, and {sys.executable} lacks the netfilterqueue binding "
+                                   f"(apt-get install libnetfilter-queue-dev; pip install netfilterqueue==1.1.0)")
+            folder = tempfile.mkdtemp(prefix=f"{_DAEMON}-")
+            applied.log = self._net.ledger.record("path", folder, path=folder)
+            runner = LocalRemote(node.name, node.address, self._net.ledger)
+            return runner, [*prefix, sys.executable, str(_DELAYER), "--queue", _QUEUE], f"{folder}/{_DAEMON}.log"
+        script = "/tmp/chaoscert-nfq_delayer.py"
+        node.remote.upload(_DELAYER, script)
+        if not node.remote.run(["python3", "-c", "import netfilterqueue"], check=False).ok:
             raise NemesisError(f"{node.name}: delay, jitter, duplication and reordering need tc netem or the "
-                               f"NFQUEUE delayer, and {python} there lacks the netfilterqueue binding "
-                               f"(apt-get install libnetfilter-queue-dev; pip install netfilterqueue==1.1.0)")
-        return python, script
+                               f"NFQUEUE delayer; this machine cannot enter the node's network namespace, and "
+                               f"python3 on the node lacks the netfilterqueue binding (apt-get install "
+                               f"libnetfilter-queue-dev; pip install netfilterqueue==1.1.0)")
+        log = f"{getattr(node.remote, 'state_dir', '/tmp')}/{_DAEMON}.log"
+        return node.remote, ["python3", script, "--queue", _QUEUE], log
+
+
+def _stop(runner: Any) -> None:
+    """TERM the delayer (it accepts what it holds), KILL it after 10 s; wait until it is gone."""
+    if runner.is_running(_DAEMON):
+        runner.signal(_DAEMON, "TERM")
+    if not runner.wait_stopped(_DAEMON, 10):
+        runner.signal(_DAEMON, "KILL")
+        if not runner.wait_stopped(_DAEMON, 10):
+            raise NemesisError(f"the NFQUEUE delayer on {runner.name} did not exit")
 
 
 def _netem_args(b: dict[str, float]) -> list[str]:

@@ -124,6 +124,12 @@ def _data_loss(view: RunView) -> str:
     for name, r in (view.results.get("checkers") or {}).items():
         if "lost-count" in r:
             rows.append([escape(name), "acknowledged elements lost", _text(r["lost-count"])])
+        for node, lost in (r.get("lost-by-node") or {}).items():
+            rows.append([escape(name), escape(f"acknowledged elements missing from {node}'s final read"),
+                         _text(len(lost))])
+        if r.get("divergent"):
+            rows.append([escape(name), "elements on some nodes but not all (divergent final reads)",
+                         _text(r.get("divergent-count"))])
         if name == "bank" and isinstance(r.get("errors"), dict):
             for kind, e in r["errors"].items():
                 rows.append([escape(name), escape(f"reads with {kind}"), _text(e.get("count"))])

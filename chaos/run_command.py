@@ -175,6 +175,9 @@ def summary(results: dict[str, Any]) -> list[str]:
         cause = f" ({r['cause']})" if r.get("cause") else ""
         if r.get("lost-count") is not None:  # set, set-full: the data-loss figure
             cause += f"; lost {r['lost-count']} of {r.get('acknowledged-count', '?')} acknowledged"
+        if r.get("divergent"):  # set: final reads of several nodes (split brain)
+            lost = ", ".join(f"{node} {len(e)}" for node, e in r["lost-by-node"].items())
+            cause += f"; final reads of the nodes differ (divergent; lost per node: {lost})"
         if r.get("anomaly-types"):
             cause += f"; anomalies {', '.join(r['anomaly-types'])}"
         lines.append(f"{name}: {str(r['valid?']).lower()}{cause}")

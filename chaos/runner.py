@@ -2,6 +2,7 @@
 
     ledger -> run dir -> nodes (backend) -> database cluster -> history -> clients + nemesis
       run clients and nemesis for --time-limit -> heal (restart everything) -> final read
+      (of a primary/replica database: one on each primary the clients used, two after a split brain)
     <- every scope closes in reverse: clients, history, database (logs collected), nodes, run dir
     then the workload's checkers on the history read back from disk, claims -> results.json
 
@@ -272,12 +273,23 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
             for inv in package.final:
                 _apply(recorder, NEMESIS, inv.f, inv.value, lambda op: _nemesis_apply(package, op))
         if workload.final is not None and not signals.stop.is_set():
-            say("final read")
-            final = connect(0)
-            try:
-                _final(recorder, final, workload.final, next_process=max(w.process for w in workers) + 1)
-            finally:
-                final.close()
+            process = max(w.process for w in workers) + 1
+            # every primary the clients wrote to (two after a split brain; not seekdb's independent servers)
+            primaries = [n for n in db.primaries(nodes) if n in route.used()] if route is not None else []
+            if len(primaries) > 1:
+                say(f"{len(primaries)} writable primaries after the heal ({', '.join(n.name for n in primaries)}): "
+                    f"split brain; a final read on each")
+            for node in primaries or [None]:
+                if node is None:
+                    say("final read")
+                    final = connect(0)
+                else:
+                    final = _client(workload, protocol, spec)
+                    final.open(db.endpoint(node))
+                try:
+                    process = _final(recorder, final, workload.final, process, None if node is None else node.name)
+                finally:
+                    final.close()
 
 
 def _protocol(spec: RunSpec, db: Any) -> str:
@@ -296,26 +308,27 @@ def _nemesis_apply(package: NemesisPackage, op: Op) -> Op:
     return Op(op.index, op.time, "info", op.process, op.f, package.nemesis.invoke(op.f, op.value))
 
 
-def _apply(recorder: Recorder, process: Any, f: str, value: Any, apply: Callable[[Op], Op]) -> Op:
+def _apply(recorder: Recorder, process: Any, f: str, value: Any, apply: Callable[[Op], Op], node: Any = None) -> Op:
     """Record an invocation, apply it in this thread, record its completion (info on a crash)."""
     kind = "invoke" if isinstance(process, int) else "info"
-    op = recorder.record(Op(0, 0, kind, process, f, value))
+    op = recorder.record(Op(0, 0, kind, process, f, value, node=node))
     try:
         done = apply(op)
     except Exception as e:
-        done = Op(0, 0, "info", process, f, value, error=f"indeterminate: {type(e).__name__}: {e}")
+        done = Op(0, 0, "info", process, f, value, error=f"indeterminate: {type(e).__name__}: {e}", node=node)
     return recorder.record(done)
 
 
-def _final(recorder: Recorder, client: Client, final: Invocation, next_process: int) -> None:
-    """The workload's final op after the heal (e.g. read everything), retried (bounded: 30 s) until ok."""
-    process, deadline = next_process, time.monotonic() + 30
+def _final(recorder: Recorder, client: Client, final: Invocation, process: int, node: str | None) -> int:
+    """The workload's final op after the heal (e.g. read everything), retried (bounded: 30 s) until ok,
+    tagged with the node it ran on (None: the run's usual node); returns the next free process."""
+    deadline = time.monotonic() + 30
     while True:
-        done = _apply(recorder, process, final.f, final.value, client.invoke)
+        done = _apply(recorder, process, final.f, final.value, client.invoke, node)
         if done.type == "info":
             process += 1
         if done.type == "ok" or time.monotonic() > deadline:
-            break
+            return process + (done.type != "info")
         time.sleep(0.5)
 
 

@@ -7,12 +7,20 @@ Clients ``add`` single elements and ``read`` the whole set::
     {:type :invoke :process 1 :f :read}
     {:type :ok     :process 1 :f :read :value [1 3]}
 
-``set`` looks at the final ok read only: an acknowledged element missing there is *lost*; an
+``set`` looks at the final ok reads only: an acknowledged element missing from one is *lost*; an
 element read but never added is *unexpected*; one whose add was indeterminate (info) but which was
-read is *recovered*. ``set-full`` follows every element through every read: *stable* (from some
-time on, every read saw it), *lost* (known to exist, then no later read saw it), *never-read*, and
-*stale* (stable, but some read that began after it was known missed it). Lost acknowledged elements
-are chaoscert's data-loss (RPO) measure. Elements are compared as values: ``[0 1]`` is one element.
+read is *recovered*. The final reads are the ok reads invoked after every add ended, the latest one
+per node (ops name their node in ``node``); with none, the last ok read (Jepsen's rule). So a
+history with a final read from each node checks each node: after a split brain each node's read
+misses what the others acknowledged (*lost*, per node in ``lost-by-node``), and final reads of
+different nodes that differ are *divergent*, which is invalid: once writes have stopped, one set
+cannot hold two contents. Elements of indeterminate (info) adds do not count towards divergence: such
+an add may still take effect between two final reads.
+
+``set-full`` follows every element through every read: *stable* (from some time on, every read saw
+it), *lost* (known to exist, then no later read saw it), *never-read*, and *stale* (stable, but some
+read that began after it was known missed it). Lost acknowledged elements are chaoscert's data-loss
+(RPO) measure. Elements are compared as values: ``[0 1]`` is one element.
 """
 
 from __future__ import annotations
@@ -21,12 +29,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from checkers.history import History, Op
+from checkers.history import History, Op, Pair
 from checkers.quantiles import quantiles
 from checkers.registry import CheckOptions, register_checker
 from checkers.result import UNKNOWN, Result, unknown
 
-__all__ = ["ElementOutcome", "check_set", "check_set_full", "freeze", "set_full_elements"]
+__all__ = ["ElementOutcome", "check_set", "check_set_full", "final_reads", "freeze", "set_full_elements"]
 
 NS_PER_MS = 1_000_000
 
@@ -47,20 +55,38 @@ def _sorted(elements: Iterable[Any]) -> list[Any]:
         return sorted(elements, key=repr)
 
 
-@register_checker("set", summary="every acknowledged add is in the final read; nothing unexpected")
-def check_set(history: History, options: CheckOptions) -> Result:
-    """Attempted, acknowledged, lost, recovered and unexpected elements at the final read."""
+def final_reads(history: History) -> list[Pair]:
+    """The ok reads invoked after every add ended, the latest per node (the last ok read if none)."""
     pairs = history.pairs()
-    adds = [p for p in pairs if p.f == "add"]
+    reads = [p for p in pairs if p.f == "read" and p.type == "ok"]
+    last_add = max((p.complete.index if p.complete else p.invoke.index for p in pairs if p.f == "add"), default=-1)
+    latest: dict[Any, Pair] = {}
+    for p in reads:
+        if p.invoke.index > last_add:
+            latest[_node(p)] = p
+    return list(latest.values()) or reads[-1:]
+
+
+def _node(p: Pair) -> Any:
+    return p.invoke.node if p.invoke.node is not None else p.complete.node if p.complete else None
+
+
+@register_checker("set", summary="every acknowledged add is in each node's final read; nothing unexpected")
+def check_set(history: History, options: CheckOptions) -> Result:
+    """Attempted, acknowledged, lost, recovered and unexpected elements at the final reads; lost per
+    node and divergence when several nodes were read."""
+    adds = [p for p in history.pairs() if p.f == "add"]
     attempts = {freeze(p.invoke.value) for p in adds}
     acknowledged = {freeze(p.invoke.value) for p in adds if p.type == "ok"}
-    reads = [p for p in pairs if p.f == "read" and p.type == "ok"]
-    if not reads:
+    finals = final_reads(history)
+    if not finals:
         return unknown("the set was never read", **{"attempt-count": len(attempts)})
-    final = {freeze(v) for v in reads[-1].value or ()}
-    ok, unexpected = final & attempts, final - attempts
-    lost, recovered = acknowledged - final, ok - acknowledged
-    return Result(not lost and not unexpected, {
+    seen = [(_node(p), {freeze(v) for v in p.value or ()}) for p in finals]
+    union = set().union(*(elements for _, elements in seen))
+    ok, unexpected = union & attempts, union - attempts
+    lost = set().union(*(acknowledged - elements for _, elements in seen))
+    recovered = ok - acknowledged
+    details: dict[str, Any] = {
         "attempt-count": len(attempts),
         "acknowledged-count": len(acknowledged),
         "ok-count": len(ok),
@@ -70,7 +96,21 @@ def check_set(history: History, options: CheckOptions) -> Result:
         "lost": _sorted(lost),
         "unexpected": _sorted(unexpected),
         "recovered": _sorted(recovered),
-    })
+    }
+    divergent = False
+    if len(seen) > 1:
+        indeterminate = {freeze(p.invoke.value) for p in adds if p.type == "info"}
+        differ = union - set.intersection(*(elements for _, elements in seen)) - indeterminate
+        divergent = bool(differ)
+        details.update({
+            "final-reads": [{"node": node, "index": p.complete.index if p.complete else p.invoke.index,
+                             "count": len(elements)} for p, (node, elements) in zip(finals, seen, strict=True)],
+            "lost-by-node": {str(node): _sorted(acknowledged - elements) for node, elements in seen},
+            "divergent": divergent,
+            "divergent-count": len(differ),
+            "divergent-elements": _sorted(differ),
+        })
+    return Result(not lost and not unexpected and not divergent, details)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import tarfile
 import uuid
 from pathlib import Path
@@ -70,6 +71,18 @@ class DockerRemote(ShellRemote):
 
     def upload(self, local: Path, remote: str) -> None:
         self._put(remote, Path(local).read_bytes())
+
+    def host_netns(self) -> list[str] | None:
+        """``nsenter`` into this container's network namespace from this machine, or None when the
+        engine runs elsewhere (its pid 1 is not ours, or is not in the namespace the container sees)."""
+        self.container.reload()
+        pid = self.container.attrs.get("State", {}).get("Pid") or 0
+        inside = self.run(["readlink", "/proc/self/ns/net"], check=False).stdout.strip()
+        try:
+            here = os.readlink(f"/proc/{pid}/ns/net") if pid > 0 else None
+        except OSError:
+            here = None
+        return ["nsenter", f"--net=/proc/{pid}/ns/net", "--"] if inside and here == inside else None
 
     def download(self, remote: str, local: Path) -> None:
         import docker

@@ -22,11 +22,9 @@ Owners dir: ``$CHAOSCERT_OWNERS_DIR``, else ``/run/chaoscert-owners`` as root, e
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 import uuid
@@ -34,6 +32,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from clusters.proctree import signal_tree
 
 __all__ = ["Ledger", "Resource", "clean_all", "owners_dir", "release", "releaser", "run_suffix", "state_dir", "sweep",
            "sweeper"]
@@ -270,6 +270,22 @@ def sweep(directory: Path | None = None) -> tuple[list[str], list[str]]:
     return removed, errors
 
 
+@sweeper
+def _find_dead_markers() -> list[Resource]:
+    """Owner markers of runs that are neither alive nor kept: a test or a run killed before its
+    ledger was released left them; they no longer protect anything."""
+    directory = owners_dir()
+    if not directory.is_dir():
+        return []
+    return [Resource("owner-marker", path.name, {"path": str(path)}) for path in sorted(directory.iterdir())
+            if path.is_file() and not path.name.startswith(".") and not _marker_alive(path.name)]
+
+
+@releaser("owner-marker")
+def _release_marker(resource: Resource) -> None:
+    Path(resource.data["path"]).unlink(missing_ok=True)
+
+
 # ---------------------------------------------------------------- releasers for local kinds
 
 def _proc_start_time(pid: int) -> str | None:
@@ -288,16 +304,12 @@ def process_identity(pid: int) -> dict[str, Any]:
 
 @releaser("process")
 def _release_process(resource: Resource) -> None:
-    """SIGCONT (a paused process cannot die), SIGKILL the process group, wait until it is gone."""
+    """SIGCONT then SIGKILL the process and every process it started, wait until it is gone."""
     pid, started = int(resource.data["pid"]), resource.data.get("start_time")
     if _proc_start_time(pid) is None or (started is not None and _proc_start_time(pid) != started):
         return  # gone, or the pid now belongs to someone else
-    for sig in (signal.SIGCONT, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            if os.getpgid(pid) == pid:  # started with setsid: take its children too
-                os.killpg(pid, sig)
-            else:
-                os.kill(pid, sig)
+    for sig in ("CONT", "KILL"):
+        signal_tree(pid, sig)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         state = _proc_state(pid)

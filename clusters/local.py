@@ -2,8 +2,9 @@
 
 Node ``nK`` gets address ``127.0.0.{10+K}`` and its own folder ``<run_dir>/nK`` (data, logs).
 Nodes share the machine's port space, so a database asks each node for a free port
-(:class:`~clusters.backend.FreePorts`). Daemons are started in their own session (``setsid``),
-so the pid we hold is the server's and its process group is its own::
+(:class:`~clusters.backend.FreePorts`). Daemons are started in their own session (``setsid``) and
+become another user with ``setpriv`` (which execs), so the pid we hold is the server's; STOP, CONT
+and KILL reach every process it started (:mod:`clusters.proctree`)::
 
     backend = LocalBackend(ledger)
     n1, = backend.create(1, run_dir)
@@ -15,10 +16,9 @@ so the pid we hold is the server's and its process group is its own::
 
 from __future__ import annotations
 
-import contextlib
 import os
+import pwd
 import shutil
-import signal as signals
 import socket
 import subprocess
 import threading
@@ -26,7 +26,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from clusters.ledger import Ledger, Resource, process_identity
+from clusters.proctree import signal_tree
 from clusters.remote import SIGNALS, CommandResult, Node, RemoteError
+from clusters.shell import as_user
 
 __all__ = ["LocalBackend", "LocalRemote", "local_address"]
 
@@ -60,7 +62,7 @@ class LocalRemote:
             env: Mapping[str, str] | None = None) -> CommandResult:
         argv = _as_user(list(argv), user)
         try:
-            done = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout,
+            done = subprocess.run(argv, input=input, capture_output=True, text=True, errors="replace", timeout=timeout,
                                   env=_environment(env))
         except (OSError, subprocess.TimeoutExpired) as e:
             raise RemoteError(f"{self._name}: {argv[0]}: {e}") from e
@@ -106,10 +108,7 @@ class LocalRemote:
         proc = self._proc(name)
         if proc.poll() is not None:
             raise RemoteError(f"{self._name}: daemon {name} is not running")
-        try:
-            os.kill(proc.pid, getattr(signals, f"SIG{signal}"))
-        except ProcessLookupError as e:
-            raise RemoteError(f"{self._name}: daemon {name} is gone") from e
+        signal_tree(proc.pid, signal)
 
     def is_running(self, name: str) -> bool:
         entry = self._daemons.get(name)
@@ -134,13 +133,12 @@ class LocalRemote:
         return True
 
     def stop_all(self, timeout: float = 10.0) -> None:
-        """SIGCONT then SIGKILL every daemon of this node and wait until each is gone."""
+        """SIGCONT then SIGKILL every daemon of this node (with its children) and wait until each is gone."""
         for name in list(self._daemons):
             proc = self._daemons[name][0]
-            for sig in (signals.SIGCONT, signals.SIGKILL):
+            for sig in ("CONT", "KILL"):
                 if proc.poll() is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, sig)
+                    signal_tree(proc.pid, sig)
             if not self.wait_stopped(name, timeout):
                 raise RemoteError(f"{self._name}: daemon {name} (pid {proc.pid}) did not exit")
 
@@ -190,15 +188,7 @@ class LocalBackend:
 
 
 def _as_user(argv: list[str], user: str | None) -> list[str]:
-    if user is None or user == _current_user():
-        return argv
-    return ["runuser", "-u", user, "--", *argv]
-
-
-def _current_user() -> str:
-    import pwd
-
-    return pwd.getpwuid(os.geteuid()).pw_name
+    return as_user(argv, None if user == pwd.getpwuid(os.geteuid()).pw_name else user)
 
 
 def _environment(env: Mapping[str, str] | None) -> dict[str, str] | None:

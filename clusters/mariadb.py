@@ -18,6 +18,8 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 
+import pymysql
+
 from clusters.endpoint import Endpoint
 from clusters.remote import Node, RemoteError
 from clusters.servers import (
@@ -155,6 +157,18 @@ socket={home}/mysqld.sock
         quoted = ",".join(f"'{n}'" for n in names)
         rows = self.sql(node, f"SHOW GLOBAL STATUS WHERE Variable_name IN ({quoted})", timeout=10)
         return {row[0]: row[1] for row in rows if len(row) == 2}
+
+    def clock_offset(self, node: Node) -> float:
+        """Seconds the server's ``NOW(6)`` is ahead of this machine's clock, as a client over TCP sees it
+        (ReadsClock): the reading is placed at the midpoint of the query's round trip."""
+        e = self.endpoint(node)
+        conn = pymysql.connect(host=e.host, port=e.port, user=e.user, password=e.password, connect_timeout=5,
+                               read_timeout=5, write_timeout=5)
+        with conn, conn.cursor() as cur:
+            sent = time.time()
+            cur.execute("SELECT UNIX_TIMESTAMP(NOW(6))")
+            (seen,) = cur.fetchone()
+            return float(seen) - (sent + time.time()) / 2
 
     def wait(self, node: Node, what: str, probe, timeout: float | None = None) -> float:
         return wait_until(node, what, probe, timeout=timeout or self.ready_timeout, daemon=DAEMON,

@@ -41,7 +41,7 @@ class NetnsRemote(ShellRemote):
     def _exec(self, argv: list[str], *, timeout: float, input: str | None) -> CommandResult:
         try:
             done = subprocess.run(["ip", "netns", "exec", self.netns, *argv], input=input, capture_output=True,
-                                  text=True, timeout=timeout)
+                                  text=True, errors="replace", timeout=timeout)
         except subprocess.TimeoutExpired as e:
             raise RemoteError(f"{self.name}: {argv!r} did not finish in {timeout:g} s") from e
         return CommandResult(tuple(argv), done.returncode, done.stdout, done.stderr)

@@ -136,7 +136,7 @@ class Postgres(LogFiles):
 
     # ---------------------------------------------------------------- abilities
     def kill(self, node: Node) -> None:
-        node.remote.signal(DAEMON, "KILL")  # the whole process group: postmaster and backends
+        node.remote.signal(DAEMON, "KILL")  # the whole process tree: postmaster and backends
 
     def start(self, node: Node) -> None:
         if node.remote.is_running(DAEMON):
@@ -150,6 +150,7 @@ class Postgres(LogFiles):
         self._launch(node)
 
     def pause(self, node: Node) -> None:
+        """SIGSTOP the postmaster and every backend (each in a session of its own)."""
         node.remote.signal(DAEMON, "STOP")
 
     def resume(self, node: Node) -> None:

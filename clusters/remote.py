@@ -62,7 +62,9 @@ class Remote(Protocol):
         """Start a long-running process named ``name``; returns its pid on the node."""
 
     def signal(self, name: str, signal: str) -> None:
-        """Send KILL, STOP, CONT, TERM, INT or HUP to the daemon ``name``."""
+        """Send KILL, STOP, CONT, TERM, INT or HUP to the daemon ``name``. STOP, CONT and KILL reach
+        every process the daemon started, in whatever session (a paused server answers nothing);
+        TERM, INT and HUP its process group, and the server passes them on to its children."""
 
     def is_running(self, name: str) -> bool:
         """Whether the daemon ``name`` is alive (a zombie is not)."""

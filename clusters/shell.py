@@ -7,8 +7,9 @@ an SSH channel) by implementing ``_exec``; :class:`ShellRemote` builds everythin
   ``env K=V`` for the environment and in ``setpriv`` to become another user, all as argument lists;
 * a daemon is started by a fixed ``sh -c`` script that receives the command as positional
   arguments (never spliced into the script), ``setsid`` so the pid is the server's own and its
-  process group can be signalled, output appended to ``log_file``, the pid in ``<state_dir>/NAME.pid``;
-* ``signal``, ``is_running`` and ``wait_stopped`` read that pid file on the node.
+  process group is its own, output appended to ``log_file``, the pid in ``<state_dir>/NAME.pid``;
+* ``signal``, ``is_running`` and ``wait_stopped`` read that pid file on the node; STOP, CONT and
+  KILL reach the daemon's whole process tree (:mod:`clusters.proctree`), other signals its group.
 
 Example::
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from clusters.proctree import SIGNAL_TREE
 from clusters.remote import SIGNALS, CommandResult, RemoteError
 
 __all__ = ["ShellRemote", "as_user", "check_name"]
@@ -53,8 +55,8 @@ s=$(sed -n 's/^.*) \(.\) .*/\1/p' "/proc/$pid/stat" 2>/dev/null)
 # $1 pid file, $2 signal. Exit 2 if the daemon was never started; a daemon already gone is fine.
 _SIGNAL = r"""
 pid=$(cat "$1" 2>/dev/null) && [ -n "$pid" ] || exit 2
-kill -s "$2" -- "-$pid" 2>/dev/null || kill -s "$2" "$pid" 2>/dev/null || true
-"""
+set -- "$pid" "$2"
+""" + SIGNAL_TREE
 # $1 pid file, $2 number of 50 ms polls. Exit 1 if still alive at the end.
 _WAIT = r"""
 f=$1 n=$2
@@ -157,7 +159,7 @@ class ShellRemote:
         return int(done.stdout) if done.ok and done.stdout.strip() else None
 
     def signal(self, name: str, signal: str) -> None:
-        """Signal the daemon's process group; one that already exited is left alone."""
+        """Signal the daemon (STOP, CONT, KILL: with every process it started); one already gone is left alone."""
         if signal not in SIGNALS:
             raise ValueError(f"unknown signal {signal!r}: one of {', '.join(SIGNALS)}")
         done = self._sh(_SIGNAL, self.pid_file(name), signal)

@@ -161,6 +161,7 @@ def test_run_command_quoting_env_input_and_timeout(cluster):
     assert n1.remote.run(["printf", "%s", tricky]).stdout == tricky
     assert n1.remote.run(["sh", "-c", 'printf %s "$X"'], env={"X": tricky}).stdout == tricky
     assert n1.remote.run(["cat"], input="line1\nline2\n").stdout == "line1\nline2\n"
+    assert n1.remote.run(["printf", "log \\303(\\n"]).stdout == "log \ufffd(\n"  # not UTF-8 (seekdb's log): replaced
     failed = n1.remote.run(["sh", "-c", "echo oops >&2; exit 3"], check=False)
     assert (failed.exit_code, failed.stderr.strip()) == (3, "oops")
     with pytest.raises(RemoteError, match="exited 3"):
@@ -200,6 +201,28 @@ def test_pause_and_resume(web):
     assert not answers(n2, n1)
     n1.remote.signal("web", "CONT")
     _wait_for(lambda: answers(n2, n1), "resumed web server")
+
+
+def test_pause_resume_and_kill_reach_a_child_in_its_own_session(cluster):
+    """As PostgreSQL's backends: the process serving clients is the daemon's child, in a session of its own."""
+    _, (n1, n2, _), _ = cluster
+    n1.remote.start_daemon("forker", ["sh", "-c", 'setsid "$@" & wait', "sh", "python3", "-m", "http.server",
+                                      str(PORT), "--bind", n1.address],
+                           log_file=f"{n1.remote.state_dir}/forker.log", cwd="/")
+    port_free = ["python3", "-c", "import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, "
+                 "socket.SO_REUSEADDR, 1); s.bind((sys.argv[1], int(sys.argv[2])))", n1.address, str(PORT)]
+    try:
+        _wait_for(lambda: answers(n2, n1), "the daemon's child web server")
+        n1.remote.signal("forker", "STOP")
+        assert not answers(n2, n1)
+        n1.remote.signal("forker", "CONT")
+        _wait_for(lambda: answers(n2, n1), "resumed child web server")
+        n1.remote.signal("forker", "STOP")  # killed while paused, as teardown finds a paused server
+        n1.remote.signal("forker", "KILL")
+        assert n1.remote.wait_stopped("forker", 10)
+        _wait_for(lambda: n1.remote.run(port_free, check=False).ok, "the child gone (its port free)")
+    finally:
+        n1.remote.signal("forker", "KILL")
 
 
 def test_partition_one_node_and_heal(web):

@@ -2,7 +2,7 @@
 by its checker (bank, linearizability per key, Elle, set-full); and, per client, a timeout during
 COMMIT recorded as info, never fail (the server is SIGSTOPped right before the commit).
 seekdb runs on the local backend; PostgreSQL and etcd through their adapters on the netns backend
-(root)."""
+(root), PostgreSQL's commit timeout on the local backend too."""
 
 from __future__ import annotations
 
@@ -119,9 +119,9 @@ class PauseBeforeCommit:
         return out
 
 
-def _server(tmp_path: Path, db_class: Any):
+def _server(tmp_path: Path, db_class: Any, backend: str = "netns"):
     ledger = Ledger(directory=tmp_path / "state")
-    backend = LocalBackend(ledger) if db_class is SeekDB else NetnsBackend(ledger)
+    backend = LocalBackend(ledger) if db_class is SeekDB or backend == "local" else NetnsBackend(ledger)
     run_dir = Path(tempfile.mkdtemp(prefix="chaoscert-test-"))
     run_dir.chmod(0o755)  # servers that drop to their own user (postgres) must reach their folders
     ledger.record("path", str(run_dir), path=str(run_dir))
@@ -131,8 +131,8 @@ def _server(tmp_path: Path, db_class: Any):
     return ledger, backend, nodes, db
 
 
-def _commit_timeouts(tmp_path: Path, db_class: Any, dialect: Any) -> None:
-    ledger, backend, nodes, db = _server(tmp_path, db_class)
+def _commit_timeouts(tmp_path: Path, db_class: Any, dialect: Any, backend: str = "netns") -> None:
+    ledger, backend, nodes, db = _server(tmp_path, db_class, backend)
     try:
         endpoint = db.endpoint(nodes[0])
         for ops, write, read in (
@@ -160,12 +160,11 @@ def _commit_timeouts(tmp_path: Path, db_class: Any, dialect: Any) -> None:
         assert ledger.release_all() == []
 
 
-@pytest.mark.xfail(strict=True, reason="the postgres adapter's pause (SIGSTOP to the daemon's process group) does "
-                   "not stop the backend serving the connection on netns: the COMMIT completes (fix in "
-                   "clusters/postgres.py)")
-def test_postgres_timeout_during_commit_is_info(tmp_path):
+@pytest.mark.parametrize("backend", ["netns", "local"])
+def test_postgres_timeout_during_commit_is_info(tmp_path, backend):
+    """The backend serving the connection runs in a session of its own: pause must stop it too."""
     require(have_postgres(), "PostgreSQL 15 is not installed")
-    _commit_timeouts(tmp_path, Postgres, POSTGRES)
+    _commit_timeouts(tmp_path, Postgres, POSTGRES, backend)
 
 
 def test_seekdb_timeout_during_commit_is_info(tmp_path):

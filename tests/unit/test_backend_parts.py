@@ -1,4 +1,5 @@
-"""Pure parts of the backends: command wrapping, names, SSH host specs, subnet choice."""
+"""Parts of the backends that need no root: command wrapping, names, SSH host specs, subnet choice,
+local commands."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import ipaddress
 import pytest
 
 from clusters import hostnet
+from clusters.ledger import Ledger
+from clusters.local import LocalRemote
 from clusters.shell import as_user, check_name
 from clusters.ssh import SshHost
 
@@ -42,3 +45,9 @@ def test_pick_subnet_skips_networks_in_use(monkeypatch):
     assert hostnet.pick_subnet("10.213.0.0/16") == ipaddress.IPv4Network("10.213.2.0/24")
     with pytest.raises(RuntimeError, match="no free"):
         hostnet.pick_subnet("10.213.0.0/24")
+
+
+def test_local_output_that_is_not_utf8_is_replaced(tmp_path):
+    """A server log may hold bytes that are not UTF-8 (seekdb's does); reading it must not raise."""
+    remote = LocalRemote("n1", "127.0.0.1", Ledger("unit", tmp_path))
+    assert remote.run(["printf", "log \\303(\\n"]).stdout == "log \ufffd(\n"

@@ -31,6 +31,10 @@ def read(p, v):
     return [invoke(p, "read"), ok(p, "read", v)]
 
 
+def read_on(p, v, node):
+    return [invoke(p, "read", node=node), ok(p, "read", v, node=node)]
+
+
 def test_set_classes():
     h = history(*add(0, 1), *add(0, 2), *add(1, 3, end=info), *add(2, 4, end=fail), *read(0, [1, 3, 9]))
     r = check_set(h, CheckOptions())
@@ -40,6 +44,36 @@ def test_set_classes():
     assert (d["lost"], d["recovered"], d["unexpected"]) == ([2], [3], [9])
     assert check_set(history(*add(0, 1), *read(0, [1])), CheckOptions()).valid is True
     assert check_set(history(*add(0, 1)), CheckOptions()).valid == "unknown"
+
+
+def test_set_checks_the_final_read_of_each_node():
+    # split brain: n1 and n2 each acknowledged an add the other never saw; 3 was indeterminate
+    adds = [*add(0, 1), *add(1, 2), *add(2, 3, end=info)]
+    early = [invoke(3, "read", node="n2"), ok(3, "read", [], node="n2")]  # before the last add: not final
+    h = history(*early, *adds, *read_on(4, [1, 3], "n1"), *read_on(5, [2], "n2"))
+    d = check_set(h, CheckOptions()).details
+    assert check_set(h, CheckOptions()).valid is False
+    assert (d["lost"], d["lost-by-node"], d["recovered"]) == ([1, 2], {"n1": [2], "n2": [1]}, [3])
+    assert d["divergent"] is True and d["divergent-elements"] == [1, 2]
+    assert [(r["node"], r["count"]) for r in d["final-reads"]] == [("n1", 2), ("n2", 1)]
+    # the same content on both nodes: valid; the latest final read of a node is the one judged
+    same = history(*adds, *read_on(4, [1], "n1"), *read_on(4, [1, 2], "n1"), *read_on(5, [2, 1], "n2"))
+    r = check_set(same, CheckOptions())
+    assert r.valid is True and r.details["divergent"] is False and r.details["lost-by-node"] == {"n1": [], "n2": []}
+    # the nodes disagree only on the indeterminate add, which may have taken effect between the two
+    # reads: not divergence
+    r = check_set(history(*adds, *read_on(4, [1, 2], "n1"), *read_on(5, [1, 2, 3], "n2")), CheckOptions())
+    assert r.valid is True and r.details["divergent"] is False and r.details["recovered"] == [3]
+    # a definitely failed add read on one node only is divergence
+    failed = history(*adds, *add(6, 4, end=fail), *read_on(4, [1, 2, 4], "n1"), *read_on(5, [1, 2], "n2"))
+    r = check_set(failed, CheckOptions())
+    assert r.valid is False and r.details["lost-count"] == 0 and r.details["divergent-elements"] == [4]
+
+
+def test_set_final_read_is_the_last_read_when_an_add_follows_every_read():
+    h = history(*add(0, 1), *read(1, [1]), *add(0, 2))
+    r = check_set(h, CheckOptions())
+    assert r.valid is False and r.details["lost"] == [2] and "divergent" not in r.details
 
 
 def test_set_full_lost_stale_duplicated_never_read():

@@ -64,6 +64,7 @@ def test_failover_kills_the_primary_promotes_a_replica_and_moves_the_clients():
     assert db.calls == [("kill", "n1"), ("promote", "n2")]
     client.invoke("op")
     assert client._client.opened == ["n1", "n2"]
+    assert route.used() == NODES  # where writes went: each node gets a final read if still a primary
     with pytest.raises(NemesisError, match="no replica of n2 left"):
         nemesis.invoke("failover", "primaries")
     assert nemesis.invoke("rejoin", None) == ["n1"] and nemesis.heal() == []

@@ -59,3 +59,15 @@ def test_releasing_a_ledger_removes_its_marker(dirs):
     assert marker.exists()
     assert run.release_all() == []
     assert not marker.exists() and not run.path.exists()
+
+
+def test_the_sweep_removes_markers_of_dead_runs_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAOSCERT_OWNERS_DIR", str(tmp_path / "owners"))
+    monkeypatch.setattr(ledger, "_SWEEPERS", [ledger._find_dead_markers])
+    dead = run_suffix(_dead_ledger(tmp_path / "state", tmp_path))
+    alive = run_suffix(Ledger(directory=tmp_path / "state").run_id)
+    kept = Ledger(directory=tmp_path / "state")
+    kept.keep()
+    removed, errors = ledger.sweep(tmp_path / "other-state")
+    assert errors == [] and removed == [f"owner-marker {dead}"]
+    assert sorted(p.name for p in (tmp_path / "owners").iterdir()) == sorted([alive, run_suffix(kept.run_id)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -151,21 +152,23 @@ class _NoAbilities:
     def teardown(self, nodes) -> None: ...
 
 
-def _local_nodes(tmp_path: Path) -> tuple[Ledger, list[Node]]:
-    ledger = Ledger("unit", tmp_path)
-    return ledger, [Node(n, f"127.0.0.{11 + i}", LocalRemote(n, f"127.0.0.{11 + i}", ledger)) for i, n in enumerate(N3)]
+@pytest.fixture
+def local_nodes(tmp_path: Path) -> Iterator[tuple[Ledger, list[Node]]]:
+    ledger = Ledger(directory=tmp_path)
+    yield ledger, [Node(n, f"127.0.0.{11 + i}", LocalRemote(n, f"127.0.0.{11 + i}", ledger)) for i, n in enumerate(N3)]
+    assert ledger.release_all() == []  # also removes the run's owner marker
 
 
 @pytest.mark.parametrize(("spec", "message"), [("kill", "Killable"), ("pause", "Pausable"),
                                                ("partition", "own network stack"), ("packet", "own network stack")])
-def test_clear_refusals(tmp_path: Path, spec: str, message: str) -> None:
-    ledger, nodes = _local_nodes(tmp_path)
+def test_clear_refusals(local_nodes, spec: str, message: str) -> None:
+    ledger, nodes = local_nodes
     with pytest.raises(NemesisError, match=message):
         build_nemesis(spec, _NoAbilities(), nodes, random.Random(0), ledger=ledger, interval=10, duration=2)
 
 
-def test_grudge_target_needs_a_grudge(tmp_path: Path) -> None:
-    ledger, nodes = _local_nodes(tmp_path)
+def test_grudge_target_needs_a_grudge(local_nodes) -> None:
+    ledger, nodes = local_nodes
     with pytest.raises(ValueError, match="--nemesis-grudge"):
         build_nemesis("partition:grudge", _NoAbilities(), nodes, random.Random(0), ledger=ledger, interval=10,
                       duration=2)

@@ -97,7 +97,7 @@ class _Turn:
     done: Op | None = None
     body: str = ""  # encode_body(done), computed by the worker before it queues the turn
     answer: Op | Pending | None = None
-    seen: int = 0  # completions recorded when the answer was a Pending
+    seen: int = 0  # _Run.changes when the answer was a Pending
 
 
 class _Run:
@@ -113,9 +113,9 @@ class _Run:
         self.recorder, self.rng, self.lanes, self.concurrency, self.stop = recorder, rng, lanes, concurrency, stop
         self.lock = threading.Lock()
         self.queue: deque[_Turn] = deque()
-        self.changed = threading.Condition()  # a completion was recorded, or the run is ending
-        self.waiting = 0  # workers waiting on changed: completions notify only if there are any
-        self.completed = 0  # completions recorded so far
+        self.changed = threading.Condition()  # a completion changed a generator, or the run is ending
+        self.waiting = 0  # workers waiting on changed: a change notifies only if there are any
+        self.changes = 0  # completions that changed a generator so far
         self.errors: list[BaseException] = []
 
     def step(self, turn: _Turn, op: Op | None, done: Any) -> Op | None:
@@ -126,7 +126,7 @@ class _Run:
             if problems:
                 raise CompletionError(f"{turn.worker.name}: bad completion of {op.f} (op {op.index}): "
                                       + "; ".join(problems))
-            turn.done, turn.body = done, encode_body(done)  # encoded here: the lock holder need not
+            turn.done, turn.body = done, encode_body(done)  # encoded here, not by the lock holder
         while True:
             self.queue.append(turn)
             while self.queue and self.lock.acquire(False):  # a turn queued while the holder let go
@@ -148,11 +148,10 @@ class _Run:
                 if completion.type == "info" and not turn.nemesis:
                     turn.worker.process += self.concurrency
                 ctx = Context(completion.time, (), self.rng)
-                for lane in self.lanes:
-                    lane.update(ctx, completion)
-                self.completed += 1
-                if self.waiting:
-                    self._wake_all()
+                if any([lane.update(ctx, completion) for lane in self.lanes]):  # every lane hears of it
+                    self.changes += 1
+                    if self.waiting:
+                        self.wake_all()
             turn.answer = None if self.stop.is_set() or self.errors else self._next(turn)
         except BaseException as e:
             turn.answer = None
@@ -165,26 +164,27 @@ class _Run:
         if isinstance(what, Invocation):
             kind = "info" if turn.nemesis else "invoke"  # Jepsen: nemesis ops are info at both ends
             return self.recorder.record(Op(0, 0, kind, turn.worker.process, what.f, what.value))
-        turn.seen = self.completed
+        turn.seen = self.changes
         return what
 
     def _wait(self, turn: _Turn, pending: Pending) -> None:
-        """Until an op completes after ``turn`` was answered, ``pending.until`` or the run ends
-        (at most _POLL_NS: generators may be pending on time without saying until when)."""
+        """Until a completion changes a generator after ``turn`` was answered, ``pending.until`` or
+        the run ends (at most _POLL_NS: generators may be pending on time without saying until when).
+        A completion that changed no generator cannot end a Pending early, so it wakes no one."""
         wait = _POLL_NS if pending.until is None else min(_POLL_NS, pending.until - self.recorder.now())
         with self.changed:
             self.waiting += 1
-            if self.completed == turn.seen and not self.stop.is_set() and not self.errors:
+            if self.changes == turn.seen and not self.stop.is_set() and not self.errors:
                 self.changed.wait(max(wait, 0) / 1e9)
             self.waiting -= 1
 
-    def _wake_all(self) -> None:
+    def wake_all(self) -> None:
         with self.changed:
             self.changed.notify_all()
 
     def fail(self, e: BaseException) -> None:
         self.errors.append(e)
-        self._wake_all()
+        self.wake_all()
 
     def work(self, worker: Worker, lane: Lane, nemesis: bool) -> None:
         turn = _Turn(worker, lane, nemesis)
@@ -221,7 +221,7 @@ def interpret(recorder: Recorder, rng: random.Random, clients: list[Worker], cli
         while worker.thread is not None and worker.thread.is_alive() and not stop.is_set() and not run.errors:
             worker.thread.join(0.1)
     if stop.is_set() or run.errors:
-        run._wake_all()
+        run.wake_all()
         for worker, _, _ in jobs:
             if worker.thread is not None:
                 worker.thread.join(drain_timeout)

@@ -31,7 +31,7 @@ def _unusual(x: Any) -> Any:
 
 
 # json.dumps(separators=(",", ":"), default=str) without its per-call set-up: the C encoder itself
-# (no circular-reference check: a circular value ends in RecursionError and takes the slow way).
+# (without the circular-reference check: a circular value fails with RecursionError, not ValueError).
 _C_ENCODE = c_make_encoder(None, _unusual, encode_basestring_ascii, None, ":", ",", False, False, True)
 
 
@@ -44,7 +44,7 @@ def encode_body(op: Op) -> str:
             d["error"] = op.error
         try:
             return "".join(_C_ENCODE(d, 0))[1:]
-        except (TypeError, ValueError, RecursionError):  # a set, a map key json cannot write: the general path
+        except TypeError:  # a set, or a map key json cannot write: the general path
             pass
     text = op_to_json(op)
     return text[text.index(',"type":') + 1:]

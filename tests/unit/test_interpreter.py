@@ -181,3 +181,36 @@ def test_stop_ends_the_run_with_every_started_op_completed(tmp_path):
     h = run(tmp_path, [Worker(f"client-{i}", Stopping().invoke, i) for i in range(4)], writes(10_000), stop=stop)
     assert 300 < len(h.pairs()) < 10_000
     assert all(p.complete is not None for p in h.pairs())
+
+
+def test_completions_that_change_no_generator_do_not_wake_a_waiting_lane(tmp_path, monkeypatch):
+    monkeypatch.setattr(interpreter, "_POLL_NS", 60_000_000_000)
+    polls = []
+
+    @dataclass(frozen=True)
+    class Later:
+        """One fault 0.3 s after it is first asked, counting how often it is asked."""
+
+        due: int | None = None
+        fired: bool = False
+
+        def op(self, ctx: Context):
+            polls.append(ctx.time)
+            if self.fired:
+                return None, self
+            due = ctx.time + 300_000_000 if self.due is None else self.due
+            if ctx.time < due:
+                return Pending(due), Later(due)
+            return Invocation("kill", "one"), Later(due, True)
+
+        def update(self, ctx: Context, event: Op) -> Later:
+            return self
+
+    class Faults:
+        def invoke(self, f, value):
+            return ["n1"]
+
+    h = run(tmp_path, [client_worker(i, Ok()) for i in range(2)], seq(writes(3000), sleep(0.5)),
+            nemesis_worker(Faults()), Later())
+    assert len([o for o in h.ops if o.process == "nemesis"]) == 2
+    assert len(polls) <= 4  # asked first, at its time, after its op; not after each of 3000 completions

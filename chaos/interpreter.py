@@ -1,11 +1,12 @@
 """The interpreter: turns generators into real operations on worker threads, recording each one.
 
 One thread per client (``concurrency`` of them) and one for the nemesis. Each worker, when free,
-takes the next invocation from its lane's generator (under one lock, so the history's order is
-the generators' order), records it, applies it, records the completion and tells the generators.
-No thread hands ops to another: with fast clients this is what lets chaoscert drive and record
-well over 50,000 ops/s (``benchmarks/runner_bench.py``). As in Jepsen, a client whose op ended
-``info`` may still be running it, so its worker continues under a new process id
+has its completion recorded, the generators told, and its next invocation taken from its lane's
+generator and recorded, all under one lock (so the history's order is the generators' order);
+then it applies the invocation itself. Whoever holds the lock does this for every worker waiting
+on it, so a worker never queues for the lock: with fast clients this is what lets chaoscert drive
+and record well over 50,000 ops/s (``benchmarks/runner_bench.py``). As in Jepsen, a client whose
+op ended ``info`` may still be running it, so its worker continues under a new process id
 (``process + concurrency``).
 
 Completions are checked: a client that changed ``process`` or ``f`` or returned a type other than
@@ -16,15 +17,16 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chaos.nemesis import Nemesis
-from chaos.recorder import Recorder
+from chaos.recorder import Recorder, encode_body
 from checkers.history import Op
 from workloads.client import Client
-from workloads.generator import Context, Generator, Invocation, Lane
+from workloads.generator import Context, Generator, Invocation, Lane, Pending
 
 __all__ = ["CompletionError", "Worker", "check_completion", "interpret"]
 
@@ -76,58 +78,126 @@ def nemesis_worker(nemesis: Nemesis) -> Worker:
     return Worker(NEMESIS, apply, NEMESIS)
 
 
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
+@dataclass(slots=True)
+class _Turn:
+    """A worker's request, served by whichever worker holds the run's lock: record ``done`` (if
+    any), then set ``answer`` to the worker's next invocation (recorded), a Pending to wait for, or
+    None to stop, and release ``ready``."""
+
+    worker: Worker
+    lane: Lane
+    nemesis: bool
+    ready: threading.Lock = field(default_factory=_held_lock)  # held until the turn is answered
+    done: Op | None = None
+    body: str = ""  # encode_body(done), computed by the worker before it queues the turn
+    answer: Op | Pending | None = None
+    seen: int = 0  # _Run.changes when the answer was a Pending
+
+
 class _Run:
-    """What the workers share: the lanes, the rng, and one condition guarding them."""
+    """What the workers share: the lanes, the rng, and one lock guarding them.
+
+    A worker queues its turn and tries the lock; the holder serves every queued turn before it lets
+    go (flat combining). A worker that finds the lock taken thus sleeps until its turn is served
+    instead of queueing for the lock: with fast clients, threads queued on a lock would hand it
+    (and the GIL) to one another on every op. Workers whose lane is pending wait on ``changed``."""
 
     def __init__(self, recorder: Recorder, rng: random.Random, lanes: list[Lane], concurrency: int,
                  stop: threading.Event) -> None:
         self.recorder, self.rng, self.lanes, self.concurrency, self.stop = recorder, rng, lanes, concurrency, stop
-        self.cond = threading.Condition()
+        self.lock = threading.Lock()
+        self.queue: deque[_Turn] = deque()
+        self.changed = threading.Condition()  # a completion changed a generator, or the run is ending
+        self.waiting = 0  # workers waiting on changed: a change notifies only if there are any
+        self.changes = 0  # completions that changed a generator so far
         self.errors: list[BaseException] = []
 
-    def step(self, worker: Worker, lane: Lane, nemesis: bool, op: Op | None, done: Any) -> Op | None:
-        """Record the completion ``done`` of ``op`` (if any), then the next invocation for
-        ``worker``, waiting while the generator is pending; None when the lane is exhausted or the
-        run stops. One critical section per op keeps lock traffic low."""
+    def step(self, turn: _Turn, op: Op | None, done: Any) -> Op | None:
+        """Record the completion ``done`` of ``op`` (if any), then the worker's next invocation,
+        waiting while its lane is pending; None when the lane is exhausted or the run stops."""
         if op is not None:
             problems = check_completion(op, done)
             if problems:
-                raise CompletionError(f"{worker.name}: bad completion of {op.f} (op {op.index}): "
+                raise CompletionError(f"{turn.worker.name}: bad completion of {op.f} (op {op.index}): "
                                       + "; ".join(problems))
-        kind = "info" if nemesis else "invoke"  # Jepsen: nemesis ops are info at both ends
-        with self.cond:
-            if op is not None:
-                completion = self.recorder.record(done)
-                if completion.type == "info" and not nemesis:
-                    worker.process += self.concurrency
+            turn.done, turn.body = done, encode_body(done)  # encoded here, not by the lock holder
+        while True:
+            self.queue.append(turn)
+            while self.queue and self.lock.acquire(False):  # a turn queued while the holder let go
+                try:
+                    while self.queue:
+                        self._serve(self.queue.popleft())
+                finally:
+                    self.lock.release()
+            turn.ready.acquire()
+            if not isinstance(turn.answer, Pending):
+                return turn.answer
+            self._wait(turn, turn.answer)
+
+    def _serve(self, turn: _Turn) -> None:
+        try:
+            if turn.done is not None:
+                completion = self.recorder.record(turn.done, turn.body)
+                turn.done = None
+                if completion.type == "info" and not turn.nemesis:
+                    turn.worker.process += self.concurrency
                 ctx = Context(completion.time, (), self.rng)
-                for other in self.lanes:
-                    other.update(ctx, completion)
-                self.cond.notify_all()
-            while not self.stop.is_set() and not self.errors:
-                now = self.recorder.now()
-                what = lane.poll(Context(now, (worker.process,), self.rng))
-                if isinstance(what, Invocation):
-                    return self.recorder.record(Op(0, 0, kind, worker.process, what.f, what.value))
-                if what is None:
-                    return None
-                wait = _POLL_NS if what.until is None else min(_POLL_NS, what.until - now)
-                self.cond.wait(max(wait, 0) / 1e9)
-            return None
+                if any([lane.update(ctx, completion) for lane in self.lanes]):  # every lane hears of it
+                    self.changes += 1
+                    if self.waiting:
+                        self.wake_all()
+            turn.answer = None if self.stop.is_set() or self.errors else self._next(turn)
+        except BaseException as e:
+            turn.answer = None
+            self.fail(e)
+        finally:
+            turn.ready.release()
+
+    def _next(self, turn: _Turn) -> Op | Pending | None:
+        what = turn.lane.poll(Context(self.recorder.now(), (turn.worker.process,), self.rng))
+        if isinstance(what, Invocation):
+            kind = "info" if turn.nemesis else "invoke"  # Jepsen: nemesis ops are info at both ends
+            return self.recorder.record(Op(0, 0, kind, turn.worker.process, what.f, what.value))
+        turn.seen = self.changes
+        return what
+
+    def _wait(self, turn: _Turn, pending: Pending) -> None:
+        """Until a completion changes a generator after ``turn`` was answered, ``pending.until`` or
+        the run ends (at most _POLL_NS: generators may be pending on time without saying until when).
+        A completion that changed no generator cannot end a Pending early, so it wakes no one."""
+        wait = _POLL_NS if pending.until is None else min(_POLL_NS, pending.until - self.recorder.now())
+        with self.changed:
+            self.waiting += 1
+            if self.changes == turn.seen and not self.stop.is_set() and not self.errors:
+                self.changed.wait(max(wait, 0) / 1e9)
+            self.waiting -= 1
+
+    def wake_all(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def fail(self, e: BaseException) -> None:
+        self.errors.append(e)
+        self.wake_all()
 
     def work(self, worker: Worker, lane: Lane, nemesis: bool) -> None:
+        turn = _Turn(worker, lane, nemesis)
         try:
-            op = self.step(worker, lane, nemesis, None, None)
+            op = self.step(turn, None, None)
             while op is not None:
                 try:
                     done: Any = worker.apply(op)
                 except Exception as e:  # a crash of user code: the op may have happened
                     done = replace(op, type="info", error=f"indeterminate: {type(e).__name__}: {e}")
-                op = self.step(worker, lane, nemesis, op, done)
+                op = self.step(turn, op, done)
         except BaseException as e:
-            with self.cond:
-                self.errors.append(e)
-                self.cond.notify_all()
+            self.fail(e)
 
 
 def interpret(recorder: Recorder, rng: random.Random, clients: list[Worker], client_gen: Generator,
@@ -151,8 +221,7 @@ def interpret(recorder: Recorder, rng: random.Random, clients: list[Worker], cli
         while worker.thread is not None and worker.thread.is_alive() and not stop.is_set() and not run.errors:
             worker.thread.join(0.1)
     if stop.is_set() or run.errors:
-        with run.cond:
-            run.cond.notify_all()
+        run.wake_all()
         for worker, _, _ in jobs:
             if worker.thread is not None:
                 worker.thread.join(drain_timeout)

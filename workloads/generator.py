@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple, Protocol
 
 from checkers.history import Op
 
@@ -64,13 +64,13 @@ class Pending:
     until: int | None = None
 
 
-@dataclass(frozen=True)
-class Context:
-    """What a generator may look at: the time (ns since test start), free processes, the test's rng."""
+class Context(NamedTuple):
+    """What a generator may look at: the time (ns since test start), free processes, the test's rng.
+    A named tuple rather than a dataclass: the runner makes two per op, and this is cheaper."""
 
     time: int
     free: tuple[Any, ...]
-    rng: random.Random = field(compare=False)
+    rng: random.Random
 
 
 Answer = tuple["Invocation | Pending | None", "Generator"]
@@ -178,7 +178,8 @@ class _Seq(_Base):
     def update(self, ctx: Context, event: Op) -> Generator:
         if not self.gens:
             return self
-        return replace(self, gens=(self.gens[0].update(ctx, event), *self.gens[1:]))
+        head = self.gens[0].update(ctx, event)
+        return self if head is self.gens[0] else replace(self, gens=(head, *self.gens[1:]))
 
 
 def seq(*gens: Generator) -> Generator:
@@ -319,9 +320,13 @@ class Lane:
         invocation, self.held = self.held, None
         return invocation
 
-    def update(self, ctx: Context, event: Op) -> None:
-        if self.gen is not None:
-            self.gen = self.gen.update(ctx, event)
+    def update(self, ctx: Context, event: Op) -> bool:
+        """Tell the generator about ``event``; False when that left it as it was (the same object), so
+        a Pending it gave still stands until its time."""
+        if self.gen is None:
+            return False
+        before, self.gen = self.gen, self.gen.update(ctx, event)
+        return self.gen is not before
 
 
 def simulate(gen: Generator, *, processes: Sequence[Any] = (0,), latency: float = 0.001, seed: int = 0,

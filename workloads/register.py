@@ -41,7 +41,8 @@ def register_generator(options: WorkloadOptions) -> Generator:
         elif kind == 1:
             inv = Invocation("write", [key, ctx.rng.randrange(VALUES)])
         else:
-            old, new = ctx.rng.sample(range(VALUES), 2)
+            old = ctx.rng.randrange(VALUES)
+            new = (old + 1 + ctx.rng.randrange(VALUES - 1)) % VALUES  # uniform over the other values
             inv = Invocation("cas", [key, [old, new]])
         return inv, slots.wrote(slot)
 

@@ -35,3 +35,30 @@ def test_same_seed_same_ops_and_time_limit_bounds_them():
     assert invokes and all(op.time < 0.05e9 for op in invokes)
     assert {op.f for op in invokes} == {"r", "w"}
     assert {op.process for op in invokes} == {0, 1}
+
+
+def test_lane_update_says_whether_a_completion_changed_the_generator():
+    import random
+
+    from checkers.history import Op
+    from workloads.generator import Context, Lane
+
+    class Counting:  # a generator that reacts to completions
+        def __init__(self, seen=0):
+            self.seen = seen
+
+        def op(self, ctx):
+            return Invocation("r", self.seen), self
+
+        def update(self, ctx, event):
+            return Counting(self.seen + 1)
+
+    ctx, done = Context(0, (), random.Random(0)), Op(1, 5, "ok", 0, "r", None)
+    for gen in (time_limit(5, stagger(0.1, seq(fn(lambda c: Invocation("r")), once("w")))),
+                mix(once("a"), once("b")), periodic(1, (0, "kill", "one"))):
+        lane = Lane(gen)
+        assert lane.update(ctx, done) is False and lane.gen is gen
+    lane = Lane(time_limit(5, seq(Counting(), once("w"))))
+    assert lane.update(ctx, done) is True
+    assert lane.poll(ctx) == Invocation("r", 1)
+    assert Lane(None).update(ctx, done) is False

@@ -30,6 +30,7 @@ import pytest
 from checkers.formats import read_history
 from checkers.history import History
 from checkers.registry import CheckOptions, get_checker
+from checkers.result import Result
 from tests.conftest import require
 from tests.helpers import held_commit_steps
 
@@ -93,7 +94,7 @@ def _remove_leftovers(session: int, work: Path) -> None:
     assert not in_session and not servers, f"left behind: {in_session + servers}"
 
 
-def check(history: History, model: str):
+def check(history: History, model: str) -> Result:
     return get_checker("list-append")(history, CheckOptions(consistency_models=(model,)))
 
 

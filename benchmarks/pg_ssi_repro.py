@@ -26,7 +26,10 @@ R takes its snapshot and P commits meanwhile (see :func:`stalled`; needs gdb and
     /work/venv/bin/python benchmarks/pg_ssi_repro.py --replay RUN/logs/n1/postgres.log --keys 21,29,31 \
         --start 04:39:26.240 --end 04:39:26.290 [--rounds 200]
     /work/venv/bin/python benchmarks/pg_ssi_repro.py --stall [--release after-p|before-p|after-r|none] \
-        [--rounds 30] [--write-history FILE]
+        [--rounds 30] [--write-history FILE.jsonl]
+
+With ``--write-history`` the rounds of one ``--stall`` run are saved as one history (``--rounds 1``: the
+smallest one); tests/controls/test_postgres_ssi_race.py runs these schedules in CI.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from checkers.formats import write_history
 from checkers.history import History, Op
 from checkers.registry import CheckOptions, get_checker
 
@@ -413,35 +417,37 @@ def stalled(args: argparse.Namespace) -> None:
     """
     outcomes: dict[str, int] = {}
     check = get_checker("list-append")
+    held: list[HeldRound] = []
     with server() as sock:
         with connect(sock, autocommit=True) as setup:
             setup.execute("CREATE TABLE la (k BIGINT PRIMARY KEY, v TEXT)")
         conns = {n: connect(sock, autocommit=True) for n in "WPR"}
         cur = {n: c.cursor() for n, c in conns.items()}
         w_pid = cur["W"].execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        t0 = time.monotonic_ns()
         for n in range(1, args.rounds + 1):
             a, b = 2 * n, 2 * n + 1
+            at = time.monotonic_ns() - t0
             cur["P"].execute("INSERT INTO la VALUES (%s, '0'), (%s, '0')", (a, b))
-            result, txns, extra = stalled_round(cur, w_pid, a, b, args.release, args.r_appends)
-            history = stalled_history(a, b, txns, extra)
-            verdict = check(history, CheckOptions(consistency_models=("serializable",)))
+            result, txns, extra = stalled_round(cur, w_pid, a, b, args.release, args.r_appends, t0)
+            held.append(HeldRound(a, b, at, txns, extra))
+            verdict = check(stalled_history(held[-1:]), CheckOptions(consistency_models=("serializable",)))
             kinds = {k: len(v) for k, v in (verdict.details.get("anomalies") or {}).items()}
             key = re.sub(r"\d+", "N", result) + f", checker: {'valid' if verdict.valid else kinds}"
             outcomes[key] = outcomes.get(key, 0) + 1
             print(f"round {n}: {key}; " + "; ".join(f"{k} {t.mops} {extra.get(k, {})}" for k, t in txns.items()),
                   flush=True)
-            if args.write_history and not verdict.valid:
-                args.write_history.write_text("".join(json.dumps(op.to_dict()) + "\n" for op in history))
-                args.write_history = None
         for c in conns.values():
             c.close()
+    if args.write_history:
+        write_history(stalled_history(held), args.write_history)
     print(f"{args.rounds} rounds, W released {args.release}: {outcomes}")
 
 
-def stalled_round(cur: dict[str, psycopg.Cursor], w_pid: int, a: int, b: int,
-                  release: str, r_appends: bool) -> tuple[str, dict[str, Replayed], dict[str, dict]]:
-    """One round of :func:`stalled` on fresh rows ``a`` and ``b``: its result and transactions."""
-    t0 = time.monotonic_ns()
+def stalled_round(cur: dict[str, psycopg.Cursor], w_pid: int, a: int, b: int, release: str, r_appends: bool,
+                  t0: int) -> tuple[str, dict[str, Replayed], dict[str, dict]]:
+    """One round of :func:`stalled` on fresh rows ``a`` and ``b``: its result and transactions (times in
+    ns since ``t0``)."""
     txns = {name: Replayed(name) for name in "PWR"}
     extra: dict[str, dict] = {}
 
@@ -516,19 +522,33 @@ def let_go(stall: Stall | None, commit_w: threading.Thread) -> None:
         commit_w.join()
 
 
-def stalled_history(a: int, b: int, txns: dict[str, Replayed], extra: dict[str, dict]) -> History:
-    """One stalled round as a list-append history: setup (process 0) then P, W, R (processes 1-3)."""
-    setup = [["append", a, 0], ["append", b, 0]]
-    ops: list[Op] = [Op(0, 0, "invoke", 0, "txn", setup), Op(1, 1, "ok", 0, "txn", setup)]
-    events = []
-    for process, name in enumerate("PWR", start=1):
-        t = txns[name]
-        events += [(t.start, 0, process, name), (t.end, 1, process, name)]
-    for when, completes, process, name in sorted(events):
-        t = txns[name]
-        value = t.mops if completes else [[f, k, None if f == "r" else v] for f, k, v in t.mops]
-        ops.append(Op(len(ops), 2 + when, t.outcome if completes else "invoke", process, "txn", value,
-                      extra={"txn": name, **extra.get(name, {})} if completes else {}))
+@dataclass
+class HeldRound:
+    """One round of :func:`stalled`: its rows, when they were set up (ns since the start) and its txns."""
+
+    a: int
+    b: int
+    at: int
+    txns: dict[str, Replayed]
+    extra: dict[str, dict]
+
+
+def stalled_history(rounds: list[HeldRound]) -> History:
+    """Rounds of :func:`stalled` as one list-append history: each round's setup (process 0) then its
+    P, W, R (processes 1-3); rounds use their own rows and follow one another."""
+    ops: list[Op] = []
+    for rnd in rounds:
+        setup = [["append", rnd.a, 0], ["append", rnd.b, 0]]
+        ops += [Op(len(ops), rnd.at, "invoke", 0, "txn", setup), Op(len(ops) + 1, rnd.at + 1, "ok", 0, "txn", setup)]
+        events = []
+        for process, name in enumerate("PWR", start=1):
+            t = rnd.txns[name]
+            events += [(t.start, 0, process, name), (t.end, 1, process, name)]
+        for when, completes, process, name in sorted(events):
+            t = rnd.txns[name]
+            value = t.mops if completes else [[f, k, None if f == "r" else v] for f, k, v in t.mops]
+            ops.append(Op(len(ops), 2 + when, t.outcome if completes else "invoke", process, "txn", value,
+                          extra={"txn": name, **rnd.extra.get(name, {})} if completes else {}))
     return History.of(ops)
 
 
@@ -548,7 +568,8 @@ def main() -> None:
                         help="deterministic schedule: hold W's COMMIT inside the server with gdb")
     parser.add_argument("--release", choices=("after-p", "before-p", "after-r", "none"), default="after-p",
                         help="with --stall: when W's held COMMIT is let go (none: never held)")
-    parser.add_argument("--write-history", type=Path, help="with --stall: save the first non-serializable round")
+    parser.add_argument("--write-history", type=Path,
+                        help="with --stall: save every round as one list-append history (.jsonl or .edn)")
     parser.add_argument("--r-appends", action="store_true",
                         help="with --stall: R appends 3 to a before reading it (a writing Tin, W -ww-> R)")
     args = parser.parse_args()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what chaoscert needs on a Debian/Ubuntu machine, as root: system packages (databases,
-# network tools, libfaketime, Docker engine, Chromium for report screenshots) and a virtual
-# environment in .venv with chaoscert and its Python dependencies. Safe to run again.
+# network tools, libfaketime, gdb for the PostgreSQL SSI race control, Docker engine, Chromium for
+# report screenshots) and a virtual environment in .venv with chaoscert and its Python dependencies.
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ if [ -z "${CHAOSCERT_MINIMAL:-}" ]; then
   APT_PACKAGES+=(
     mariadb-server mariadb-client galera-4 rsync socat
     etcd-server etcd-client postgresql
-    faketime libaio1 debootstrap docker.io
+    faketime libaio1 debootstrap docker.io gdb
     iputils-ping libnetfilter-queue-dev gcc python3-dev
     openssh-server openssh-client
     chromium fonts-dejavu-core

@@ -39,3 +39,22 @@ def history(*ops: dict[str, Any]) -> History:
         core = {k: d.pop(k) for k in ("type", "process", "f", "value")}
         built.append(Op(index=index, time=time, error=error, node=node, extra=d, **core))
     return History.of(built)
+
+
+def pg_visible(xid: int, snapshot: str) -> bool:
+    """Whether a committed ``xid`` is visible in a ``pg_current_snapshot()`` text (xmin:xmax:xip)."""
+    xmin, xmax, xip = snapshot.split(":")
+    return xid < int(xmax) and (xid < int(xmin) or str(xid) not in xip.split(","))
+
+
+def held_commit_steps(cycle: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    """A G2-item cycle of ``benchmarks/pg_ssi_repro.py --stall`` as sorted (from, edge, to, key) steps named
+    by txn (P, W, R), once PostgreSQL's own xids and snapshots are checked to agree with it: R saw W, P
+    missed W and R missed P."""
+    txns = {t["txn"]: t for t in cycle["cycle"]}
+    assert sorted(txns) == ["P", "R", "W"]
+    assert pg_visible(int(txns["W"]["xid"]), txns["R"]["snapshot"])
+    assert not pg_visible(int(txns["W"]["xid"]), txns["P"]["snapshot"])
+    assert not pg_visible(int(txns["P"]["xid"]), txns["R"]["snapshot"])
+    by_index = {t["index"]: name for name, t in txns.items()}
+    return sorted((by_index[s["from"]], s["type"], by_index[s["to"]], s["key"]) for s in cycle["steps"])

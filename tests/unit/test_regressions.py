@@ -8,6 +8,7 @@ import pytest
 
 from checkers.formats import read_history
 from checkers.registry import CheckOptions, get_checker
+from tests.helpers import held_commit_steps, pg_visible
 
 REGRESSIONS = Path(__file__).parent.parent / "data" / "regressions"
 
@@ -34,12 +35,6 @@ def test_postgres_serializable_cycle_is_g2_item():
     assert sorted((s["type"], s["key"]) for s in cycle["steps"]) == [("rw", 43), ("rw", 44), ("ww", 44)]
 
 
-def _visible(xid: int, snapshot: str) -> bool:
-    """Whether a committed ``xid`` is visible in a ``pg_current_snapshot()`` text (xmin:xmax:xip)."""
-    xmin, xmax, xip = snapshot.split(":")
-    return xid < int(xmax) and (xid < int(xmin) or str(xid) not in xip.split(","))
-
-
 def test_postgres_read_only_anomaly_agrees_with_server_snapshots():
     """Each edge of the cycle matches the xids and snapshots PostgreSQL reported inside each txn."""
     history = read_history(REGRESSIONS / "postgres-serializable-read-only-anomaly.jsonl")
@@ -53,9 +48,9 @@ def test_postgres_read_only_anomaly_agrees_with_server_snapshots():
     for step in cycle["steps"]:
         a, b = txns[step["from"]], txns[step["to"]]
         if step["type"] == "rw":  # a missed b's write: b's xid not in a's snapshot
-            assert not _visible(int(b["xid"]), a["snapshot"])
+            assert not pg_visible(int(b["xid"]), a["snapshot"])
         else:  # b saw a's write
-            assert _visible(int(a["xid"]), b["snapshot"])
+            assert pg_visible(int(a["xid"]), b["snapshot"])
 
 
 @pytest.mark.parametrize(("name", "r_on_a"), [("postgres-ssi-held-commit.jsonl", "wr"),
@@ -70,12 +65,5 @@ def test_postgres_held_commit_schedule_is_g2_item(name, r_on_a):
     assert result.valid is False
     assert set(result.details["anomalies"]) == {"G2-item"}
     [cycle] = result.details["anomalies"]["G2-item"]
-    txns = {t["txn"]: t for t in cycle["cycle"]}
-    assert sorted(txns) == ["P", "R", "W"]
-    by_name = {t["index"]: name for name, t in txns.items()}
-    assert sorted((by_name[s["from"]], s["type"], by_name[s["to"]], s["key"]) for s in cycle["steps"]) == [
-        ("P", "rw", "W", 2), ("R", "rw", "P", 3), ("W", r_on_a, "R", 2)]
-    assert _visible(int(txns["W"]["xid"]), txns["R"]["snapshot"])
-    assert not _visible(int(txns["W"]["xid"]), txns["P"]["snapshot"])
-    assert not _visible(int(txns["P"]["xid"]), txns["R"]["snapshot"])
+    assert held_commit_steps(cycle) == [("P", "rw", "W", 2), ("R", "rw", "P", 3), ("W", r_on_a, "R", 2)]
     assert list_append(history, CheckOptions(consistency_models=("snapshot-isolation",))).valid is True

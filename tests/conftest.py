@@ -67,3 +67,20 @@ def state(tmp_path_factory) -> Iterator[Path]:
         del os.environ["CHAOSCERT_STATE_DIR"]
     else:
         os.environ["CHAOSCERT_STATE_DIR"] = old
+
+
+def _markers() -> set[str]:
+    from clusters.ledger import owners_dir
+
+    directory = owners_dir()
+    return {p.name for p in directory.iterdir() if not p.name.startswith(".")} if directory.is_dir() else set()
+
+
+@pytest.fixture(autouse=True)
+def no_owner_marker_left() -> Iterator[None]:
+    """Fail the test that opens a ledger and never releases it: its owner marker would outlive it
+    (and ``chaoscert clean`` after the suite would report it)."""
+    before = _markers()
+    yield
+    if left := _markers() - before:
+        pytest.fail(f"owner markers left behind (a ledger opened and never released): {sorted(left)}")

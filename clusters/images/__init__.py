@@ -72,8 +72,7 @@ def apt_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def build_image(db: str, *, method: str = "auto", force: bool = False, mirror: str | None = None,
-                ledger: Ledger | None = None) -> BuiltImage:
+def build_image(db: str, *, method: str = "auto", force: bool = False, mirror: str | None = None) -> BuiltImage:
     """Build (or find cached) the node image for ``db``. ``method``: auto, debootstrap or dockerfile;
     auto uses the Dockerfile only when its base image is already present locally."""
     import docker
@@ -98,16 +97,18 @@ def build_image(db: str, *, method: str = "auto", force: bool = False, mirror: s
         client.images.build(path=str(DOCKERFILE_DIR), tag=tag, rm=True,
                             buildargs={"PACKAGES": " ".join(packages), "PACKAGES_HASH": digest})
     elif method == "debootstrap":
-        _debootstrap_import(client, tag, digest, packages, mirror or apt_mirror(), ledger or Ledger())
+        _debootstrap_import(client, tag, digest, packages, mirror or apt_mirror())
     else:
         raise ValueError(f"unknown image build method {method!r}: auto, debootstrap or dockerfile")
     return BuiltImage(tag, method, time.monotonic() - started)
 
 
-def _debootstrap_import(client, tag: str, digest: str, packages: tuple[str, ...], mirror: str,
-                        ledger: Ledger) -> None:
+def _debootstrap_import(client, tag: str, digest: str, packages: tuple[str, ...], mirror: str) -> None:
+    """Debootstrap a rootfs into a scratch folder (in a ledger of its own, so ``clean`` removes it
+    after a crash) and import it as ``tag``."""
+    ledger = Ledger()
     rootfs_parent = Path(tempfile.mkdtemp(prefix="chaoscert-rootfs-", dir="/var/tmp"))
-    resource = ledger.record("path", str(rootfs_parent), path=str(rootfs_parent))
+    ledger.record("path", str(rootfs_parent), path=str(rootfs_parent))
     try:
         rootfs = rootfs_parent / "root"
         done = subprocess.run(
@@ -128,4 +129,5 @@ def _debootstrap_import(client, tag: str, digest: str, packages: tuple[str, ...]
             raise RuntimeError(f"tar of the rootfs failed (exit {tar.returncode})")
         client.images.get(tag)  # raises if the import did not produce the tag
     finally:
-        ledger.release(resource)
+        if errors := ledger.release_all():
+            raise RuntimeError(f"could not remove the scratch rootfs: {errors}")

@@ -116,7 +116,7 @@ def cluster(request, state, tmp_path_factory):
         for b in reversed(backends):
             assert b.destroy() == []
         assert ledger.outstanding() == [] or all(r.kind == "process" for r in ledger.outstanding())
-        ledger.release_all()
+        assert ledger.release_all() == []
 
 
 def _wait_for(condition, what: str, timeout: float = 10.0) -> None:

@@ -32,7 +32,7 @@ def test_run_on_ssh_hosts(tmp_path, monkeypatch):
     finally:
         for b in reversed(backends):
             assert b.destroy() == []
-        ledger.release_all()
+        assert ledger.release_all() == []
     results = json.loads((outcome.directory / "results.json").read_text())
     assert results.get("error") is None, results.get("error")
     assert results["checkers"]["cas-register"]["valid?"] is True

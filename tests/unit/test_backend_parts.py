@@ -49,5 +49,8 @@ def test_pick_subnet_skips_networks_in_use(monkeypatch):
 
 def test_local_output_that_is_not_utf8_is_replaced(tmp_path):
     """A server log may hold bytes that are not UTF-8 (seekdb's does); reading it must not raise."""
-    remote = LocalRemote("n1", "127.0.0.1", Ledger("unit", tmp_path))
-    assert remote.run(["printf", "log \\303(\\n"]).stdout == "log \ufffd(\n"
+    ledger = Ledger(directory=tmp_path)
+    try:
+        assert LocalRemote("n1", "127.0.0.1", ledger).run(["printf", "log \\303(\\n"]).stdout == "log \ufffd(\n"
+    finally:
+        assert ledger.release_all() == []

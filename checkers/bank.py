@@ -201,11 +201,11 @@ def check_bank(history: History, options: CheckOptions) -> Result:
     expect = _Expect(accounts, total, options.allow_negative_balances)
     errors = [e for p in reads if p.complete is not None and (e := _check_read(expect, p.complete))]
     money, mismatches = _money(reads, transfers, expect)
-    errors += mismatches
+    errors = sorted(errors + mismatches, key=lambda e: e["op"]["index"])  # history order, as Jepsen's
     details: dict[str, Any] = {
         "read-count": len(reads),
         "error-count": len(errors),
-        "first-error": min(errors, key=lambda e: e["op"]["index"]) if errors else None,
+        "first-error": errors[0] if errors else None,
         "errors": group_errors(errors, _badness(total)),
         "accounts": sorted(accounts, key=repr),
         "total-amount": total,

@@ -93,3 +93,13 @@ def test_money_view_names_unreflected_transfers_only_with_ids():
 def test_no_reads_is_unknown():
     result = check_bank(history(*transfer(0, 0, 1, 3)), CheckOptions())
     assert result.valid == "unknown" and "no ok read" in result.cause
+
+
+def test_first_error_is_the_first_bad_read_to_complete():
+    """As in Jepsen, errors are in history order of the reads' completions, not of their invocations."""
+    ops = [*read(2, {0: 10, 1: 0}), invoke(0, "read"), invoke(1, "read"), ok(1, "read", {0: 10, 1: 2}),
+           ok(0, "read", {0: 10, 1: 1})]
+    details = check_bank(history(*ops), CheckOptions()).details
+    wrong = details["errors"]["wrong-total"]
+    assert (wrong["first"]["total"], wrong["last"]["total"]) == (12, 11)
+    assert details["first-error"] == wrong["first"]

@@ -123,7 +123,7 @@ def _parse_initial_value(text: str | None) -> Any:
 @app.command()
 def check(
     files: Annotated[list[Path], typer.Argument(help="history files")],
-    model: Annotated[str, typer.Option("-m", "--model", help="checker to run (see `chaoscert check --list`)")],
+    model: Annotated[str, typer.Option("-m", "--model", help="checker to run (see `chaoscert models`)")],
     fmt: FormatOption = None,
     consistency_models: Annotated[list[str] | None, typer.Option(
         "-c", "--consistency-models", help="Elle consistency models, comma-separated")] = None,

@@ -45,6 +45,18 @@ def require(condition: bool, why: str) -> None:
         pytest.skip(why)
 
 
+def command_lines() -> dict[int, str]:
+    """Every process's command line, from /proc (``ps`` cuts them at 80 columns without a terminal)."""
+    lines = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                lines[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue  # gone meanwhile
+    return lines
+
+
 def have_seekdb() -> bool:
     """Whether the seekdb binary (PyPI ``pylibseekdb``) is installed."""
     from clusters.seekdb import seekdb_binary

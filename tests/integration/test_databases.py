@@ -19,7 +19,7 @@ import pytest
 
 from clusters.ledger import Ledger
 from clusters.remote import Node
-from tests.conftest import require
+from tests.conftest import command_lines, require
 from tests.integration.test_backends import ensure_docker
 
 pytestmark = [pytest.mark.db, pytest.mark.root]
@@ -33,8 +33,7 @@ def _private_state(state):
 def _leftovers(run_dir: Path, tag: str) -> list[str]:
     found = [f"namespace {ns}" for ns in subprocess.run(["ip", "netns", "list"], capture_output=True,
                                                         text=True).stdout.split() if tag in ns]
-    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    found += [f"process {line.strip()}" for line in ps.splitlines() if str(run_dir) in line]
+    found += [f"process {pid} {line}" for pid, line in command_lines().items() if str(run_dir) in line]
     with contextlib.suppress(Exception):
         import docker
 

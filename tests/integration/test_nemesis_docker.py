@@ -27,7 +27,7 @@ import pytest
 
 from chaos.nemesis import build_nemesis
 from clusters.ledger import Ledger, run_suffix
-from tests.conftest import require
+from tests.conftest import command_lines, require
 from tests.integration.galera_probe import query_seconds, wait_status
 from tests.integration.test_backends import ensure_docker
 
@@ -43,8 +43,7 @@ def _host_rules() -> list[str]:
 
 def _delayers() -> list[int]:
     """Pids of this checkout's NFQUEUE delayers running on this machine."""
-    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [int(line.split()[0]) for line in ps.splitlines() if DELAYER in line]
+    return [pid for pid, line in command_lines().items() if DELAYER in line]
 
 
 @pytest.fixture(scope="module")

@@ -269,3 +269,4 @@ def test_interrupted_run_leaves_nothing(how: str, tmp_path: Path) -> None:
         assert list(child_state.glob("*.jsonl")) == []  # every ledger entry released
     finally:
         assert backend.destroy() == []
+        assert ledger.release_all() == []

@@ -32,6 +32,7 @@ from typing import Any
 
 from scipy.stats import beta
 
+from checkers.elle.models import implies, validate_models
 from checkers.result import Result
 from checkers.sla import SlaFigures
 
@@ -181,10 +182,10 @@ def _data_loss(claimed: int, claims: Claims, fig: SlaFigures, results: Mapping[s
 
 
 def _consistency(claimed: str, claims: Claims, fig: SlaFigures, results: Mapping[str, Result]) -> Verdict:
+    """Violated when a checker found the history invalid; certified only by a valid result of a checker
+    that tested ``claimed`` or a stronger model (Elle's, the linearizability checkers'): a bank or set
+    checker can refute serializability but never prove it."""
     used = {k: r for k, r in results.items() if k not in NOT_CONSISTENCY}
-    if not used:
-        return Verdict("consistency", claimed, INCONCLUSIVE, None, {},
-                       "no consistency checker result (pass --model with a transactional or register model)")
     verdicts = {k: r.valid for k, r in used.items()}
     evidence = {k: r.to_json() for k, r in used.items()}
     if False in verdicts.values():
@@ -192,7 +193,14 @@ def _consistency(claimed: str, claims: Claims, fig: SlaFigures, results: Mapping
     if "unknown" in verdicts.values():
         return Verdict("consistency", claimed, INCONCLUSIVE, verdicts, evidence,
                        "; ".join(f"{k}: {r.cause}" for k, r in used.items() if r.valid == "unknown"))
-    return Verdict("consistency", claimed, CERTIFIED, verdicts, evidence, f"valid under {', '.join(used)}")
+    vouching = [k for k, r in used.items() if any(implies(m, claimed) for m in r.details.get("consistency-models", ()))]
+    if not vouching:
+        tested = {k: r.details["consistency-models"] for k, r in used.items() if "consistency-models" in r.details}
+        why = (f"the checkers tested weaker models only ({tested})" if tested else
+               f"no checker here tests a consistency model ({', '.join(used) or 'none ran'}): run a list-append, "
+               "rw-register or register workload (or pass --model with such a checker)")
+        return Verdict("consistency", claimed, INCONCLUSIVE, verdicts, evidence, why)
+    return Verdict("consistency", claimed, CERTIFIED, verdicts, evidence, f"valid under {', '.join(vouching)}")
 
 
 def _staleness(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, Result]) -> Verdict:
@@ -207,12 +215,20 @@ def _staleness(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping
                    f"worst {worst:.3f} ms over {len(samples)} elements (at the resolution of the reads)")
 
 
+def _known_model(name: str) -> bool:
+    try:
+        validate_models([name])
+    except ValueError:
+        return False
+    return True
+
+
 CLAIMS: dict[str, ClaimSpec] = {s.key: s for s in (
     ClaimSpec("rto_seconds", (int, float), "a number", lambda x: x > 0, "> 0", _rto),
     ClaimSpec("availability", (int, float), "a number", lambda x: 0 < x <= 1, "in (0, 1]",
               _availability),
     ClaimSpec("data_loss", (int,), "an integer", lambda x: x >= 0, ">= 0", _data_loss),
-    ClaimSpec("consistency", (str,), "a string", lambda x: bool(x), "a model name",
+    ClaimSpec("consistency", (str,), "a string", _known_model, "a consistency model Elle knows (e.g. serializable)",
               _consistency),
     ClaimSpec("p99_latency_ms", (int, float), "a number", lambda x: x > 0, "> 0", _p99),
     ClaimSpec("staleness_ms", (int, float), "a number", lambda x: x >= 0, ">= 0", _staleness),

@@ -54,7 +54,8 @@ def run_command(
     isolation: Annotated[str, typer.Option(help=f"SQL isolation level: {', '.join(ISOLATION_LEVELS)}")
                          ] = "serializable",
     consistency: Annotated[str | None, typer.Option(
-        help="consistency model the transactional checkers test (default: the isolation level's)")] = None,
+        help="consistency model the transactional checkers test (default: the claimed one, else the "
+             "isolation level's)")] = None,
     op_timeout: Annotated[float, typer.Option(help="seconds before a client op is abandoned")] = 5.0,
     claims: Annotated[Path | None, typer.Option(help="claims TOML judged on each run")] = None,
     test_count: Annotated[int, typer.Option(help="run the test this many times (seed+i when --seed)")] = 1,

@@ -130,8 +130,9 @@ class RunSpec:
         return WORKLOADS[self.workload]
 
     def options(self) -> WorkloadOptions:
+        claimed = self.claims.values.get("consistency") if self.claims is not None else None
         return WorkloadOptions(isolation=self.isolation, timeout=self.op_timeout, accounts=self.accounts,
-                               consistency=self.consistency)
+                               consistency=self.consistency or claimed)  # check what is claimed
 
 
 def clients_for(concurrency: str | int, nodes: int) -> int:

@@ -301,7 +301,8 @@ def check_linearizable(history: History, options: CheckOptions, model_name: str,
 
 
 def _result(model: Model, outcomes: dict[Hashable, Outcome], keyed: bool) -> Result:
-    details: dict[str, Any] = {"model": model.name, "analyzer": "wgl",
+    # every op is one object's (one key's), so a linearizable history is a strict-serializable one
+    details: dict[str, Any] = {"model": model.name, "analyzer": "wgl", "consistency-models": ["strict-serializable"],
                                "configs": sum(o.configs for o in outcomes.values())}
     if keyed:
         details["keys"] = len(outcomes)

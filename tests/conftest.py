@@ -82,10 +82,22 @@ def state(tmp_path_factory) -> Iterator[Path]:
 
 
 def _markers() -> set[str]:
+    """Owner markers of runs opened by this process or by one that has exited (a concurrent live run's
+    markers are its own business)."""
+    import json
+
     from clusters.ledger import owners_dir
 
     directory = owners_dir()
-    return {p.name for p in directory.iterdir() if not p.name.startswith(".")} if directory.is_dir() else set()
+    found = set()
+    for path in directory.iterdir() if directory.is_dir() else []:
+        try:
+            pid = int(json.loads(path.read_text(encoding="utf-8"))["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a temporary file, or one removed meanwhile
+        if pid == os.getpid() or not Path(f"/proc/{pid}").exists():
+            found.add(path.name)
+    return found
 
 
 @pytest.fixture(autouse=True)

@@ -128,7 +128,8 @@ def check(history: History, options: CheckOptions, functions: frozenset[str],
         _write_explanations(Path(options.directory), details["anomalies"], analysis.explainer)
     valid = details["valid?"]
     cause = None if valid != "unknown" else "only " + ", ".join(details["anomaly-types"]) + " found"
-    return Result(valid, {k: v for k, v in details.items() if k != "valid?"}, cause)
+    checked = {"consistency-models": list(options.consistency_models)}  # what a valid verdict vouches for
+    return Result(valid, {**checked, **{k: v for k, v in details.items() if k != "valid?"}}, cause)
 
 
 def _write_explanations(directory: Path, anomalies: dict[str, Any], explainer: Explainer) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "boundary",
     "canonical_model_name",
     "friendly_model_name",
+    "implies",
     "prohibited_anomaly_types",
     "reportable_anomaly_types",
     "validate_models",
@@ -253,6 +254,11 @@ def anomalies_prohibited_by(models: Iterable[str]) -> set[str]:
 def all_impossible_models(models: Iterable[str]) -> set[str]:
     """The models, canonicalised, and every stronger one (each implies one of them)."""
     return _bfs(_out(_MODELS_IN), (canonical_model_name(m) for m in models))
+
+
+def implies(model: str, other: str) -> bool:
+    """Whether a history that satisfies ``model`` satisfies ``other`` (it is ``other`` or stronger)."""
+    return canonical_model_name(model) in all_impossible_models(validate_models([other]))
 
 
 def anomalies_to_impossible_models(anomalies: Iterable[str]) -> set[str]:

@@ -117,6 +117,35 @@ def test_data_loss_from_set_result(tmp_path):
     assert v.verdict == "violated" and v.measured == 1 and v.evidence["set-lost"] == [2]
 
 
+def test_consistency_is_certified_only_by_a_checker_of_that_model_or_a_stronger_one(tmp_path):
+    """A valid bank, or an Elle check of a weaker model, refutes nothing and proves nothing: inconclusive."""
+    from checkers import get_checker
+    from checkers.bank import check_bank
+    from checkers.elle_checkers import check_list_append
+
+    txns = history(invoke(0, "txn", [["append", 1, 1]]), ok(0, "txn", [["append", 1, 1]]),
+                   invoke(1, "txn", [["r", 1, None]]), ok(1, "txn", [["r", 1, [1]]]))
+    register = history(invoke(0, "write", 1), ok(0, "write", 1), invoke(1, "read"), ok(1, "read", 1))
+    bank = history(invoke(0, "read"), ok(0, "read", {0: 5, 1: 5}))
+
+    def verdict(claimed, results):
+        claims = load_claims(claims_file(tmp_path, f"consistency = '{claimed}'\n"))
+        (v,) = evaluate(claims, sla_figures(txns), results)
+        return v.verdict, v.reason
+
+    def elle(model):
+        return check_list_append(txns, CheckOptions(consistency_models=(model,)))
+
+    assert verdict("serializable", {"bank": check_bank(bank, CheckOptions())})[0] == "inconclusive"
+    assert verdict("serializable", {"bank-log": check_bank(bank, CheckOptions())})[0] == "inconclusive"
+    state, why = verdict("serializable", {"list-append": elle("repeatable-read")})
+    assert state == "inconclusive" and "weaker" in why
+    assert verdict("serializable", {"list-append": elle("serializable")}) == ("certified", "valid under list-append")
+    assert verdict("repeatable-read", {"list-append": elle("serializable")})[0] == "certified"
+    assert verdict("strict-serializable", {"list-append": elle("serializable")})[0] == "inconclusive"
+    assert verdict("serializable", {"register": get_checker("register")(register, CheckOptions())})[0] == "certified"
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("rto_seconds = 8\navailabilty = 0.9999\n", ":2: availabilty: unknown claim; did you mean 'availability'?"),
     ("availability = '99.99%'\n", ":1: availability: expected a number, got str '99.99%'"),

@@ -38,10 +38,10 @@ class Control:
 
 
 def run_isolation(tmp_path: Path, db: str, isolation: str, consistency: str, *, nodes: int = 1,
-                  workload: str = "list-append", seconds: float = SECONDS,
+                  workload: str = "list-append", seconds: float = SECONDS, clients: str = CLIENTS,
                   db_options: dict[str, Any] | None = None) -> Control:
     result = run(RunSpec(db=db, workload=workload, nemesis="none", backend="netns", nodes=nodes,
-                         time_limit=seconds, concurrency=CLIENTS, isolation=isolation, consistency=consistency,
+                         time_limit=seconds, concurrency=clients, isolation=isolation, consistency=consistency,
                          rate=10_000, db_options=db_options or {}, results_dir=tmp_path), say=lambda _: None)
     assert "error" not in result.results, result.results.get("error")
     history = read_history(result.directory / "history.jsonl")

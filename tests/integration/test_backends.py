@@ -297,9 +297,8 @@ def test_kill_9_during_cluster_up_then_clean_leaves_nothing(backend, state, tmp_
     assert not ledger_path.exists()
 
 
+@pytest.mark.parametrize("cluster", ["ssh"], indirect=True)
 def test_ssh_refuses_unknown_host_key(cluster, tmp_path):
-    if cluster[0] != "ssh":
-        pytest.skip("ssh only")
     from clusters.ssh import SshHost, connect
 
     host = cluster[1][0].remote.host

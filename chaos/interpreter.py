@@ -59,7 +59,6 @@ class Worker:
     name: str
     apply: Callable[[Op], Op]
     process: Any
-    node: str | None = None  # the node a client talks to, recorded on its invocations (None: varies)
     thread: threading.Thread | None = None
 
     def stop(self, timeout: float) -> None:
@@ -68,8 +67,8 @@ class Worker:
             self.thread.join(timeout)
 
 
-def client_worker(i: int, client: Client, node: str | None = None) -> Worker:
-    return Worker(f"client-{i}", client.invoke, i, node)
+def client_worker(i: int, client: Client) -> Worker:
+    return Worker(f"client-{i}", client.invoke, i)
 
 
 def nemesis_worker(nemesis: Nemesis) -> Worker:
@@ -164,7 +163,7 @@ class _Run:
         what = turn.lane.poll(Context(self.recorder.now(), (turn.worker.process,), self.rng))
         if isinstance(what, Invocation):
             kind = "info" if turn.nemesis else "invoke"  # Jepsen: nemesis ops are info at both ends
-            return self.recorder.record(Op(0, 0, kind, turn.worker.process, what.f, what.value, node=turn.worker.node))
+            return self.recorder.record(Op(0, 0, kind, turn.worker.process, what.f, what.value))
         turn.seen = self.changes
         return what
 

@@ -254,8 +254,7 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         for i in range(spec.clients):
             client = connect(i)
             stack.callback(client.close)
-            # a client following the primary changes node: its ops carry none
-            workers.append(client_worker(i, client, None if route is not None else nodes[i % len(nodes)].name))
+            workers.append(client_worker(i, client))
         nemesis = nemesis_worker(package.nemesis) if package else None
         for w in [*workers, *([nemesis] if nemesis else [])]:
             stack.callback(w.stop, 1.0)

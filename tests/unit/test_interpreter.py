@@ -214,9 +214,3 @@ def test_completions_that_change_no_generator_do_not_wake_a_waiting_lane(tmp_pat
             nemesis_worker(Faults()), Later())
     assert len([o for o in h.ops if o.process == "nemesis"]) == 2
     assert len(polls) <= 4  # asked first, at its time, after its op; not after each of 3000 completions
-
-
-def test_each_op_carries_its_clients_node(tmp_path):
-    nodes = ["n1", "n2", "n1", "n2", None]
-    h = run(tmp_path, [client_worker(i, Ok(), node) for i, node in enumerate(nodes)], writes(200))
-    assert len(h.ops) == 400 and all(o.node == nodes[o.process % 5] for o in h.ops)

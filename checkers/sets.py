@@ -10,8 +10,9 @@ Clients ``add`` single elements and ``read`` the whole set::
 ``set`` looks at the final ok reads only: an acknowledged element missing from one is *lost*; an
 element read but never added is *unexpected*; one whose add was indeterminate (info) but which was
 read is *recovered*. The final reads are the ok reads invoked after every add ended, the latest one
-per node (ops name their node in ``node``); with none, the last ok read (Jepsen's rule). So a
-history with a final read from each node checks each node: after a split brain each node's read
+per node (ops name their node in ``node``; reads naming none count only when no read names one); with
+none, the last ok read (Jepsen's rule). So a history with a final read from each node checks each
+node: after a split brain each node's read
 misses what the others acknowledged (*lost*, per node in ``lost-by-node``), and final reads of
 different nodes that differ are *divergent*, which is invalid: once writes have stopped, one set
 cannot hold two contents. Elements of indeterminate (info) adds do not count towards divergence: such
@@ -56,7 +57,9 @@ def _sorted(elements: Iterable[Any]) -> list[Any]:
 
 
 def final_reads(history: History) -> list[Pair]:
-    """The ok reads invoked after every add ended, the latest per node (the last ok read if none)."""
+    """The ok reads invoked after every add ended, the latest per node; reads that name no node count
+    only when none names one (a client's last read beside the per-node final reads of a run); the last
+    ok read if there is no such read."""
     pairs = history.pairs()
     reads = [p for p in pairs if p.f == "read" and p.type == "ok"]
     last_add = max((p.complete.index if p.complete else p.invoke.index for p in pairs if p.f == "add"), default=-1)
@@ -64,7 +67,8 @@ def final_reads(history: History) -> list[Pair]:
     for p in reads:
         if p.invoke.index > last_add:
             latest[_node(p)] = p
-    return list(latest.values()) or reads[-1:]
+    named = [p for node, p in latest.items() if node is not None]
+    return named or list(latest.values()) or reads[-1:]
 
 
 def _node(p: Pair) -> Any:

@@ -56,6 +56,10 @@ def test_set_checks_the_final_read_of_each_node():
     assert (d["lost"], d["lost-by-node"], d["recovered"]) == ([1, 2], {"n1": [2], "n2": [1]}, [3])
     assert d["divergent"] is True and d["divergent-elements"] == [1, 2]
     assert [(r["node"], r["count"]) for r in d["final-reads"]] == [("n1", 2), ("n2", 1)]
+    # a client's read naming no node, after the last add, beside the per-node final reads: not a node of its own
+    unnamed = [invoke(6, "read"), ok(6, "read", [1, 2, 3])]
+    h = history(*early, *adds, *unnamed, *read_on(4, [1, 3], "n1"), *read_on(5, [2], "n2"))
+    assert [r["node"] for r in check_set(h, CheckOptions()).details["final-reads"]] == ["n1", "n2"]
     # the same content on both nodes: valid; the latest final read of a node is the one judged
     same = history(*adds, *read_on(4, [1], "n1"), *read_on(4, [1, 2], "n1"), *read_on(5, [2, 1], "n2"))
     r = check_set(same, CheckOptions())

@@ -35,6 +35,6 @@ def test_serializable_is_snapshot_isolation(tmp_path):
     require(have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")
     # 4 clients: with 10 on the hot keys, row lock waits held it to 1-12 txn/s (21 commits in 15 s once)
     control = run_isolation(tmp_path, "seekdb", "serializable", "snapshot-isolation", seconds=15, clients="4")
-    assert control.committed > 100
+    assert control.committed > 50  # 302 to 497 in 15 s on a quiet machine
     assert control.result.valid is True
     assert control.kinds <= {"G2-item"}, control.anomalies

@@ -12,11 +12,10 @@ element read but never added is *unexpected*; one whose add was indeterminate (i
 read is *recovered*. The final reads are the ok reads invoked after every add ended, the latest one
 per node (ops name their node in ``node``; reads naming none count only when no read names one); with
 none, the last ok read (Jepsen's rule). So a history with a final read from each node checks each
-node: after a split brain each node's read
-misses what the others acknowledged (*lost*, per node in ``lost-by-node``), and final reads of
-different nodes that differ are *divergent*, which is invalid: once writes have stopped, one set
-cannot hold two contents. Elements of indeterminate (info) adds do not count towards divergence: such
-an add may still take effect between two final reads.
+node: after a split brain each node's read misses what the others acknowledged (*lost*, per node in
+``lost-by-node``), and final reads of different nodes that differ are *divergent*, which is invalid:
+once writes have stopped, one set cannot hold two contents. Elements of indeterminate (info) adds do
+not count towards divergence: such an add may still take effect between two final reads.
 
 ``set-full`` follows every element through every read: *stable* (from some time on, every read saw
 it), *lost* (known to exist, then no later read saw it), *never-read*, and *stale* (stable, but some

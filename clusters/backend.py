@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 
 from clusters.remote import Node
 
-__all__ = ["Backend", "FreePorts"]
+__all__ = ["Backend", "FreePorts", "listen_address"]
 
 
 @runtime_checkable
@@ -39,3 +39,9 @@ class FreePorts(Protocol):
 
     def free_port(self) -> int:
         """A TCP port nobody listens on at the node's address right now."""
+
+
+def listen_address(node: Node, everywhere: str) -> str:
+    """The address a node's server listens on: the node's own where nodes share this machine's ports
+    (local processes on 127.0.0.x), else ``everywhere`` (the server's wildcard)."""
+    return node.address if isinstance(node.remote, FreePorts) else everywhere

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import pymysql
 
+from clusters.backend import listen_address
 from clusters.endpoint import Endpoint
 from clusters.remote import Node, RemoteError
 from clusters.servers import (
@@ -106,7 +107,7 @@ datadir={home}/data
 socket={home}/mysqld.sock
 pid-file={home}/mysqld.pid
 log-error={home}/error.log
-bind-address=0.0.0.0
+bind-address={listen_address(node, "0.0.0.0")}
 port={PORT}
 skip-name-resolve
 transaction-isolation={self.isolation}

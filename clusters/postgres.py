@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from clusters.backend import FreePorts, listen_address
 from clusters.endpoint import Endpoint
 from clusters.remote import Node, RemoteError
 from clusters.servers import (
@@ -101,15 +102,21 @@ class Postgres(LogFiles):
         home, data = self.home(node), f"{self.home(node)}/data"
         node.remote.run([f"{BIN}/initdb", "-D", data, "-U", "postgres", "--auth-local=peer",
                          "--auth-host=scram-sha-256", "-N"], user="postgres", timeout=120)
-        conf = ["listen_addresses = '*'", f"port = {PORT}", f"unix_socket_directories = '{home}/sock'",
+        conf = [f"listen_addresses = '{listen_address(node, '*')}'", f"port = {PORT}",
+                f"unix_socket_directories = '{home}/sock'",
                 "wal_level = replica", "max_wal_senders = 10", "hot_standby = on", "shared_buffers = 32MB",
                 f"default_transaction_isolation = '{self.isolation}'",
                 *(f"{k} = '{v}'" for k, v in self.settings.items())]
         node.remote.run(["sh", "-c", 'cat >>"$1"', "sh", f"{data}/postgresql.conf"], input="\n".join(conf) + "\n",
                         user="postgres")
-        hba = "".join(f"host replication replicator {n.address}/32 trust\n" for n in self._nodes)
+        sources = [n.address for n in self._nodes]
+        if any(isinstance(n.remote, FreePorts) for n in self._nodes):
+            sources.append("127.0.0.1")  # processes of this machine connect to 127.0.0.x from there
+        hba = "".join(f"host replication replicator {a}/32 trust\n" for a in sources)
         hba += f"host all {CLIENT_USER} 0.0.0.0/0 scram-sha-256\n"
-        node.remote.run(["sh", "-c", 'cat >>"$1"', "sh", f"{data}/pg_hba.conf"], input=hba, user="postgres")
+        # before initdb's lines: the first matching line decides, and initdb's ask 127.0.0.1 for a password
+        node.remote.run(["sh", "-c", '{ cat; cat "$1"; } >"$1.new" && mv "$1.new" "$1"', "sh", f"{data}/pg_hba.conf"],
+                        input=hba, user="postgres")
         self._launch(node)
         self.sql(node, f"CREATE ROLE replicator WITH REPLICATION LOGIN;"
                        f"CREATE ROLE {CLIENT_USER} WITH LOGIN CREATEDB PASSWORD '{self._password}';"
@@ -118,9 +125,10 @@ class Postgres(LogFiles):
     def _clone(self, node: Node, primary: Node) -> None:
         data = f"{self.home(node)}/data"
         node.remote.run([f"{BIN}/pg_basebackup", "-h", primary.address, "-p", str(PORT), "-U", "replicator",
-                         "-D", data, "-R", "-X", "stream", "-c", "fast"], user="postgres", timeout=120)
+                         "-D", data, "-R", "-X", "stream", "-c", "fast", "-w"], user="postgres", timeout=120)
         node.remote.run(["sh", "-c", 'cat >>"$1"', "sh", f"{data}/postgresql.conf"], user="postgres",
-                        input=f"unix_socket_directories = '{self.home(node)}/sock'\n")
+                        input=f"unix_socket_directories = '{self.home(node)}/sock'\n"
+                              f"listen_addresses = '{listen_address(node, '*')}'\n")
         self._launch(node)
 
     def teardown(self, nodes: Sequence[Node]) -> None:

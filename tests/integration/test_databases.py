@@ -154,6 +154,39 @@ def test_galera_kill_and_partition(backend):
             assert cur.fetchall() == ((1,), (3,))
 
 
+_FAIL_FIRST_JOIN = """#!/bin/bash
+# A joiner's first state transfer on each node exits 1 before a word, as wsrep_sst_rsync once did in CI.
+if [ "$2" = joiner ] && mkdir "$(dirname "$0")/failed-$4" 2>/dev/null; then exit 1; fi
+exec /usr/bin/wsrep_sst_rsync "$@"
+"""
+
+
+def test_galera_join_retries_a_failed_state_transfer():
+    from clusters.galera import Galera
+
+    scripts = Path(tempfile.mkdtemp(prefix="chaoscert-sst-", dir="/var/tmp"))
+    scripts.chmod(0o777)  # the script runs as mysql and leaves its marker here
+    (scripts / "wsrep_sst_failonce").write_text(_FAIL_FIRST_JOIN)
+    (scripts / "wsrep_sst_failonce").chmod(0o755)
+
+    class FirstJoinFails(Galera):
+        def setup(self, nodes):
+            self.sst_method = "failonce"  # the donor's side passes through to rsync
+            for node in nodes:
+                node.remote.daemon_env["PATH"] = f"{scripts}:/usr/sbin:/usr/bin:/sbin:/bin"
+            super().setup(nodes)
+
+    try:
+        with db_cluster("netns", FirstJoinFails, 2) as (db, nodes):
+            n2 = nodes[1]
+            assert [p.name for p in scripts.glob("failed-*")] == [f"failed-{n2.address}"]
+            log = n2.remote.run(["cat", f"{db.home(n2)}/error.log"]).stdout
+            assert log.count("SST request callback failed") == 1
+            assert db._synced(n2, 2) is None
+    finally:
+        subprocess.run(["rm", "-rf", str(scripts)], check=True)
+
+
 # ---------------------------------------------------------------- etcd
 
 def test_etcd_kill_leader():

@@ -90,6 +90,18 @@ def test_workload_on_etcd_under_kill(tmp_path, workload):
         assert results["checkers"][checker]["valid?"] is True, (checker, results["checkers"][checker])
 
 
+@pytest.mark.parametrize("db", ["galera", "mariadb-async", "postgres"])
+def test_replicated_database_on_the_local_backend(tmp_path, db):
+    """Three servers of one database on this machine's 127.0.0.x share its ports: each listens on its
+    own address only (Galera's group port too), and PostgreSQL's replicas, which connect from
+    127.0.0.1, are let in before initdb's password lines."""
+    require(os.geteuid() == 0 and shutil.which("mariadbd") is not None and have_postgres(),
+            "root (servers drop to their own users), MariaDB, Galera and PostgreSQL")
+    results = _run(tmp_path, db, "bank", nodes=3, nemesis="kill:n1")
+    for checker in CHECKED_BY["bank"]:
+        assert results["checkers"][checker]["valid?"] is True, (checker, results["checkers"][checker])
+
+
 def test_bank_refuses_etcd(tmp_path):
     require(have_etcd(), "etcd is not installed, or not root (netns backend)")
     result = run(RunSpec(db="etcd", workload="bank", backend="netns", time_limit=1, results_dir=tmp_path),

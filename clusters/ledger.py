@@ -77,12 +77,34 @@ def _write_marker(run_id: str, *, kept: bool) -> None:
     tmp.replace(path)
 
 
+def owner_markers() -> dict[str, dict[str, Any]]:
+    """Every run's owner marker: run suffix -> ``{"run", "pid", "start_time", "kept"}`` (``{}`` when
+    the file cannot be parsed)."""
+    directory = owners_dir()
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(directory.iterdir()) if directory.is_dir() else []:
+        if path.name.startswith(".") or not path.is_file():
+            continue  # a marker being written
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except OSError:
+            continue  # removed meanwhile
+        except ValueError:
+            entry = {}
+        found[path.name] = entry if isinstance(entry, dict) else {}
+    return found
+
+
 def _marker_alive(suffix: str) -> bool:
     """Whether the run with this suffix says it is alive (its owner process runs) or kept."""
     try:
         entry = json.loads((owners_dir() / suffix).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    return _entry_alive(entry)
+
+
+def _entry_alive(entry: dict[str, Any]) -> bool:
     if entry.get("kept"):
         return True
     started = _proc_start_time(int(entry.get("pid", 0)))
@@ -274,11 +296,8 @@ def sweep(directory: Path | None = None) -> tuple[list[str], list[str]]:
 def _find_dead_markers() -> list[Resource]:
     """Owner markers of runs that are neither alive nor kept: a test or a run killed before its
     ledger was released left them; they no longer protect anything."""
-    directory = owners_dir()
-    if not directory.is_dir():
-        return []
-    return [Resource("owner-marker", path.name, {"path": str(path)}) for path in sorted(directory.iterdir())
-            if path.is_file() and not path.name.startswith(".") and not _marker_alive(path.name)]
+    return [Resource("owner-marker", suffix, {"path": str(owners_dir() / suffix)})
+            for suffix, entry in owner_markers().items() if not _entry_alive(entry)]
 
 
 @releaser("owner-marker")

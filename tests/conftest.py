@@ -84,20 +84,12 @@ def state(tmp_path_factory) -> Iterator[Path]:
 def _markers() -> set[str]:
     """Owner markers of runs opened by this process or by one that has exited (a concurrent live run's
     markers are its own business)."""
-    import json
+    from clusters.ledger import owner_markers
 
-    from clusters.ledger import owners_dir
+    def ours_or_dead(pid: object) -> bool:
+        return not isinstance(pid, int) or pid == os.getpid() or not Path(f"/proc/{pid}").exists()
 
-    directory = owners_dir()
-    found = set()
-    for path in directory.iterdir() if directory.is_dir() else []:
-        try:
-            pid = int(json.loads(path.read_text(encoding="utf-8"))["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # a temporary file, or one removed meanwhile
-        if pid == os.getpid() or not Path(f"/proc/{pid}").exists():
-            found.add(path.name)
-    return found
+    return {suffix for suffix, entry in owner_markers().items() if ours_or_dead(entry.get("pid"))}
 
 
 @pytest.fixture(autouse=True)

@@ -280,9 +280,11 @@ def run_suite(suite: Suite, results_dir: Path, say: Callable[[str], None] = prin
         outcome = run(spec, say=say)
         view = load_view(outcome.directory)
         views.append(view)
-        statuses[test.name] = ERROR if view.results.get("error") else merge_status(view.items)
+        error = view.results.get("error")
+        statuses[test.name] = ERROR if error else merge_status(view.items)
         runs[test.name] = str(outcome.directory.relative_to(directory))
-        say(f"suite {suite.name}: test {test.name}: {statuses[test.name]}")
+        why = f" ({str(error).splitlines()[0]})" if error else ""
+        say(f"suite {suite.name}: test {test.name}: {statuses[test.name]}{why}")
     code = gate(list(statuses.values()))
     (directory / "summary.md").write_text(_summary_md(suite, statuses, runs, views, code), encoding="utf-8")
     (directory / "junit.xml").write_text(ci.junit_xml(*views, name=f"chaoscert suite {suite.name}"),

@@ -10,7 +10,7 @@ import pytest
 
 from chaos.outputs import FAIL, PASS, UNKNOWN
 from chaos.runner import DBS, WORKLOADS
-from chaos.suite import ERROR, SuiteError, gate, load_suite
+from chaos.suite import ERROR, SuiteError, gate, load_suite, run_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """\
@@ -108,6 +108,15 @@ def test_gate_is_a_release_gate():
     assert gate([UNKNOWN, ERROR]) == 255
     assert gate([ERROR, FAIL, PASS]) == 1
     assert gate([]) == 2  # nothing checked is never a pass
+
+
+def test_a_test_that_errors_says_why_and_gates_255(tmp_path):
+    """The runner refuses bank on etcd before any node starts: the suite names the cause."""
+    text = GOOD.replace('db = "seekdb"', 'db = "etcd"').replace('options = { memory_budget = "2G" }\n', "")
+    said: list[str] = []
+    outcome = run_suite(load_suite(_write(tmp_path, text)), tmp_path, say=said.append)
+    assert outcome.statuses == {"a": ERROR, "b": ERROR} and outcome.exit_code == 255
+    assert "suite smoke: test a: error (ValueError: the bank workload cannot run on etcd" in "\n".join(said)
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "suites").glob("*.toml")), ids=lambda p: p.name)

@@ -32,7 +32,7 @@ from typing import Any
 
 from scipy.stats import beta
 
-from checkers.elle.models import implies, validate_models
+from checkers.elle.models import ALL_MODELS, implies
 from checkers.result import Result
 from checkers.sla import SlaFigures
 
@@ -215,21 +215,13 @@ def _staleness(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping
                    f"worst {worst:.3f} ms over {len(samples)} elements (at the resolution of the reads)")
 
 
-def _known_model(name: str) -> bool:
-    try:
-        validate_models([name])
-    except ValueError:
-        return False
-    return True
-
-
 CLAIMS: dict[str, ClaimSpec] = {s.key: s for s in (
     ClaimSpec("rto_seconds", (int, float), "a number", lambda x: x > 0, "> 0", _rto),
     ClaimSpec("availability", (int, float), "a number", lambda x: 0 < x <= 1, "in (0, 1]",
               _availability),
     ClaimSpec("data_loss", (int,), "an integer", lambda x: x >= 0, ">= 0", _data_loss),
-    ClaimSpec("consistency", (str,), "a string", _known_model, "a consistency model Elle knows (e.g. serializable)",
-              _consistency),
+    ClaimSpec("consistency", (str,), "a string", lambda x: x in ALL_MODELS,
+              "a consistency model Elle knows (e.g. serializable)", _consistency),
     ClaimSpec("p99_latency_ms", (int, float), "a number", lambda x: x > 0, "> 0", _p99),
     ClaimSpec("staleness_ms", (int, float), "a number", lambda x: x >= 0, ">= 0", _staleness),
     ClaimSpec("confidence", (int, float), "a number", lambda x: 0.5 <= x < 1, "in [0.5, 1)", None),

@@ -77,31 +77,29 @@ def _write_marker(run_id: str, *, kept: bool) -> None:
     tmp.replace(path)
 
 
+def _read_marker(path: Path) -> dict[str, Any] | None:
+    """A marker's entry; ``{}`` when it cannot be parsed, None when it is gone."""
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    except ValueError:
+        return {}
+    return entry if isinstance(entry, dict) else {}
+
+
 def owner_markers() -> dict[str, dict[str, Any]]:
-    """Every run's owner marker: run suffix -> ``{"run", "pid", "start_time", "kept"}`` (``{}`` when
-    the file cannot be parsed)."""
+    """Every run's owner marker: run suffix -> ``{"run", "pid", "start_time", "kept"}``."""
     directory = owners_dir()
-    found: dict[str, dict[str, Any]] = {}
-    for path in sorted(directory.iterdir()) if directory.is_dir() else []:
-        if path.name.startswith(".") or not path.is_file():
-            continue  # a marker being written
-        try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-        except OSError:
-            continue  # removed meanwhile
-        except ValueError:
-            entry = {}
-        found[path.name] = entry if isinstance(entry, dict) else {}
-    return found
+    paths = sorted(directory.iterdir()) if directory.is_dir() else []
+    # a name starting with "." is a marker being written
+    entries = {p.name: _read_marker(p) for p in paths if p.is_file() and not p.name.startswith(".")}
+    return {suffix: entry for suffix, entry in entries.items() if entry is not None}
 
 
 def _marker_alive(suffix: str) -> bool:
     """Whether the run with this suffix says it is alive (its owner process runs) or kept."""
-    try:
-        entry = json.loads((owners_dir() / suffix).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return _entry_alive(entry)
+    return _entry_alive(_read_marker(owners_dir() / suffix) or {})
 
 
 def _entry_alive(entry: dict[str, Any]) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chaos.runner import RunSpec, run
+from chaos.run.runner import RunSpec, run
 from checkers.formats import read_history
 from checkers.quantiles import quantiles
 

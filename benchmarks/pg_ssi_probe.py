@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chaos.runner import RunSpec, run
+from chaos.run.runner import RunSpec, run
 from checkers.formats import read_history
 from checkers.registry import CheckOptions, get_checker
 from workloads import elle, sql

@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chaos.browser import chromium, screenshot
-from chaos.outputs import write_run_outputs
-from chaos.store import new_run_dir
+from chaos.report.browser import chromium, screenshot
+from chaos.report.outputs import write_run_outputs
+from chaos.run.store import new_run_dir
 from checkers.formats import JsonlWriter
 from checkers.history import Op
 

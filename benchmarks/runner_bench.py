@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chaos.interpreter import client_worker, interpret
-from chaos.recorder import Recorder
+from chaos.run.interpreter import client_worker, interpret
+from chaos.run.recorder import Recorder
 from checkers.formats import read_history
 from checkers.history import Op
 from workloads.catalog import WORKLOADS

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.suite import SuiteOutcome, load_suite, run_suite
+from chaos.run.suite import SuiteOutcome, load_suite, run_suite
 
 SUITES = Path(__file__).parent / "suites"
 

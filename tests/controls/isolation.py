@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaos.runner import RunResult, RunSpec, run
+from chaos.run.runner import RunResult, RunSpec, run
 from checkers.formats import read_history
 from checkers.registry import CheckOptions, get_checker
 

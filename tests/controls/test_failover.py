@@ -40,10 +40,10 @@ from typing import Any
 
 import pytest
 
-from chaos.claims import Claims, evaluate
-from chaos.nemesis_net import NodeNet
-from chaos.partition import PartitionNemesis
-from chaos.recorder import Recorder
+from chaos.nemesis.net import NodeNet
+from chaos.nemesis.partition import PartitionNemesis
+from chaos.run.recorder import Recorder
+from chaos.sla.claims import Claims, evaluate
 from checkers.formats import read_history
 from checkers.history import History, Op
 from checkers.registry import CheckOptions, get_checker

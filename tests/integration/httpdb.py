@@ -79,7 +79,7 @@ class HttpDB:
 def drive(state: Path, specs: list[str]) -> None:
     """On namespaces made by the caller (``name=netns=address=dir`` each): http daemons under
     libfaketime, then a partition, a delay, a clock bump and a pause at once; then wait for SIGINT."""
-    from chaos.nemesis import build_nemesis
+    from chaos.nemesis.package import build_nemesis
     from clusters.ledger import Ledger, process_identity
     from clusters.netns import NetnsRemote
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chaos.runner import RunSpec, run
+from chaos.run.runner import RunSpec, run
 from checkers.formats import read_history
 from checkers.sla import faults_of
 from tests.conftest import have_seekdb, require

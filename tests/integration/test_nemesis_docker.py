@@ -25,7 +25,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from chaos.nemesis import build_nemesis
+from chaos.nemesis.package import build_nemesis
 from clusters.ledger import Ledger, run_suffix
 from tests.conftest import command_lines, require
 from tests.integration.galera_probe import query_seconds, wait_status
@@ -224,7 +224,7 @@ def test_packet_delay_by_nfqueue_delayer_in_the_containers_namespace(galera) -> 
 def test_delay_without_a_way_to_run_the_delayer_is_a_clear_error(galera, monkeypatch) -> None:
     """An engine on another machine (no namespace to enter from here) and a node image whose python3 has
     no netfilterqueue binding: the delay is refused with the reason, and nothing is left in place."""
-    from chaos.nemesis_net import NemesisError
+    from chaos.nemesis.net import NemesisError
     from clusters.docker_backend import DockerRemote
 
     _, nodes, nemesis = galera

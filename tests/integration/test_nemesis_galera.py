@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.nemesis import build_nemesis
+from chaos.nemesis.package import build_nemesis
 from clusters.ledger import Ledger
 from tests.conftest import require
 from tests.integration.galera_probe import query_seconds, wait_status

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.nemesis import build_nemesis
+from chaos.nemesis.package import build_nemesis
 from clusters.ledger import Ledger
 from tests.conftest import require
 from tests.integration.httpdb import PORT, HttpDB, get
@@ -110,7 +110,7 @@ def test_partition_cuts_both_ways_and_heals_exactly(cluster) -> None:
 
 
 def test_majority_partition_from_grudge_builder(cluster) -> None:
-    from chaos.partition import grudge_to_json, majority
+    from chaos.nemesis.partition import grudge_to_json, majority
 
     nodes, nemesis = cluster
     grudge = grudge_to_json(majority(list(nodes), random.Random(4)))
@@ -257,7 +257,7 @@ def test_interrupted_run_leaves_nothing(how: str, tmp_path: Path) -> None:
             proc.wait(10)
             # `chaoscert clean` without its sweep (which would take other runs' chaoscert-* namespaces
             # on a shared machine): a fresh process, the same registration of ledger kinds
-            code = ("import sys; from pathlib import Path; from chaos.cluster_cli import load_backends; "
+            code = ("import sys; from pathlib import Path; from chaos.cli.cluster import load_backends; "
                     "from clusters.ledger import clean_all; load_backends(); "
                     "released, errors = clean_all(Path(sys.argv[1])); print(*released, sep='\\n'); "
                     "print(*errors, sep='\\n', file=sys.stderr); sys.exit(1 if errors else 0)")

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from chaos.browser import chromium, dump_dom, screenshot
-from chaos.cli import main
-from chaos.outputs import write_run_outputs
-from chaos.report import STATUS_COLOURS
-from chaos.serve import make_server
-from chaos.store import RunDir
+from chaos.cli.app import main
+from chaos.report.browser import chromium, dump_dom, screenshot
+from chaos.report.html import STATUS_COLOURS
+from chaos.report.outputs import write_run_outputs
+from chaos.report.serve import make_server
+from chaos.run.store import RunDir
 from tests.conftest import require
 from tests.unit.test_reports import RESULTS, make_run
 

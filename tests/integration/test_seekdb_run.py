@@ -13,7 +13,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from chaos.runner import RunSpec, run
+from chaos.run.runner import RunSpec, run
 from checkers.formats import read_history
 from checkers.history import Op
 from clusters.ledger import Ledger

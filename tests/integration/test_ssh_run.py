@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from chaos.runner import RunSpec, run
+from chaos.run.runner import RunSpec, run
 from clusters.backends import BackendOptions
 from clusters.ledger import Ledger
 from tests.conftest import require

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.suite import load_suite, run_suite
+from chaos.run.suite import load_suite, run_suite
 from checkers.formats import read_history
 from checkers.sla import faults_of
 from tests.conftest import have_seekdb, require

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from chaos.runner import RunSpec, run
+from chaos.run.runner import RunSpec, run
 from checkers.formats import read_history
 from checkers.history import Op
 from clusters.etcd import Etcd

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from chaos.cli import main
+from chaos.cli.app import main
 
 
 def run(capsys, *argv):
@@ -70,7 +70,7 @@ def test_check_path_imports_no_heavy_library(tmp_path):
 
     p = tmp_path / "h.jsonl"
     p.write_text('{"type":"invoke","f":"read","process":0}\n')
-    code = ("import sys\nfrom chaos.cli import main\ntry:\n    main(['check', '-m', 'cas-register', sys.argv[1]])\n"
+    code = ("import sys\nfrom chaos.cli.app import main\ntry:\n    main(['check', '-m', 'cas-register', sys.argv[1]])\n"
             "except SystemExit:\n    pass\n"
             "heavy = {'scipy', 'numpy', 'pandas', 'networkx', 'psycopg', 'docker', 'paramiko', 'matplotlib'}\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))")

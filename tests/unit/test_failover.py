@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.failover import FailoverNemesis, FollowPrimary, PrimaryRoute
-from chaos.nemesis import parse_spec, schedule
-from chaos.nemesis_net import NemesisError
+from chaos.nemesis.failover import FailoverNemesis, FollowPrimary, PrimaryRoute
+from chaos.nemesis.net import NemesisError
+from chaos.nemesis.package import parse_spec, schedule
 from checkers.sla import faults_of
 from clusters.endpoint import Endpoint
 from clusters.remote import Node

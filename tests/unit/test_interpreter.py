@@ -15,9 +15,9 @@ from itertools import pairwise
 
 import pytest
 
-from chaos import interpreter
-from chaos.interpreter import CompletionError, Worker, client_worker, interpret, nemesis_worker
-from chaos.recorder import Recorder
+from chaos.run import interpreter
+from chaos.run.interpreter import CompletionError, Worker, client_worker, interpret, nemesis_worker
+from chaos.run.recorder import Recorder
 from checkers.formats import read_history
 from checkers.history import Op
 from workloads.client import complete

@@ -9,10 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from chaos.nemesis import FaultSpec, build_nemesis, parse_spec, pick_nodes, schedule
-from chaos.nemesis_net import NemesisError
-from chaos.packet import behaviour_from_json
-from chaos.partition import bridge, grudge_from_json, grudge_to_json, majorities_ring, majority, minority_third, one
+from chaos.nemesis.net import NemesisError
+from chaos.nemesis.package import FaultSpec, build_nemesis, parse_spec, pick_nodes, schedule
+from chaos.nemesis.packet import behaviour_from_json
+from chaos.nemesis.partition import (
+    bridge,
+    grudge_from_json,
+    grudge_to_json,
+    majorities_ring,
+    majority,
+    minority_third,
+    one,
+)
 from clusters.ledger import Ledger
 from clusters.local import LocalRemote
 from clusters.remote import Node

@@ -8,7 +8,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chaos.recorder import Recorder
+from chaos.run.recorder import Recorder
 from checkers.formats import op_to_json, read_history
 from checkers.history import Op
 from tests.unit.test_formats import ops

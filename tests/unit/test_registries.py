@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
-from chaos.nemesis import FAULTS
-from chaos.runner import BACKENDS, DBS, WORKLOADS
+from chaos.nemesis.package import FAULTS
+from chaos.run.runner import BACKENDS, DBS, WORKLOADS
 from checkers.registry import checker_names
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from chaos.cli import main
-from chaos.outputs import load_view, scrub, write_run_outputs
-from chaos.serve import index_html, make_server
-from chaos.store import RunDir, find_runs, new_run_dir
-from chaos.timeline import timeline_data
+from chaos.cli.app import main
+from chaos.report.outputs import load_view, scrub, write_run_outputs
+from chaos.report.serve import index_html, make_server
+from chaos.report.timeline import timeline_data
+from chaos.run.store import RunDir, find_runs, new_run_dir
 from checkers.formats import read_history, write_history
 from tests.helpers import fail, history, info, invoke, ok
 

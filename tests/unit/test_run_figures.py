@@ -1,5 +1,5 @@
-from chaos.figures import bank_money, throughput
-from chaos.interpreter import check_completion
+from chaos.report.figures import bank_money, throughput
+from chaos.run.interpreter import check_completion
 from checkers.history import Op
 from checkers.registry import CheckOptions, get_checker
 from tests.helpers import fail, history, info, invoke, ok

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chaos.claims import ClaimError, evaluate, load_claims, ops_needed
+from chaos.sla.claims import ClaimError, evaluate, load_claims, ops_needed
 from checkers import CheckOptions
 from checkers.history import History, Op
 from checkers.sets import check_set

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from chaos.outputs import FAIL, PASS, UNKNOWN
-from chaos.runner import DBS, WORKLOADS
-from chaos.suite import ERROR, SuiteError, gate, load_suite, run_suite
+from chaos.report.outputs import FAIL, PASS, UNKNOWN
+from chaos.run.runner import DBS, WORKLOADS
+from chaos.run.suite import ERROR, SuiteError, gate, load_suite, run_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """\

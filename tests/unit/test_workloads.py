@@ -10,8 +10,8 @@ import httpx
 import psycopg
 import pytest
 
-from chaos.recorder import encode
-from chaos.runner import DB_PROTOCOLS, RunSpec, clients_for
+from chaos.run.recorder import encode
+from chaos.run.runner import DB_PROTOCOLS, RunSpec, clients_for
 from checkers.formats import op_to_json
 from checkers.history import Op
 from workloads.catalog import WORKLOADS

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaos.store import RunDir, StoreError, link_latest
+from chaos.run.store import RunDir, StoreError, link_latest
 from checkers.formats import HistoryFormatError, read_history, write_history
 from checkers.history import History
 from checkers.sla import SlaFigures, sla_figures
@@ -134,7 +134,7 @@ def load_view(run_dir: Path) -> RunView:
 
 def write_run_outputs(run_dir: Path, *, link: bool = True) -> list[Path]:
     """Write every derived file of a run folder from its history and results.json; returns them."""
-    from chaos import ci, plots, report, timeline
+    from chaos.report import ci, html, plots, timeline
 
     view = load_view(run_dir)
     run = view.run
@@ -144,7 +144,7 @@ def write_run_outputs(run_dir: Path, *, link: bool = True) -> list[Path]:
         written.append(run.history_edn)
     images = plots.write_plots(view, run.plots) if view.history is not None else {}
     written.extend(images.values())
-    for path, text in ((run.report, report.report_html(view, images)),
+    for path, text in ((run.report, html.report_html(view, images)),
                        (run.timeline, timeline.timeline_html(view)),
                        (run.summary, ci.summary_md(view)),
                        (run.junit, ci.junit_xml(view))):

@@ -4,7 +4,7 @@
 kernel), each behaviour falls back to what the kernel has, and the op records which ran:
 
     loss alone                          iptables ``-m statistic --mode random`` DROP  ("iptables-statistic")
-    delay, jitter, duplicate, reorder   NFQUEUE + the userspace delayer (chaos/nfq_delayer.py), which also
+    delay, jitter, duplicate, reorder   NFQUEUE + the userspace delayer (chaos/nemesis/nfq_delayer.py), which also
                                         drops for loss when it runs anyway      ("nfqueue-delayer")
     rate                                ``tc qdisc ... tbf``                     ("tbf")
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos.nemesis_net import AddedRule, NemesisError, NodeNet, Rule, host_netns, node_interface, require_own_network
+from chaos.nemesis.net import AddedRule, NemesisError, NodeNet, Rule, host_netns, node_interface, require_own_network
 from clusters.ledger import Resource
 from clusters.local import LocalRemote
 from clusters.remote import Node

@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from chaos.outputs import FAIL, PASS, UNKNOWN, RunView
+from chaos.report.outputs import FAIL, PASS, UNKNOWN, RunView
 from checkers.sla import SlaFigures
 
 __all__ = ["STATUS_COLOURS", "STYLE", "badge", "report_html", "rerun_command"]
@@ -196,7 +196,7 @@ def _run_options() -> set[str]:
     """The options ``chaoscert run`` accepts."""
     import typer.main
 
-    from chaos.cli import app, register_all_commands
+    from chaos.cli.app import app, register_all_commands
 
     register_all_commands()
     command = typer.main.get_command(app).commands.get("run")  # type: ignore[attr-defined]

@@ -31,15 +31,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos.claims import Claims, evaluate
-from chaos.failover import FollowPrimary, PrimaryRoute
-from chaos.figures import bank_money, throughput
-from chaos.interpreter import NEMESIS, client_worker, interpret, nemesis_worker
-from chaos.nemesis import FAULTS, NemesisPackage, build_nemesis, parse_spec
-from chaos.outputs import MIN_DOWNTIME_NS, write_run_outputs
-from chaos.progress import progress_line
-from chaos.recorder import Recorder
-from chaos.store import RunDir
+from chaos.nemesis.failover import FollowPrimary, PrimaryRoute
+from chaos.nemesis.package import FAULTS, NemesisPackage, build_nemesis, parse_spec
+from chaos.report.figures import bank_money, throughput
+from chaos.report.outputs import MIN_DOWNTIME_NS, write_run_outputs
+from chaos.run.interpreter import NEMESIS, client_worker, interpret, nemesis_worker
+from chaos.run.progress import progress_line
+from chaos.run.recorder import Recorder
+from chaos.run.store import RunDir
+from chaos.sla.claims import Claims, evaluate
 from checkers.formats import read_history
 from checkers.history import History, Op
 from checkers.registry import CheckOptions, get_checker

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from chaos.nemesis_net import NemesisError
+from chaos.nemesis.net import NemesisError
 from clusters.db import DB, HasPrimaries, Killable, Promotable
 from clusters.endpoint import Endpoint
 from clusters.remote import Node

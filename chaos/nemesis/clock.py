@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from chaos.nemesis_net import NemesisError
+from chaos.nemesis.net import NemesisError
 from clusters.ledger import Ledger
 from clusters.remote import Node
 

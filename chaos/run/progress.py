@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from chaos.recorder import Recorder
+from chaos.run.recorder import Recorder
 
 __all__ = ["progress_line", "render"]
 

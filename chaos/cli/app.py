@@ -197,7 +197,7 @@ def sla(
     from rich.console import Console
     from rich.table import Table
 
-    from chaos.claims import ClaimError, evaluate, load_claims
+    from chaos.sla.claims import ClaimError, evaluate, load_claims
     from checkers.sla import sla_figures
 
     try:
@@ -248,8 +248,8 @@ def register_all_commands() -> None:
     """Add run, suite, report, analyze, serve, sla's peers, cluster, image and clean to ``app``."""
     if getattr(register_all_commands, "done", False):
         return
-    from chaos import report_command, run_command, suite  # noqa: F401  (their decorators register them)
-    from chaos.cluster_cli import register
+    from chaos.cli import report, run, suite  # noqa: F401  (their decorators register them)
+    from chaos.cli.cluster import register
 
     register(app)
     register_all_commands.done = True  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chaos.backend_cli import (
+from chaos.cli.backend_options import (
     ImageOption,
     SshHostOption,
     SshInsecureOption,
@@ -38,14 +38,14 @@ image_app = typer.Typer(no_args_is_help=True, help="Node images for the docker b
 
 
 def _fail(message: str) -> None:
-    from chaos.cli import fail
+    from chaos.cli.app import fail
 
     fail(message)
 
 
 def load_backends() -> None:
     """Import every backend (and the nemeses' node rules) so their ledger kinds and sweepers are registered."""
-    import chaos.nemesis_net  # noqa: F401
+    import chaos.nemesis.net  # noqa: F401
     import clusters.docker_backend
     import clusters.netns
     import clusters.ssh  # noqa: F401
@@ -106,7 +106,7 @@ def cluster_up(
         check_name(name, "cluster name")
     except ValueError as e:
         _fail(str(e))
-    from chaos.runner import DBS
+    from chaos.run.runner import DBS
 
     if db is not None and db not in DBS:
         _fail(f"--db: unknown {db!r}; known: {', '.join(DBS)}")

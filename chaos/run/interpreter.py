@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chaos.nemesis import Nemesis
-from chaos.recorder import Recorder, encode_body
+from chaos.nemesis.package import Nemesis
+from chaos.run.recorder import Recorder, encode_body
 from checkers.history import Op
 from workloads.client import Client
 from workloads.generator import Context, Generator, Invocation, Lane, Pending

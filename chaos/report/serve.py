@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from chaos.outputs import FAIL, PASS, UNKNOWN, merge_status, run_items
-from chaos.report import STATUS_COLOURS, STYLE, badge
-from chaos.store import RunDir, StoreError, find_runs
+from chaos.report.html import STATUS_COLOURS, STYLE, badge
+from chaos.report.outputs import FAIL, PASS, UNKNOWN, merge_status, run_items
+from chaos.run.store import RunDir, StoreError, find_runs
 
 __all__ = ["index_html", "make_server"]
 

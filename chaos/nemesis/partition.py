@@ -21,7 +21,7 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from chaos.nemesis_net import AddedRule, NemesisError, NodeNet, Rule, require_own_network
+from chaos.nemesis.net import AddedRule, NemesisError, NodeNet, Rule, require_own_network
 from clusters.remote import Node
 
 __all__ = ["GRUDGES", "Grudge", "PartitionNemesis", "bridge", "complete", "grudge_from_json", "grudge_to_json",

@@ -5,7 +5,7 @@ records the op as process ``"nemesis"``, type ``info`` at both ends (Jepsen's co
 completion, recorded when the fault has taken effect, says what actually happened::
 
     kill ["n2"]                        -> ["n2"]             start ["n2"] -> ["n2"]
-    failover "primaries"               -> ["n1", "n2"]       rejoin -> ["n1"]   (chaos/failover.py)
+    failover "primaries"               -> ["n1", "n2"]       rejoin -> ["n1"]   (chaos/nemesis/failover.py)
     pause ["n1", "n3"]                 -> ["n1", "n3"]       resume ...
     start-partition {"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]}      stop-partition -> "network-healed"
     bump-clock {"n2": -60000}          -> {"delta-ms": ..., "offset-ms": {"n2": -59999.8}, ...}
@@ -29,11 +29,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from chaos.clock import ClockNemesis
-from chaos.failover import FailoverNemesis, PrimaryRoute
-from chaos.nemesis_net import NemesisError, NodeNet
-from chaos.packet import PacketNemesis, behaviour_from_json
-from chaos.partition import GRUDGES, PartitionNemesis, grudge_from_json, grudge_to_json
+from chaos.nemesis.clock import ClockNemesis
+from chaos.nemesis.failover import FailoverNemesis, PrimaryRoute
+from chaos.nemesis.net import NemesisError, NodeNet
+from chaos.nemesis.packet import PacketNemesis, behaviour_from_json
+from chaos.nemesis.partition import GRUDGES, PartitionNemesis, grudge_from_json, grudge_to_json
 from clusters.db import DB, HasPrimaries, Killable, Pausable
 from clusters.ledger import Ledger
 from clusters.remote import Node

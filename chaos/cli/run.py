@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from chaos.backend_cli import (
+from chaos.cli.app import app, exit_code, fail
+from chaos.cli.backend_options import (
     ImageOption,
     SshHostOption,
     SshInsecureOption,
@@ -20,9 +21,8 @@ from chaos.backend_cli import (
     SshUserOption,
     backend_options,
 )
-from chaos.claims import CERTIFIED, VIOLATED, ClaimError, load_claims
-from chaos.cli import app, exit_code, fail
-from chaos.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, run
+from chaos.run.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, run
+from chaos.sla.claims import CERTIFIED, VIOLATED, ClaimError, load_claims
 from workloads.sql import ISOLATION_LEVELS
 
 __all__ = ["run_command"]

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from chaos.cli import app, exit_code, fail
-from chaos.outputs import FAIL, MIN_DOWNTIME_NS, PASS, load_view, write_run_outputs
-from chaos.store import RunDir, StoreError
+from chaos.cli.app import app, exit_code, fail
+from chaos.report.outputs import FAIL, MIN_DOWNTIME_NS, PASS, load_view, write_run_outputs
+from chaos.run.store import RunDir, StoreError
 from checkers import CheckOptions, HistoryFormatError, get_checker, read_history
 from checkers.result import Result
 
@@ -31,7 +31,7 @@ def report_command(
     pdf: Annotated[bool, typer.Option("--pdf", help="also print report.html to report.pdf (Chromium)")] = False,
 ) -> None:
     """Rebuild a run's report.html, timeline.html, summary.md, junit.xml, history.edn and plots."""
-    from chaos.browser import BrowserError, print_pdf
+    from chaos.report.browser import BrowserError, print_pdf
 
     written = _rebuild(run_dir)
     if pdf:
@@ -56,7 +56,7 @@ def analyze_run(run_dir: Path, models: list[str], claims_path: Path | None,
     """Run more checkers and judge claims on a stored history; update results.json; returns it.
 
     Raises KeyError (unknown model), ClaimError (bad claims file), StoreError or HistoryFormatError."""
-    from chaos.claims import evaluate, load_claims
+    from chaos.sla.claims import evaluate, load_claims
     from checkers.compose import check_safe
     from checkers.sla import sla_figures
 
@@ -90,7 +90,7 @@ def analyze_command(
         "-c", "--consistency-models", help="Elle consistency models, comma-separated")] = None,
 ) -> None:
     """Re-check a stored run with other checkers or claims; rewrites results.json and every report (exit 0/1/2)."""
-    from chaos.claims import ClaimError
+    from chaos.sla.claims import ClaimError
 
     if not models and claims_path is None:
         fail("nothing to do: pass -m MODEL and/or --claims FILE")
@@ -116,7 +116,7 @@ def serve_command(
     results: Annotated[Path, typer.Option(help="results folder")] = Path("results"),
 ) -> None:
     """Serve a page listing every run, coloured by verdict, with links to its files (Ctrl-C stops)."""
-    from chaos.serve import make_server
+    from chaos.report.serve import make_server
 
     if not results.is_dir():
         fail(f"{results}: no such results folder")

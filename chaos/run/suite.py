@@ -44,15 +44,13 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from chaos import ci
-from chaos.claims import ClaimError, Claims, claims_from_mapping, load_claims
-from chaos.cli import EXIT_ERROR, app, fail
-from chaos.outputs import FAIL, PASS, UNKNOWN, load_view, merge_status
-from chaos.runner import BACKENDS, DBS, WORKLOADS, RunSpec, run
+from chaos.cli.app import EXIT_ERROR
+from chaos.report import ci
+from chaos.report.outputs import FAIL, PASS, UNKNOWN, load_view, merge_status
+from chaos.run.runner import BACKENDS, DBS, WORKLOADS, RunSpec, run
+from chaos.sla.claims import ClaimError, Claims, claims_from_mapping, load_claims
 
 __all__ = ["Suite", "SuiteError", "SuiteOutcome", "SuiteTest", "gate", "load_suite", "run_suite"]
 
@@ -308,36 +306,3 @@ def _summary_md(suite: Suite, statuses: dict[str, str], runs: dict[str, str], vi
     for view in views:
         lines.append(ci.summary_md(view).replace("## chaoscert:", "### chaoscert:", 1))
     return "\n".join(lines)
-
-
-suite_app = typer.Typer(no_args_is_help=True, help="Certification suites: many tests, one release gate.")
-app.add_typer(suite_app, name="suite")
-
-
-@suite_app.command("run")
-def suite_run(
-    file: Annotated[Path, typer.Argument(help="suite TOML file")],
-    time_scale: Annotated[float, typer.Option(help="multiply every duration (e.g. 0.25 for a quick pass)")] = 1.0,
-    results: Annotated[Path, typer.Option(help="results folder")] = Path("results"),
-) -> None:
-    """Run every test of a suite; exit 0 all passed, 1 violated, 2 undecided, 255 error."""
-    try:
-        suite = load_suite(file, time_scale=time_scale, results_dir=results)
-    except SuiteError as e:
-        fail(str(e))
-    outcome = run_suite(suite, results, say=lambda line: typer.echo(line, err=True))
-    for name, status in outcome.statuses.items():
-        typer.echo(f"{name}\t{status}")
-    typer.echo(f"suite {suite.name}: {outcome.directory} (exit {outcome.exit_code})")
-    raise typer.Exit(outcome.exit_code)
-
-
-@suite_app.command("check")
-def suite_check(file: Annotated[Path, typer.Argument(help="suite TOML file")]) -> None:
-    """Validate a suite file without running it; list its tests."""
-    try:
-        suite = load_suite(file)
-    except SuiteError as e:
-        fail(str(e))
-    for test in suite.tests:
-        typer.echo(f"{test.name}\t{test.spec.test_name}\t{test.spec.time_limit:g} s")

@@ -1,0 +1,1 @@
+"""SLA claims: promises judged certified, violated or inconclusive on a run's evidence."""

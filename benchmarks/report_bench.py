@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chaos.report.browser import chromium, screenshot
 from chaos.report.outputs import write_run_outputs
-from chaos.run.store import new_run_dir
+from chaos.report.store import new_run_dir
 from checkers.formats import JsonlWriter
 from checkers.history import Op
 

@@ -1,3 +1,3 @@
-from chaos.cli.app import main
+from chaos.cli.main import main
 
 main()

@@ -17,15 +17,16 @@ from checkers.history import History
 from checkers.models import Choice, Model, show
 
 if TYPE_CHECKING:
-    from checkers.linearizable import Outcome
+    from checkers.linearizable import Call, Outcome
 
 __all__ = ["render_html", "write_html"]
 
 _LANE, _BAR, _LEFT, _WIDTH = 28, 16, 110, 1200
 
 
-def write_html(path: Path, history: History, model: Model, outcomes: dict[Hashable, Outcome], keyed: bool) -> None:
-    Path(path).write_text(render_html(history, model, outcomes, keyed), encoding="utf-8")
+def write_html(path: Path, history: History, model: Model, outcomes: dict[Hashable, Outcome],
+               parts: dict[Hashable, list[Call]]) -> None:
+    Path(path).write_text(render_html(history, model, outcomes, parts), encoding="utf-8")
 
 
 def _shown(outcomes: dict[Hashable, Outcome]) -> tuple[Hashable, Outcome] | None:
@@ -35,13 +36,13 @@ def _shown(outcomes: dict[Hashable, Outcome]) -> tuple[Hashable, Outcome] | None
     return next(iter(outcomes.items()), None)
 
 
-def render_html(history: History, model: Model, outcomes: dict[Hashable, Outcome], keyed: bool) -> str:
-    """The page for the first failing key (or the first key when every key is fine)."""
-    from checkers.linearizable import calls_by_key
-
+def render_html(history: History, model: Model, outcomes: dict[Hashable, Outcome],
+                parts: dict[Hashable, list[Call]]) -> str:
+    """The page for the first failing key (or the first key when every key is fine); ``parts`` are the
+    calls by key the search was given."""
     shown = _shown(outcomes)
     key, outcome = shown if shown is not None else (None, None)
-    calls = calls_by_key(history, keyed).get(key, []) if shown is not None else []
+    calls = parts.get(key, []) if shown is not None else []
     failure = outcome.failure if outcome is not None else None
     order = list(failure.linearized if failure else (outcome.linearization if outcome else ()))
     rank = {c.index: n for n, c in enumerate(order, 1)}
@@ -83,7 +84,7 @@ def render_html(history: History, model: Model, outcomes: dict[Hashable, Outcome
                      f'{html.escape(label[:24])}{" #" + str(rank[c.index]) if c.index in rank else ""}</text>'
                      f'<title>{html.escape(tip)}</title></g>')
     verdict = {True: "linearizable", False: "NOT linearizable"}.get(outcome.valid, "unknown") if outcome else "empty"  # type: ignore[call-overload]
-    heading = f"{model.name}{f' key {key!r}' if keyed else ''}: {verdict}"
+    heading = f"{model.name}{f' key {key!r}' if key is not None else ''}: {verdict}"
     text = failure.explanation if failure else (f"cause: {outcome.cause}" if outcome and outcome.cause else "")
     return _PAGE.format(title=html.escape(heading), explanation=html.escape(text), width=_WIDTH, height=height,
                         body="\n".join(parts))

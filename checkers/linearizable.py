@@ -296,7 +296,7 @@ def check_linearizable(history: History, options: CheckOptions, model_name: str,
     if options.html is not None:
         from checkers._lin_html import write_html
 
-        write_html(options.html, history, model, outcomes, keyed)
+        write_html(options.html, history, model, outcomes, parts)
     return result
 
 

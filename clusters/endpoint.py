@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
-from clusters.remote import Node
-
-__all__ = ["Endpoint", "HasEndpoints"]
+__all__ = ["Endpoint"]
 
 
 @dataclass(frozen=True)
@@ -19,9 +16,3 @@ class Endpoint:
     port: int
     user: str = "root"
     password: str = ""
-
-
-@runtime_checkable
-class HasEndpoints(Protocol):
-    def endpoint(self, node: Node) -> Endpoint:
-        """Where clients reach the database on ``node``."""

@@ -1,26 +1,22 @@
-"""The ``chaoscert`` command line.
-
-Exit codes follow elle-cli: 0 all valid, 1 something invalid, 2 nothing invalid but something
-unknown, 255 on an error (bad input, bad option). Errors are one line, never a stack trace.
+"""The ``chaoscert`` typer app, ``fail`` for one-line user errors, and the commands that need only
+``checkers``: check, sla, models, history, version. The other command groups register themselves on
+``app`` from their own modules (chaos/cli/main.py decides when).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
+from chaos.run.exits import EXIT_ERROR, exit_code
 from checkers import CheckOptions, HistoryFormatError, checker_names, get_checker, read_history
 from checkers.compose import check_safe as run_checker
 from checkers.formats import FORMATS, write_history
-from checkers.result import UNKNOWN, merge_validity
 
-__all__ = ["EXIT_ERROR", "app", "exit_code", "fail", "main"]
-
-EXIT_ERROR = 255
+__all__ = ["CliError", "app", "fail"]
 
 app = typer.Typer(name="chaoscert", no_args_is_help=True, add_completion=False,
                   help="Fault injection on real database clusters, history checking, SLA certification.")
@@ -34,11 +30,6 @@ class CliError(Exception):
 
 def fail(message: str) -> NoReturn:
     raise CliError(message)
-
-
-def exit_code(verdicts: list[Any]) -> int:
-    """0 all true, 1 any false, 2 any unknown and none false."""
-    return {True: 0, False: 1, UNKNOWN: 2}[merge_validity(verdicts)]
 
 
 def _json_default(x: Any) -> Any:
@@ -236,42 +227,3 @@ def models() -> None:
     """List the checkers `check -m` accepts."""
     for name, summary in checker_names().items():
         typer.echo(f"{name}\t{summary}")
-
-
-# Commands defined in this module need only ``checkers``; the others pull in clusters, workloads,
-# scipy and the database drivers, so they are registered only when the command line may need them:
-# `chaoscert check` on a hundred files must not pay for what `chaoscert run` imports.
-LIGHT_COMMANDS = frozenset({"check", "history", "models", "version"})
-
-
-def register_all_commands() -> None:
-    """Add run, suite, report, analyze, serve, sla's peers, cluster, image and clean to ``app``."""
-    if getattr(register_all_commands, "done", False):
-        return
-    from chaos.cli import report, run, suite  # noqa: F401  (their decorators register them)
-    from chaos.cli.cluster import register
-
-    register(app)
-    register_all_commands.done = True  # type: ignore[attr-defined]
-
-
-def main(argv: list[str] | None = None) -> NoReturn:
-    """Entry point: run the app; one line and exit 255 for any user error."""
-    args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] not in LIGHT_COMMANDS:
-        register_all_commands()
-    try:
-        code = app(args=argv, standalone_mode=False)
-    except typer.Exit as e:
-        code = e.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        typer.echo("chaoscert: interrupted", err=True)
-        code = 130
-    except typer.TyperException as e:  # bad option or argument
-        typer.echo(f"chaoscert: {e.format_message()}", err=True)
-        code = EXIT_ERROR
-    except (CliError, HistoryFormatError) as e:
-        typer.echo(f"chaoscert: {e}", err=True)
-        code = EXIT_ERROR
-    sys.exit(code if isinstance(code, int) else 0)
-

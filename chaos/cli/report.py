@@ -7,9 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from chaos.cli.app import app, exit_code, fail
-from chaos.report.outputs import FAIL, MIN_DOWNTIME_NS, PASS, load_view, write_run_outputs
-from chaos.run.store import RunDir, StoreError
+from chaos.cli.app import app, fail
+from chaos.report.outputs import write_run_outputs
+from chaos.report.store import RunDir, StoreError
+from chaos.report.view import FAIL, MIN_DOWNTIME_NS, PASS, load_view
+from chaos.run.exits import exit_code
 from checkers import CheckOptions, HistoryFormatError, get_checker, read_history
 from checkers.result import Result
 

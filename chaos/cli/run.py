@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chaos.cli.app import app, exit_code, fail
+from chaos.cli.app import app, fail
 from chaos.cli.backend_options import (
     ImageOption,
     SshHostOption,
@@ -21,6 +21,8 @@ from chaos.cli.backend_options import (
     SshUserOption,
     backend_options,
 )
+from chaos.report.rerun import rerun_command
+from chaos.run.exits import exit_code
 from chaos.run.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, run
 from chaos.sla.claims import CERTIFIED, VIOLATED, ClaimError, load_claims
 from workloads.sql import ISOLATION_LEVELS
@@ -57,6 +59,7 @@ def run_command(
         help="consistency model the transactional checkers test (default: the claimed one, else the "
              "isolation level's)")] = None,
     op_timeout: Annotated[float, typer.Option(help="seconds before a client op is abandoned")] = 5.0,
+    accounts: Annotated[int, typer.Option(help="bank: number of accounts")] = 8,
     claims: Annotated[Path | None, typer.Option(help="claims TOML judged on each run")] = None,
     test_count: Annotated[int, typer.Option(help="run the test this many times (seed+i when --seed)")] = 1,
     results: Annotated[Path, typer.Option(help="results folder")] = Path("results"),
@@ -80,8 +83,8 @@ def run_command(
                          nemesis_interval=nemesis_interval, nemesis_down=nemesis_down, nemesis_quiet=nemesis_quiet,
                          nemesis_grudge=nemesis_grudge, nemesis_packet=nemesis_packet, rate=rate,
                          seed=None if seed is None else seed + i, backend=backend, nodes=nodes, isolation=isolation,
-                         consistency=consistency, op_timeout=op_timeout, claims=loaded, claims_file=claims,
-                         results_dir=results, db_options=parse_db_options(db_option or [], db),
+                         consistency=consistency, op_timeout=op_timeout, accounts=accounts, claims=loaded,
+                         claims_file=claims, results_dir=results, db_options=parse_db_options(db_option or [], db),
                          backend_options=backend_options(image, ssh_host, ssh_user, ssh_key, ssh_known_hosts,
                                                          ssh_insecure, ssh_sudo))
                  for i in range(test_count)]
@@ -184,4 +187,7 @@ def summary(results: dict[str, Any]) -> list[str]:
         lines.append(f"{name}: {str(r['valid?']).lower()}{cause}")
     cause = f" ({results['cause']})" if results.get("cause") else ""
     lines.append(f"valid?: {str(results['valid?']).lower()}{cause}")
+    if results.get("parameters"):
+        command, missing = rerun_command(results["parameters"])
+        lines.append(f"rerun: {command}" + (f" (and {', '.join(missing)}, which no option gives)" if missing else ""))
     return lines

@@ -19,10 +19,10 @@ import json
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from chaos.report.outputs import FAIL, PASS, UNKNOWN
+from chaos.report.view import FAIL, PASS, UNKNOWN
 
 if TYPE_CHECKING:
-    from chaos.report.outputs import RunView
+    from chaos.report.view import RunView
 
 __all__ = ["junit_xml", "summary_md"]
 

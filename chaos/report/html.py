@@ -15,10 +15,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from chaos.report.outputs import FAIL, PASS, UNKNOWN, RunView
+from chaos.report.rerun import rerun_command
+from chaos.report.view import FAIL, PASS, UNKNOWN, RunView
 from checkers.sla import SlaFigures
 
-__all__ = ["STATUS_COLOURS", "STYLE", "badge", "report_html", "rerun_command"]
+__all__ = ["STATUS_COLOURS", "STYLE", "badge", "report_html"]
 
 # Solid, distinctive colours: tests look for them in screenshots.
 STATUS_COLOURS = {PASS: "#1e8e3e", FAIL: "#d93025", UNKNOWN: "#e8a200"}
@@ -190,35 +191,6 @@ def _checkers_html(view: RunView) -> str:
         if i.kind == "checker":
             parts.append(f"<h3>{escape(i.name)} {badge(i.status, i.verdict)}</h3>{_explanation(i.detail)}")
     return "".join(parts) if len(parts) > 1 else ""
-
-
-def _run_options() -> set[str]:
-    """The options ``chaoscert run`` accepts."""
-    import typer.main
-
-    from chaos.cli.app import app, register_all_commands
-
-    register_all_commands()
-    command = typer.main.get_command(app).commands.get("run")  # type: ignore[attr-defined]
-    return {opt for param in (command.params if command else []) for opt in param.opts}
-
-
-def rerun_command(parameters: dict[str, Any]) -> tuple[str, list[str]]:
-    """``chaoscert run`` with every recorded parameter it accepts (the seed included), and the
-    parameters it does not accept (recorded defaults of this version)."""
-    accepted = _run_options()
-    args, others = ["chaoscert run"], []
-    for key, value in parameters.items():
-        flag = "--" + str(key).replace("_", "-")
-        if key == "results_dir" or value is None:
-            continue
-        if flag not in accepted or value == "***":
-            others.append(str(key))
-        elif isinstance(value, bool):
-            args.append(flag if value else f"--no-{flag[2:]}")
-        else:
-            args.append(f"{flag} {value}")
-    return " ".join(args), others
 
 
 def _parameters_html(view: RunView) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from chaos.report.outputs import RunView
+    from chaos.report.view import RunView
 
 __all__ = ["TYPE_COLOURS", "write_plots"]
 

@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import quote
 
 from chaos.report.html import STATUS_COLOURS, STYLE, badge
-from chaos.report.outputs import FAIL, PASS, UNKNOWN, merge_status, run_items
-from chaos.run.store import RunDir, StoreError, find_runs
+from chaos.report.store import RunDir, StoreError, find_runs
+from chaos.report.view import FAIL, PASS, UNKNOWN, merge_status, run_items
 
 __all__ = ["index_html", "make_server"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from chaos.report.outputs import RunView
+    from chaos.report.view import RunView
 
 __all__ = ["timeline_data", "timeline_html"]
 

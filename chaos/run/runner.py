@@ -34,11 +34,12 @@ from typing import Any
 from chaos.nemesis.failover import FollowPrimary, PrimaryRoute
 from chaos.nemesis.package import FAULTS, NemesisPackage, build_nemesis, parse_spec
 from chaos.report.figures import bank_money, throughput
-from chaos.report.outputs import MIN_DOWNTIME_NS, write_run_outputs
+from chaos.report.outputs import write_run_outputs
+from chaos.report.store import RunDir
+from chaos.report.view import MIN_DOWNTIME_NS
 from chaos.run.interpreter import NEMESIS, client_worker, interpret, nemesis_worker
 from chaos.run.progress import progress_line
 from chaos.run.recorder import Recorder
-from chaos.run.store import RunDir
 from chaos.sla.claims import Claims, evaluate
 from checkers.formats import read_history
 from checkers.history import History, Op
@@ -60,7 +61,8 @@ from workloads.client import Client
 from workloads.generator import Invocation, stagger, time_limit
 from workloads.workload import Workload, WorkloadOptions
 
-__all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "clients_for", "run"]
+__all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "clients_for", "recorded_parameters",
+           "run"]
 
 DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb": MariaDB,
                                          "mariadb-async": MariaDBAsync, "postgres": Postgres, "etcd": Etcd}
@@ -372,10 +374,15 @@ def _check(name: str, history: History, options: CheckOptions) -> Result:
         return unknown(f"checker crashed: {type(e).__name__}: {e}")
 
 
+def recorded_parameters(spec: RunSpec, seed: int) -> dict[str, Any]:
+    """The spec as results.json records it under ``parameters``, with the seed the run drew."""
+    return {**asdict(spec), "seed": seed, "results_dir": str(spec.results_dir), "clients": spec.clients,
+            "claims": None if spec.claims is None else spec.claims.values,
+            "claims_file": None if spec.claims_file is None else str(spec.claims_file)}
+
+
 def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool, error: str | None) -> dict[str, Any]:
-    parameters = {**asdict(spec), "seed": seed, "results_dir": str(spec.results_dir), "clients": spec.clients,
-                  "claims": None if spec.claims is None else spec.claims.values,
-                  "claims_file": None if spec.claims_file is None else str(spec.claims_file)}
+    parameters = recorded_parameters(spec, seed)
     out: dict[str, Any] = {"test": spec.test_name, "parameters": parameters, "interrupted": interrupted,
                            "history": history_path.name}
     if error:

@@ -46,9 +46,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaos.cli.app import EXIT_ERROR
 from chaos.report import ci
-from chaos.report.outputs import FAIL, PASS, UNKNOWN, load_view, merge_status
+from chaos.report.view import FAIL, PASS, UNKNOWN, load_view, merge_status
+from chaos.run.exits import EXIT_ERROR
 from chaos.run.runner import BACKENDS, DBS, WORKLOADS, RunSpec, run
 from chaos.sla.claims import ClaimError, Claims, claims_from_mapping, load_claims
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from chaos.cli.app import main
+from chaos.cli.main import main
 from chaos.report.browser import chromium, dump_dom, screenshot
 from chaos.report.html import STATUS_COLOURS
 from chaos.report.outputs import write_run_outputs
 from chaos.report.serve import make_server
-from chaos.run.store import RunDir
+from chaos.report.store import RunDir
 from tests.conftest import require
 from tests.unit.test_reports import RESULTS, make_run
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from chaos.cli.app import main
+from chaos.cli.main import main
 
 
 def run(capsys, *argv):
@@ -70,9 +70,10 @@ def test_check_path_imports_no_heavy_library(tmp_path):
 
     p = tmp_path / "h.jsonl"
     p.write_text('{"type":"invoke","f":"read","process":0}\n')
-    code = ("import sys\nfrom chaos.cli.app import main\ntry:\n    main(['check', '-m', 'cas-register', sys.argv[1]])\n"
+    code = ("import sys\nfrom chaos.cli.main import main\n"
+            "try:\n    main(['check', '-m', 'cas-register', sys.argv[1]])\n"
             "except SystemExit:\n    pass\n"
-            "heavy = {'scipy', 'numpy', 'pandas', 'networkx', 'psycopg', 'docker', 'paramiko', 'matplotlib'}\n"
+            "heavy = {'scipy', 'numpy', 'pandas', 'psycopg', 'docker', 'paramiko', 'matplotlib'}\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))")
     out = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from chaos.cli.app import main
-from chaos.report.outputs import load_view, scrub, write_run_outputs
+from chaos.cli.main import main
+from chaos.report.outputs import write_run_outputs
 from chaos.report.serve import index_html, make_server
+from chaos.report.store import RunDir, find_runs, new_run_dir
 from chaos.report.timeline import timeline_data
-from chaos.run.store import RunDir, find_runs, new_run_dir
+from chaos.report.view import load_view, scrub
 from checkers.formats import read_history, write_history
 from tests.helpers import fail, history, info, invoke, ok
 

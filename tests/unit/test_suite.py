@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.report.outputs import FAIL, PASS, UNKNOWN
+from chaos.report.view import FAIL, PASS, UNKNOWN
 from chaos.run.runner import DBS, WORKLOADS
 from chaos.run.suite import ERROR, SuiteError, gate, load_suite, run_suite
 

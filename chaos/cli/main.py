@@ -1,0 +1,57 @@
+"""The ``chaoscert`` entry point: registers the commands a call needs, runs them, turns errors into exit codes.
+
+Exit codes follow elle-cli: 0 all valid, 1 something invalid, 2 nothing invalid but something
+unknown, 255 on an error (bad input, bad option). Errors are one line, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import typer
+
+from chaos.cli.app import CliError, app
+from chaos.run.exits import EXIT_ERROR
+from checkers import HistoryFormatError
+
+__all__ = ["main"]
+
+
+# Commands defined in this module need only ``checkers``; the others pull in clusters, workloads,
+# scipy and the database drivers, so they are registered only when the command line may need them:
+# `chaoscert check` on a hundred files must not pay for what `chaoscert run` imports.
+LIGHT_COMMANDS = frozenset({"check", "history", "models", "version"})
+
+
+def register_all_commands() -> None:
+    """Add run, suite, report, analyze, serve, sla's peers, cluster, image and clean to ``app``."""
+    if getattr(register_all_commands, "done", False):
+        return
+    from chaos.cli import report, run, suite  # noqa: F401  (their decorators register them)
+    from chaos.cli.cluster import register
+
+    register(app)
+    register_all_commands.done = True  # type: ignore[attr-defined]
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point: run the app; one line and exit 255 for any user error."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] not in LIGHT_COMMANDS:
+        register_all_commands()
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except typer.Exit as e:
+        code = e.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("chaoscert: interrupted", err=True)
+        code = 130
+    except typer.TyperException as e:  # bad option or argument
+        typer.echo(f"chaoscert: {e.format_message()}", err=True)
+        code = EXIT_ERROR
+    except (CliError, HistoryFormatError) as e:
+        typer.echo(f"chaoscert: {e}", err=True)
+        code = EXIT_ERROR
+    sys.exit(code if isinstance(code, int) else 0)
+

@@ -49,8 +49,8 @@ def _option(key: str, value: Any) -> tuple[list[str], bool]:
         return [], True
     if value == REDACTED:
         return [], False
-    if isinstance(value, bool):
-        return [flag if value else f"--no-{flag[2:]}"], True
+    if isinstance(value, bool):  # every switch of ``run`` is off by default
+        return [flag] if value else [], True
     if key == "db_options":
         return [w for k, v in value.items() for w in (flag, f"{k}={_toml(v)}")], True
     if isinstance(value, list | tuple):

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "ANSWERED",
     "OP_TYPES",
     "History",
     "HistoryProblem",
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 OP_TYPES = frozenset({"invoke", "ok", "fail", "info"})
+# completion field: ``true`` on a ``fail`` the server answered definitely (a refusal or an abort on a
+# working connection), as opposed to no answer (refused or lost connection, timeout, no primary)
+ANSWERED = "answered"
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,10 +197,12 @@ def check_set_full(history: History, options: CheckOptions) -> Result:
 
     details: dict[str, Any] = {
         "attempt-count": len(outcomes),
+        "known-count": sum(1 for o in outcomes if o.known is not None),  # acknowledged or seen by a read
         "stable-count": len(by["stable"]),
         "lost-count": len(by["lost"]),
         "lost": [o.element for o in by["lost"]],
         "never-read-count": len(by["never-read"]),
+        "never-read-acknowledged-count": sum(1 for o in by["never-read"] if o.known is not None),
         "never-read": [o.element for o in by["never-read"]],
         "stale-count": len(stale),
         "stale": [o.element for o in stale],

@@ -60,7 +60,7 @@ from workloads.client import Client
 from workloads.generator import Invocation, stagger, time_limit
 from workloads.workload import Workload, WorkloadOptions
 
-__all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "clients_for", "run"]
+__all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "clients_for", "fault_problems", "run"]
 
 DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb": MariaDB,
                                          "mariadb-async": MariaDBAsync, "postgres": Postgres, "etcd": Etcd}
@@ -201,6 +201,8 @@ def run(spec: RunSpec, say: Callable[[str], None] = print) -> RunResult:
         except Exception as e:
             error = f"{type(e).__name__}: {e}"
     results = _results(spec, seed, history_path, interrupted=signals.stop.is_set(), error=error)
+    for line in fault_problems(results):
+        say(line)
     (test_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     try:
         write_run_outputs(test_dir)
@@ -234,7 +236,7 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         if route is not None:
             route.move(next(iter(db.primaries(nodes)), nodes[0]))
         if package:
-            stack.enter_context(package.healing())  # heals before teardown, whatever happens
+            stack.enter_context(package.healing(say))  # heals before teardown, whatever happens
 
         def connect(i: int) -> Client:
             client = _client(workload, protocol, spec)
@@ -391,7 +393,7 @@ def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool,
     if error and valid is True:
         valid = "unknown"
         out["cause"] = f"the run failed: {error}"
-    sla = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS)
+    sla = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS, concurrency=spec.clients)
     figures: dict[str, Any] = {"throughput": throughput(history), "sla": sla.to_json()}
     if "bank-log" in results:
         total = BankSpec.of(spec.options()).total
@@ -402,6 +404,14 @@ def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool,
         out["claims"] = {"file": str(spec.claims_file), "confidence": spec.claims.confidence,
                          "verdicts": [v.to_json() for v in verdicts]}
     return out
+
+
+def fault_problems(results: dict[str, Any]) -> list[str]:
+    """One line per fault whose injection failed and per heal error, from results.json."""
+    sla = (results.get("figures") or {}).get("sla") or {}
+    lines = [f"fault not injected: {f['kind']} {f['nodes']} at {f['start-ns'] / 1e9:.3f} s: {f['injection-error']}"
+             for f in sla.get("faults", []) if not f.get("injected", True)]
+    return lines + [f"heal error: {h['kind']}: {h['error']}" for h in sla.get("heal-errors", [])]
 
 
 def _lost(result: Result) -> dict[str, Any]:

@@ -83,6 +83,7 @@ class Fault:
     stop_index: int | None
     injection_error: str | None = None
     heal_error: str | None = None
+    heal_begin_ns: int | None = None  # the stop op's invocation: when the tool began to heal
 
     @property
     def injected(self) -> bool:
@@ -97,7 +98,8 @@ class Fault:
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "start-ns": self.start_ns, "end-ns": self.end_ns, "nodes": self.nodes,
                 "start-index": self.start_index, "stop-index": self.stop_index, "injected": self.injected,
-                "injection-error": self.injection_error, "heal-error": self.heal_error}
+                "injection-error": self.injection_error, "heal-error": self.heal_error,
+                "heal-begin-ns": self.heal_begin_ns}
 
 
 @dataclass(frozen=True)
@@ -203,12 +205,13 @@ class FaultRecovery:
 
     @property
     def tool_delay_ns(self) -> int | None:
-        """For a kill or pause of one node: how long the tool kept it down (part of the RTO)."""
+        """For a kill or pause of one node: how long the tool kept it down before it began the restart
+        or resume (part of the RTO; the rest is the database's own recovery)."""
         nodes = self.fault.nodes
         one = isinstance(nodes, str) or (isinstance(nodes, list | tuple) and len(nodes) == 1)
-        if self.fault.kind not in _HELD_NODE or not one or self.fault.end_ns is None:
+        if self.fault.kind not in _HELD_NODE or not one or self.fault.heal_begin_ns is None:
             return None
-        return self.fault.end_ns - self.fault.start_ns
+        return self.fault.heal_begin_ns - self.fault.start_ns
 
     def to_json(self) -> dict[str, Any]:
         return {"fault": self.fault.to_json(), "observed": self.observed, "affected-clients": list(self.affected),
@@ -355,7 +358,8 @@ def _fault(start: Pair, at: int, end: int | None, stop: Pair | None, kind: str) 
     heal_error = None if stop is None or stop.complete is None or stop.complete.error is None \
         else str(stop.complete.error)
     stop_index = None if stop is None else (stop.complete or stop.invoke).index
-    return Fault(kind, at, end, nodes, start.invoke.index, stop_index, injection_error, heal_error)
+    return Fault(kind, at, end, nodes, start.invoke.index, stop_index, injection_error, heal_error,
+                 None if stop is None else stop.invoke.time)
 
 
 def faults_of(history: History) -> list[Fault]:

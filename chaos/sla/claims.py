@@ -218,7 +218,8 @@ def _rto(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
 
 def _held(r: FaultRecovery) -> str:
     held = r.tool_delay_ns
-    return "" if held is None else f"; of which {held / 1e9:.3f} s the tool kept {r.fault.nodes} down"
+    return "" if held is None else (f"; of which {held / 1e9:.3f} s the tool kept {r.fault.nodes} down before it "
+                                    f"began the restart")
 
 
 def _losses(name: str, d: Mapping[str, Any]) -> tuple[int | None, int, str | None]:

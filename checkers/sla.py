@@ -27,9 +27,9 @@ requests that never completed. A *client* is a thread of the test: process ``p``
 Definitions (times in ns, as in histories):
 
 - *client outage*: from the invocation of a client's first unanswered request after an answer to
-  the completion of its next answered request (the end of the history when none came);
+  the completion of its next answered request (when none came: to the end of its last request);
 - *time-based availability*: 1 - (outage time summed over clients) / (time observed, summed over
-  clients: from each client's first invocation to the end of the history). ``availability`` (ok /
+  clients: from each client's first invocation to the end of its last request). ``availability`` (ok /
   attempted requests) and ``aborts`` (answered fails / attempted) stay as request counts;
 - *downtime window*: a maximal period in which some client was in an outage; the union of the
   client outages (windows shorter than ``min_downtime_ns`` are left out);
@@ -51,7 +51,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from statistics import median
 from typing import Any
 
@@ -120,7 +120,8 @@ class Proportion:
 @dataclass(frozen=True)
 class ClientOutage:
     """One client waiting without an answer from ``start_ns`` (its first unanswered request's
-    invocation) to ``end_ns`` (the next answer, or the end of the history when ``recovered`` is False).
+    invocation) to ``end_ns`` (the next answer; when ``recovered`` is False, the end of its last
+    request: the client asked no more, so nothing is known after it).
     ``last_unanswered_ns``: when its last unanswered request ended (or the history did)."""
 
     client: Any
@@ -191,6 +192,7 @@ class FaultRecovery:
     all_answered_ns: int | None
     client_down_ns: int
     unrecovered: tuple[Any, ...] = ()
+    unrecovered_waited_ns: int | None = None  # the longest an unrecovered client was seen waiting since the start
 
     @property
     def rto_ns(self) -> int | None:
@@ -215,7 +217,8 @@ class FaultRecovery:
 
     def to_json(self) -> dict[str, Any]:
         return {"fault": self.fault.to_json(), "observed": self.observed, "affected-clients": list(self.affected),
-                "unrecovered-clients": list(self.unrecovered), "first-answer-ns": self.first_answer_ns,
+                "unrecovered-clients": list(self.unrecovered), "unrecovered-waited-ns": self.unrecovered_waited_ns,
+                "first-answer-ns": self.first_answer_ns,
                 "rto-ns": self.rto_ns, "heal-to-recovery-ns": self.heal_to_recovery_ns,
                 "tool-restart-delay-ns": self.tool_delay_ns, "client-down-ns": self.client_down_ns}
 
@@ -421,7 +424,7 @@ def client_outages(by_client: dict[Any, list[Pair]], end_ns: int) -> list[Client
                 last = _end(p, end_ns)
                 indices.append(p.invoke.index)
         if start is not None:
-            found.append(ClientOutage(client, node, start, end_ns, False, last, tuple(indices)))
+            found.append(ClientOutage(client, node, start, last, False, last, tuple(indices)))
     return found
 
 
@@ -447,9 +450,12 @@ def _windows(outages: list[ClientOutage], faults: list[Fault], min_ns: int) -> l
     return found
 
 
-def _recoveries(faults: list[Fault], outages: list[ClientOutage], invokes: list[int], end_ns: int
+def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list[tuple[int, int]], end_ns: int
                 ) -> list[FaultRecovery]:
-    """Per injected fault: affected clients and when each was answered again (O(F·C·log n))."""
+    """Per injected fault: affected clients and when each was answered again (O(F·C·log n)).
+    ``requests``: (invocation, end) of every client request, sorted."""
+    invokes = [a for a, _ in requests]
+    reach = list(accumulate((b for _, b in requests), max))  # the latest end among requests invoked so far
     by_client: dict[Any, list[ClientOutage]] = {}
     for o in sorted(outages, key=lambda o: o.start_ns):
         by_client.setdefault(o.client, []).append(o)
@@ -459,7 +465,8 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], invokes: list[
         if not fault.injected:
             continue
         s, e = fault.start_ns, fault.end_ns if fault.end_ns is not None else end_ns
-        observed = bisect_left(invokes, e) > bisect_left(invokes, s)
+        before = bisect_left(invokes, e)  # a request in flight while the fault was in effect
+        observed = before > 0 and reach[before - 1] >= s
         firsts, lasts, affected, unrecovered, down = [], [], [], [], 0
         for client, os in by_client.items():
             hit = []
@@ -484,8 +491,9 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], invokes: list[
             continue
         first = max(min(firsts) - s, 0) if firsts else 0
         all_ = None if unrecovered else max(max(lasts) - s, 0) if lasts else 0
+        waited = max((o.last_unanswered_ns - s for c in unrecovered for o in by_client[c][-1:]), default=None)
         out.append(FaultRecovery(fault, True, tuple(sorted(affected, key=repr)), first, all_, down,
-                                 tuple(sorted(unrecovered, key=repr))))
+                                 tuple(sorted(unrecovered, key=repr)), waited))
     return out
 
 
@@ -574,8 +582,9 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
     down: Counter[Any] = Counter()
     for o in outages:
         down[o.client] += o.length_ns
-    clients = [ClientAvailability(c, Counter(_node(p) for p in ps).most_common(1)[0][0], end - ps[0].invoke.time,
-                                  down[c], len(ps)) for c, ps in by_client.items()]
+    clients = [ClientAvailability(c, Counter(_node(p) for p in ps).most_common(1)[0][0],
+                                  max(_end(p, end) for p in ps) - ps[0].invoke.time, down[c], len(ps))
+               for c, ps in by_client.items()]
     gaps = [g for ps in by_client.values() for g in (b.invoke.time - a.invoke.time for a, b in pairwise(ps)) if g > 0]
     in_fault = _Intervals(injected, end)
     during = [p for p in pairs if _when(p) in in_fault]
@@ -603,7 +612,7 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
         per_second=[(s, c[True], c[True] + c[False]) for s, c in sorted(seconds.items())],
         faults=faults,
         downtimes=_windows(outages, faults, min_downtime_ns),
-        recoveries=_recoveries(faults, outages, sorted(p.invoke.time for p in pairs), end),
+        recoveries=_recoveries(faults, outages, sorted((p.invoke.time, _end(p, end)) for p in pairs), end),
         latency_ns=quantiles((x.ns for x in latencies), LATENCY_POINTS),
         latency_during_faults_ns=quantiles(fault_lat, LATENCY_POINTS),
         latencies=latencies,

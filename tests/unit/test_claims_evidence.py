@@ -26,7 +26,8 @@ def judge(tmp_path: Path, text: str, h: History, results: dict[str, Any] | None 
           concurrency: int | None = None) -> Verdict:
     path = tmp_path / "claims.toml"
     path.write_text(text)
-    (v,) = evaluate(load_claims(path), sla_figures(h, concurrency=concurrency), results or {})
+    figures = sla_figures(h) if concurrency is None else sla_figures(h, concurrency=concurrency)
+    (v,) = evaluate(load_claims(path), figures, results or {})
     return v
 
 
@@ -80,11 +81,11 @@ def test_availability_counts_the_time_clients_hang_on_timeouts(tmp_path: Path) -
         return ("info", 5 * S, {"error": "timeout"}) if 100 * S <= t < 110 * S else ("ok", MS, {})
 
     h = timeline(clients(2, 50 * MS, 600 * S, outcome))
+    v = judge(tmp_path, "availability = 0.999\n", h)
+    assert v.verdict == "violated" and v.evidence["seconds-observed"] == pytest.approx(1200, abs=0.1)
     fig = sla_figures(h)
     assert fig.availability.ratio > 0.9998
     assert fig.time_availability == pytest.approx(1 - 10 / 600, abs=1e-4)
-    v = judge(tmp_path, "availability = 0.999\n", h)
-    assert v.verdict == "violated" and v.evidence["seconds-observed"] == pytest.approx(1200, abs=0.1)
 
 
 def test_refusals_and_aborts_are_answers(tmp_path: Path) -> None:
@@ -113,11 +114,11 @@ def test_failed_injection_is_reported_and_not_counted(tmp_path: Path) -> None:
     events += nemesis("pause", 10 * S, ["n9"], error="indeterminate: NemesisError: pause: unknown node(s) n9")
     events += nemesis("resume", 12 * S, "all")
     h = timeline(events)
+    v = judge(tmp_path, "rto_seconds = 8\n", h)
+    assert v.verdict == "inconclusive" and "no fault was injected" in v.reason
     (fault,) = sla_figures(h).faults
     assert not fault.injected and "n9" in fault.injection_error
     assert sla_figures(h).recoveries == []
-    v = judge(tmp_path, "rto_seconds = 8\n", h)
-    assert v.verdict == "inconclusive" and "no fault was injected" in v.reason
     assert v.evidence["faults-not-injected"][0]["error"] == fault.injection_error
 
 
@@ -139,10 +140,10 @@ def test_a_client_that_never_recovers_violates_rto(tmp_path: Path) -> None:
     events = clients(2, 10 * MS, 60 * S, outcome, node=lambda p: f"n{p + 1}")
     events += nemesis("kill", 10 * S, ["n2"]) + nemesis("start", 12 * S, "all")
     h = timeline(events)
-    (r,) = sla_figures(h).recoveries
-    assert r.affected == (1,) and r.unrecovered == (1,) and r.rto_ns is None
     v = judge(tmp_path, "rto_seconds = 8\n", h)
     assert v.verdict == "violated" and "never answered again" in v.reason
+    (r,) = sla_figures(h).recoveries
+    assert r.affected == (1,) and r.unrecovered == (1,) and r.rto_ns is None
 
 
 def test_rto_per_fault_first_answer_all_answered_heal_and_tool_delay() -> None:
@@ -172,11 +173,11 @@ def test_p99_counts_failed_and_timed_out_requests(tmp_path: Path) -> None:
                    (t + latency, dict(type=kind, process=i, f="write", error="timeout" if kind == "info" else None))]
         t += latency
     h = timeline(events)
+    v = judge(tmp_path, "p99_latency_ms = 250\n", h)
+    assert v.verdict == "violated" and v.evidence["censored"] == 20
     fig = sla_figures(h)
     assert fig.latency_censored == 20 and fig.latency_ns[0.99] == 5 * S
     assert 0.99 in fig.to_json()["latency-lower-bound-points"]
-    v = judge(tmp_path, "p99_latency_ms = 250\n", h)
-    assert v.verdict == "violated" and v.evidence["censored"] == 20
 
 
 # 6. data loss counts every loss signal
@@ -208,9 +209,9 @@ def test_acknowledged_adds_no_read_could_see_make_data_loss_inconclusive(tmp_pat
         ops += [invoke(0, "add", e), ok(0, "add", e)]
     h = history(*ops)
     result = check_set_full(h, CheckOptions())
-    assert result.details["never-read-acknowledged-count"] == 99
     v = judge(tmp_path, "data_loss = 0\n", h, {"set-full": result})
     assert v.verdict == "inconclusive" and "99 acknowledged elements no read could have seen" in v.reason
+    assert result.details["never-read-acknowledged-count"] == 99
 
 
 # 7. staleness below the read cadence

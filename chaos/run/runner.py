@@ -41,7 +41,7 @@ from chaos.run.recorder import Recorder
 from chaos.run.store import RunDir
 from chaos.sla.claims import Claims, evaluate
 from checkers.formats import read_history
-from checkers.history import History, Op
+from checkers.history import FINAL, History, Op
 from checkers.registry import CheckOptions, get_checker
 from checkers.result import Result, merge_validity, unknown
 from checkers.sla import sla_figures
@@ -256,7 +256,8 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         for i in range(spec.clients):
             client = connect(i)
             stack.callback(client.close)
-            workers.append(client_worker(i, client))
+            # the node it talks to (a client following the primary moves: none recorded)
+            workers.append(client_worker(i, client, nodes[i % len(nodes)].name if route is None else None))
         nemesis = nemesis_worker(package.nemesis) if package else None
         for w in [*workers, *([nemesis] if nemesis else [])]:
             stack.callback(w.stop, 1.0)
@@ -311,10 +312,11 @@ def _nemesis_apply(package: NemesisPackage, op: Op) -> Op:
     return Op(op.index, op.time, "info", op.process, op.f, package.nemesis.invoke(op.f, op.value))
 
 
-def _apply(recorder: Recorder, process: Any, f: str, value: Any, apply: Callable[[Op], Op], node: Any = None) -> Op:
+def _apply(recorder: Recorder, process: Any, f: str, value: Any, apply: Callable[[Op], Op], node: Any = None,
+           extra: dict[str, Any] | None = None) -> Op:
     """Record an invocation, apply it in this thread, record its completion (info on a crash)."""
     kind = "invoke" if isinstance(process, int) else "info"
-    op = recorder.record(Op(0, 0, kind, process, f, value, node=node))
+    op = recorder.record(Op(0, 0, kind, process, f, value, node=node, extra=extra or {}))
     try:
         done = apply(op)
     except Exception as e:
@@ -327,7 +329,7 @@ def _final(recorder: Recorder, client: Client, final: Invocation, process: int, 
     tagged with the node it ran on (None: the run's usual node); returns the next free process."""
     deadline = time.monotonic() + 30
     while True:
-        done = _apply(recorder, process, final.f, final.value, client.invoke, node)
+        done = _apply(recorder, process, final.f, final.value, client.invoke, node, {FINAL: True})
         if done.type == "info":
             process += 1
         if done.type == "ok" or time.monotonic() > deadline:

@@ -282,3 +282,25 @@ def test_info_completion_starts_a_new_process_of_the_same_client() -> None:
     assert {c.client for c in fig.clients} == {0, 1}
     (o,) = fig.outages
     assert (o.client, o.start_ns, o.end_ns, o.recovered) == (0, 0, 5 * S + 2, True)
+
+
+def test_set_final_reads_are_the_runners_not_a_clients_last_read() -> None:
+    """Client reads name their node now; the runner's final read (marked ``final``) is the one checked."""
+    from checkers.sets import check_set
+
+    h = history(invoke(0, "add", 1, node="n1"), ok(0, "add", 1, node="n1"),
+                invoke(1, "add", 2, node="n2"), ok(1, "add", 2, node="n2"),
+                invoke(0, "read", node="n1"), ok(0, "read", [1], node="n1"),  # before n2's add reached n1
+                invoke(2, "read", final=True), ok(2, "read", [1, 2], final=True))
+    result = check_set(h, CheckOptions())
+    assert result.valid is True and result.details["lost-count"] == 0
+
+
+def test_availability_by_node_from_the_clients_view() -> None:
+    """The client on n2 is refused for 10 s of 30 s; the one on n1 never."""
+    def outcome(p: int, t: int) -> tuple[str, int, dict]:
+        return ("fail", MS, {"error": "connection-refused"}) if p == 1 and 10 * S <= t < 20 * S else ("ok", MS, {})
+
+    fig = sla_figures(timeline(clients(2, 10 * MS, 30 * S, outcome, node=lambda p: f"n{p + 1}")))
+    by = fig.by_node_time()
+    assert by["n1"] == 1 and by["n2"] == pytest.approx(2 / 3, abs=1e-3)

@@ -125,7 +125,8 @@ def recovery_line(r: dict[str, Any]) -> str:
     held = r.get("tool-restart-delay-ns")
     return (f"{head}: clients affected {r['affected-clients'] or 'none'}; first answered after "
             f"{s(r['first-answer-ns'])}, all after {s(r['rto-ns'])} (RTO), {s(r['heal-to-recovery-ns'])} after the heal"
-            + (f"; {s(held)} of it the tool kept the node down before restarting it" if held is not None else "")
+            + (f"; {s(held)} of it the tool kept the node down before restarting it, and the restart took "
+               f"{s(fault['end-ns'] - fault['heal-begin-ns'])}" if held is not None and fault["end-ns"] else "")
             + (f"; never answered again: {r['unrecovered-clients']}" if r["unrecovered-clients"] else ""))
 
 

@@ -219,9 +219,11 @@ def _rto(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
 
 
 def _held(r: FaultRecovery) -> str:
-    held = r.tool_delay_ns
-    return "" if held is None else (f"; of which {held / 1e9:.3f} s the tool kept {r.fault.nodes} down before it "
-                                    f"began the restart")
+    held, f = r.tool_delay_ns, r.fault
+    if held is None or f.end_ns is None or f.heal_begin_ns is None:
+        return ""
+    return (f"; of which {held / 1e9:.3f} s the tool kept {f.nodes} down before it began the restart, and the "
+            f"restart took {(f.end_ns - f.heal_begin_ns) / 1e9:.3f} s")
 
 
 def _losses(name: str, d: Mapping[str, Any]) -> tuple[int | None, int, str | None]:

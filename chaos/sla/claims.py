@@ -132,8 +132,10 @@ def _availability(claimed: float, claims: Claims, fig: SlaFigures, results: Mapp
         "request-interval-ms": None if fig.request_interval_ns is None else fig.request_interval_ns / 1e6,
         "ok-over-attempted": fig.availability.to_json(), "answered-over-attempted": fig.answered.to_json(),
         "aborts": fig.aborts.to_json(), "downtimes": [d.to_json() for d in fig.downtimes[:5]]}
-    if measured is None or n == 0:
-        return Verdict("availability", claimed, INCONCLUSIVE, None, evidence, "no client request in the history")
+    if measured is None or n == 0 or fig.availability.ok == 0:
+        return Verdict("availability", claimed, INCONCLUSIVE, measured, evidence,
+                       "no client request in the history" if n == 0 else "no request succeeded: refusals and "
+                       "aborts alone do not show a working service")
     seconds, down = fig.observed_ns / n / 1e9, fig.down_ns / n / 1e9  # per client
     budget = (1 - claimed) * seconds
     outages = max(1.0, len(fig.outages) / n)

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "ANSWERED",
+    "FINAL",
     "OP_TYPES",
     "History",
     "HistoryProblem",
@@ -44,6 +46,12 @@ __all__ = [
 ]
 
 OP_TYPES = frozenset({"invoke", "ok", "fail", "info"})
+# completion field: ``true`` on a ``fail`` the server answered definitely (a refusal or an abort on a
+# working connection), as opposed to no answer (refused or lost connection, timeout, no primary)
+ANSWERED = "answered"
+# invocation field: ``true`` on the runner's final ops after the heal (e.g. the set's final reads),
+# as opposed to a client's last op
+FINAL = "final"
 
 
 @dataclass(frozen=True, slots=True)

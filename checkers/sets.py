@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from checkers.history import History, Op, Pair
+from checkers.history import FINAL, History, Op, Pair
 from checkers.quantiles import quantiles
 from checkers.registry import CheckOptions, register_checker
 from checkers.result import UNKNOWN, Result, unknown
@@ -61,6 +61,9 @@ def final_reads(history: History) -> list[Pair]:
     ok read if there is no such read."""
     pairs = history.pairs()
     reads = [p for p in pairs if p.f == "read" and p.type == "ok"]
+    marked = [p for p in reads if p.invoke.extra.get(FINAL) is True]
+    if marked:  # the runner's final reads, told apart from the clients' last reads
+        return list({_node(p): p for p in marked}.values())
     last_add = max((p.complete.index if p.complete else p.invoke.index for p in pairs if p.f == "add"), default=-1)
     latest: dict[Any, Pair] = {}
     for p in reads:
@@ -197,10 +200,12 @@ def check_set_full(history: History, options: CheckOptions) -> Result:
 
     details: dict[str, Any] = {
         "attempt-count": len(outcomes),
+        "known-count": sum(1 for o in outcomes if o.known is not None),  # acknowledged or seen by a read
         "stable-count": len(by["stable"]),
         "lost-count": len(by["lost"]),
         "lost": [o.element for o in by["lost"]],
         "never-read-count": len(by["never-read"]),
+        "never-read-acknowledged-count": sum(1 for o in by["never-read"] if o.known is not None),
         "never-read": [o.element for o in by["never-read"]],
         "stale-count": len(stale),
         "stale": [o.element for o in stale],

@@ -1,4 +1,5 @@
-"""SLA figures from any history with fault ops: availability, downtime, recovery time, latency, staleness.
+"""SLA figures from any history with fault ops, from the clients' view: availability over time,
+downtime, recovery time per fault, latency, staleness.
 
 Faults come from nemesis ops in Jepsen's style: a start op and a stop op, each an invocation and an
 ``info`` completion from a non-client process, the value naming the affected nodes::
@@ -9,51 +10,70 @@ Faults come from nemesis ops in Jepsen's style: a start op and a stop op, each a
     {:process :nemesis :type :info :f :stop-partition :value nil}
     {:process :nemesis :type :info :f :stop-partition :value :network-healed}
 
-A fault is in effect from the start op's completion (when the nemesis says it is done) to the stop
-op's completion (the end of the history if never stopped). Pairs: ``start-X``/``stop-X`` for any X,
-``kill``/``start``, ``pause``/``resume``, ``bump-clock``/``reset-clock``, ``strobe-clock``/``reset-clock``,
-``failover``/``rejoin``.
-A stop ends every open fault of its kind.
+A fault is in effect from the start op's completion to the stop op's completion (the end of the
+history if never stopped). Pairs: ``start-X``/``stop-X`` for any X, ``kill``/``start``,
+``pause``/``resume``, ``bump-clock``/``reset-clock``, ``strobe-clock``/``reset-clock``,
+``failover``/``rejoin``. A stop ends every open fault of its kind. A start whose completion carries
+an ``error`` (or never completed) was *not injected*: it is reported, and is no fault for any figure.
+A stop whose completion carries an ``error`` is a *heal error* of the faults it ends.
+
+Answers. A client request is *answered* when it completed ``ok``, or ``fail`` with a definite answer
+from the server (the client marks such completions ``answered: true``: an application refusal such
+as insufficient funds, a failed compare, a serialization or deadlock abort). Anything else is
+*unanswered*: connection refused or lost, timeout, no primary, read-only, unknown errors, and
+requests that never completed. A *client* is a thread of the test: process ``p`` is client
+``p mod concurrency`` (Jepsen gives a crashed process's successor the id ``p + concurrency``).
 
 Definitions (times in ns, as in histories):
 
-- *availability*: ok client operations / attempted ones (an operation that never completed counts as
-  attempted and not ok). An operation belongs to the time of its completion (its invocation if none),
-  for the per-second series and for "during faults".
-- *downtime window*: the time between two consecutive ok completions when some operation invoked in
-  between did not end ok; the window runs from the earlier ok completion to the later one (to the end
-  of the history when none came). Windows shorter than ``min_downtime_ns`` are left out.
-- *recovery time* (RTO) of a fault: from its start to the first ok completion of an operation invoked
-  at or after the start; *heal to recovery*: from the stop to that completion (negative when the
-  system recovered while the fault was still in effect, e.g. by failing over).
-- *latency*: of ok operations; *during faults* means invoked while a fault was in effect.
+- *client outage*: from the invocation of a client's first unanswered request after an answer to
+  the completion of its next answered request (when none came: to the end of its last request);
+- *time-based availability*: 1 - (outage time summed over clients) / (time observed, summed over
+  clients: from each client's first invocation to the end of its last request). ``availability`` (ok /
+  attempted requests) and ``aborts`` (answered fails / attempted) stay as request counts;
+- *downtime window*: a maximal period in which some client was in an outage; the union of the
+  client outages (windows shorter than ``min_downtime_ns`` are left out);
+- *recovery* of an injected fault (:class:`FaultRecovery`): the *affected* clients are those with an
+  unanswered request ending (or pending) after the fault began and invoked before it was healed;
+  the RTO is from the fault's start until every affected client is answered again (None: some client
+  never was); also the time to the first affected client's answer, and the time from the heal;
+- *latency*: of every client request: answered and failed ones at their latency, unanswered ones
+  that timed out (``info``, an error named ``timeout``, never completed) *censored*: at least their
+  observed latency;
 - *staleness*: for set-full style histories, how long after an element was known to exist (add
-  acknowledged or first seen) every read began to see it (see :mod:`checkers.sets`).
+  acknowledged or first seen) every read began to see it (see :mod:`checkers.sets`), at the
+  resolution of ``read_cadence_ns``, the median interval between ok reads.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import accumulate, pairwise
+from statistics import median
 from typing import Any
 
-from checkers.history import History, Pair
+from checkers.history import ANSWERED, History, Pair
 from checkers.quantiles import quantiles
 from checkers.sets import set_full_elements
 
-__all__ = ["LATENCY_POINTS", "Downtime", "Fault", "Proportion", "Recovery", "SlaFigures", "faults_of", "sla_figures"]
+__all__ = ["ANSWERED", "LATENCY_POINTS", "ClientAvailability", "ClientOutage", "Downtime", "Fault", "FaultRecovery",
+           "Latency", "Proportion", "SlaFigures", "answered", "client_outages", "faults_of", "sla_figures"]
 
 LATENCY_POINTS = (0.5, 0.95, 0.99, 0.999, 1)
 NS_PER_S = 1_000_000_000
 _STOPS = {"start": ("kill",), "resume": ("pause",), "reset-clock": ("bump-clock", "strobe-clock"),
           "rejoin": ("failover",)}
 _STARTS = ("kill", "pause", "bump-clock", "strobe-clock", "failover")
+_HELD_NODE = ("kill", "pause")  # faults whose length the tool chooses: it restarts or resumes the node
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One fault period. ``end_ns`` is None when the history ends before the fault is stopped."""
+    """One fault period. ``end_ns`` is None when the history ends before the fault is stopped;
+    ``injection_error`` is set when the start failed (no fault happened)."""
 
     kind: str
     start_ns: int
@@ -61,6 +81,13 @@ class Fault:
     nodes: Any
     start_index: int
     stop_index: int | None
+    injection_error: str | None = None
+    heal_error: str | None = None
+    heal_begin_ns: int | None = None  # the stop op's invocation: when the tool began to heal
+
+    @property
+    def injected(self) -> bool:
+        return self.injection_error is None
 
     def active_at(self, t: int) -> bool:
         return self.start_ns <= t and (self.end_ns is None or t < self.end_ns)
@@ -70,7 +97,9 @@ class Fault:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "start-ns": self.start_ns, "end-ns": self.end_ns, "nodes": self.nodes,
-                "start-index": self.start_index, "stop-index": self.stop_index}
+                "start-index": self.start_index, "stop-index": self.stop_index, "injected": self.injected,
+                "injection-error": self.injection_error, "heal-error": self.heal_error,
+                "heal-begin-ns": self.heal_begin_ns}
 
 
 @dataclass(frozen=True)
@@ -89,14 +118,54 @@ class Proportion:
 
 
 @dataclass(frozen=True)
+class ClientOutage:
+    """One client waiting without an answer from ``start_ns`` (its first unanswered request's
+    invocation) to ``end_ns`` (the next answer; when ``recovered`` is False, the end of its last
+    request: the client asked no more, so nothing is known after it).
+    ``last_unanswered_ns``: when its last unanswered request ended (or the history did)."""
+
+    client: Any
+    node: Any
+    start_ns: int
+    end_ns: int
+    recovered: bool
+    last_unanswered_ns: int
+    unanswered: tuple[int, ...]  # op indices of the unanswered invocations
+
+    @property
+    def length_ns(self) -> int:
+        return self.end_ns - self.start_ns
+
+
+@dataclass(frozen=True)
+class ClientAvailability:
+    """One client's time-based availability: ``down_ns`` in outages out of ``observed_ns``."""
+
+    client: Any
+    node: Any
+    observed_ns: int
+    down_ns: int
+    requests: int
+
+    @property
+    def ratio(self) -> float | None:
+        return 1 - self.down_ns / self.observed_ns if self.observed_ns > 0 else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"client": self.client, "node": self.node, "observed-ns": self.observed_ns, "down-ns": self.down_ns,
+                "requests": self.requests, "ratio": self.ratio}
+
+
+@dataclass(frozen=True)
 class Downtime:
-    """Clients tried and nothing succeeded from ``start_ns`` to ``end_ns``."""
+    """Some client waited without an answer from ``start_ns`` to ``end_ns`` (a union of outages)."""
 
     start_ns: int
     end_ns: int
     recovered: bool
     failed_indices: tuple[int, ...]
     faults: tuple[str, ...]
+    clients: tuple[Any, ...] = ()
 
     @property
     def length_ns(self) -> int:
@@ -105,30 +174,61 @@ class Downtime:
     def to_json(self) -> dict[str, Any]:
         return {"start-ns": self.start_ns, "end-ns": self.end_ns, "length-ns": self.length_ns,
                 "recovered": self.recovered, "failed-ops": len(self.failed_indices),
-                "first-failed-index": self.failed_indices[0], "faults": list(self.faults)}
+                "first-failed-index": self.failed_indices[0] if self.failed_indices else None,
+                "faults": list(self.faults), "clients": list(self.clients)}
 
 
 @dataclass(frozen=True)
-class Recovery:
-    """How long clients took to get an ok answer once a fault began, and once it was healed."""
+class FaultRecovery:
+    """What one injected fault did to the clients. Times are from the fault's start; None: never.
+
+    ``observed``: some client had a request in flight while the fault was in effect (else nothing
+    is known). ``all_answered_ns`` is the RTO: until every affected client was answered again."""
 
     fault: Fault
-    recovered_ns: int | None
-    first_ok_index: int | None
+    observed: bool
+    affected: tuple[Any, ...]
+    first_answer_ns: int | None
+    all_answered_ns: int | None
+    client_down_ns: int
+    unrecovered: tuple[Any, ...] = ()
+    unrecovered_waited_ns: int | None = None  # the longest an unrecovered client was seen waiting since the start
 
     @property
     def rto_ns(self) -> int | None:
-        return None if self.recovered_ns is None else self.recovered_ns - self.fault.start_ns
+        return self.all_answered_ns
 
     @property
     def heal_to_recovery_ns(self) -> int | None:
-        if self.recovered_ns is None or self.fault.end_ns is None:
+        """From the heal to every affected client answered (negative: recovered while in effect)."""
+        if self.all_answered_ns is None or self.fault.end_ns is None:
             return None
-        return self.recovered_ns - self.fault.end_ns
+        return self.fault.start_ns + self.all_answered_ns - self.fault.end_ns
+
+    @property
+    def tool_delay_ns(self) -> int | None:
+        """For a kill or pause of one node: how long the tool kept it down before it began the restart
+        or resume (part of the RTO; the rest is the database's own recovery)."""
+        nodes = self.fault.nodes
+        one = isinstance(nodes, str) or (isinstance(nodes, list | tuple) and len(nodes) == 1)
+        if self.fault.kind not in _HELD_NODE or not one or self.fault.heal_begin_ns is None:
+            return None
+        return self.fault.heal_begin_ns - self.fault.start_ns
 
     def to_json(self) -> dict[str, Any]:
-        return {"fault": self.fault.to_json(), "rto-ns": self.rto_ns, "heal-to-recovery-ns": self.heal_to_recovery_ns,
-                "first-ok-index": self.first_ok_index}
+        return {"fault": self.fault.to_json(), "observed": self.observed, "affected-clients": list(self.affected),
+                "unrecovered-clients": list(self.unrecovered), "unrecovered-waited-ns": self.unrecovered_waited_ns,
+                "first-answer-ns": self.first_answer_ns,
+                "rto-ns": self.rto_ns, "heal-to-recovery-ns": self.heal_to_recovery_ns,
+                "tool-restart-delay-ns": self.tool_delay_ns, "client-down-ns": self.client_down_ns}
+
+
+@dataclass(frozen=True)
+class Latency:
+    """One request's latency; ``censored``: it got no answer, the true latency is at least ``ns``."""
+
+    ns: int
+    censored: bool
 
 
 @dataclass(frozen=True)
@@ -137,7 +237,10 @@ class SlaFigures:
 
     start_ns: int
     end_ns: int
-    availability: Proportion
+    availability: Proportion  # ok / attempted requests
+    answered: Proportion  # answered / attempted requests
+    aborts: Proportion  # answered fails (refusals, aborts) / attempted requests
+    clients: list[ClientAvailability]
     by_f: dict[str, Proportion]
     by_node: dict[str, Proportion]
     during_faults: Proportion
@@ -145,24 +248,66 @@ class SlaFigures:
     per_second: list[tuple[int, int, int]]  # (second, ok, attempted)
     faults: list[Fault]
     downtimes: list[Downtime]
-    recoveries: list[Recovery]
+    recoveries: list[FaultRecovery]
     latency_ns: dict[float, int] | None
     latency_during_faults_ns: dict[float, int] | None
-    ok_latencies_ns: tuple[int, ...] = field(repr=False)
+    latencies: tuple[Latency, ...] = field(repr=False)
+    request_interval_ns: int | None = None  # median time between a client's consecutive invocations
+    outages: tuple[ClientOutage, ...] = field(default=(), repr=False)
+    ok_reads: int = 0  # ok ops that read state (reads, transactions with a read)
+    ok_writes: int = 0  # ok ops that changed it
     staleness_ns: dict[float, int] | None = None
     staleness_samples_ns: tuple[int, ...] = field(default=(), repr=False)
-    failed_indices: tuple[int, ...] = field(default=(), repr=False)
+    read_cadence_ns: int | None = None
+
+    @property
+    def observed_ns(self) -> int:
+        return sum(c.observed_ns for c in self.clients)
+
+    @property
+    def down_ns(self) -> int:
+        return sum(c.down_ns for c in self.clients)
+
+    @property
+    def time_availability(self) -> float | None:
+        """1 - client outage time / client time observed (None: nothing observed)."""
+        return 1 - self.down_ns / self.observed_ns if self.observed_ns > 0 else None
+
+    @property
+    def injected_faults(self) -> list[Fault]:
+        return [f for f in self.faults if f.injected]
+
+    @property
+    def latency_censored(self) -> int:
+        return sum(1 for x in self.latencies if x.censored)
 
     @property
     def worst_rto_ns(self) -> int | None:
         done = [r.rto_ns for r in self.recoveries if r.rto_ns is not None]
         return max(done) if done else None
 
+    def by_node_time(self) -> dict[str, float | None]:
+        """Time-based availability of the clients talking to each node."""
+        groups: dict[str, list[ClientAvailability]] = {}
+        for c in self.clients:
+            if c.node is not None:
+                groups.setdefault(str(c.node), []).append(c)
+        return {k: (1 - sum(c.down_ns for c in v) / t if (t := sum(c.observed_ns for c in v)) else None)
+                for k, v in sorted(groups.items())}
+
     def to_json(self) -> dict[str, Any]:
         rtos = [r.rto_ns for r in self.recoveries if r.rto_ns is not None]
+        lower = _lower_bounds(self.latency_ns, self.latencies)
         return {
             "start-ns": self.start_ns, "end-ns": self.end_ns,
+            "availability-time": {"ratio": self.time_availability, "observed-ns": self.observed_ns,
+                                  "down-ns": self.down_ns, "clients": len(self.clients),
+                                  "request-interval-ns": self.request_interval_ns},
+            "availability-time-by-node": self.by_node_time(),
+            "availability-by-client": [c.to_json() for c in self.clients],
             "availability": self.availability.to_json(),
+            "answered": self.answered.to_json(),
+            "aborts": self.aborts.to_json(),
             "availability-by-f": {k: v.to_json() for k, v in self.by_f.items()},
             "availability-by-node": {k: v.to_json() for k, v in self.by_node.items()},
             "availability-during-faults": self.during_faults.to_json(),
@@ -170,15 +315,35 @@ class SlaFigures:
             "per-second": [{"second": s, "ok": ok, "attempted": n, "ratio": ok / n} for s, ok, n in self.per_second],
             "throughput": [{"second": s, "ok-per-s": ok} for s, ok, _ in self.per_second],
             "faults": [f.to_json() for f in self.faults],
+            "faults-not-injected": sum(1 for f in self.faults if not f.injected),
+            "heal-errors": [{"kind": f.kind, "error": f.heal_error} for f in self.faults if f.heal_error],
             "downtimes": [d.to_json() for d in self.downtimes],
             "recoveries": [r.to_json() for r in self.recoveries],
             "rto-worst-ns": max(rtos) if rtos else None,
             "rto-p99-ns": (quantiles(rtos, (0.99,)) or {}).get(0.99),
-            "unrecovered-faults": sum(1 for r in self.recoveries if r.rto_ns is None),
+            "unrecovered-faults": sum(1 for r in self.recoveries if r.observed and r.rto_ns is None),
             "latency-ns": self.latency_ns,
+            "latency-lower-bound-points": lower,
+            "latency-censored": self.latency_censored,
             "latency-during-faults-ns": self.latency_during_faults_ns,
             "staleness-ns": self.staleness_ns,
+            "read-cadence-ns": self.read_cadence_ns,
         }
+
+
+def _lower_bounds(points: dict[float, int] | None, latencies: Iterable[Latency]) -> list[float]:
+    """Quantile points whose value is only a lower bound (a censored latency at or below it)."""
+    censored = [x.ns for x in latencies if x.censored]
+    if not points or not censored:
+        return []
+    low = min(censored)
+    return [q for q, v in points.items() if low <= v]
+
+
+def answered(p: Pair) -> bool:
+    """Ok, or a fail the server answered definitely (marked ``answered: true`` by the client)."""
+    c = p.complete
+    return c is not None and (c.type == "ok" or (c.type == "fail" and c.extra.get(ANSWERED) is True))
 
 
 def _start_kind(f: str) -> str | None:
@@ -188,8 +353,20 @@ def _start_kind(f: str) -> str | None:
     return None
 
 
+def _fault(start: Pair, at: int, end: int | None, stop: Pair | None, kind: str) -> Fault:
+    c = start.complete
+    nodes = c.value if c is not None else start.invoke.value
+    injection_error = ("the injection never completed" if c is None
+                       else None if c.error is None else str(c.error))
+    heal_error = None if stop is None or stop.complete is None or stop.complete.error is None \
+        else str(stop.complete.error)
+    stop_index = None if stop is None else (stop.complete or stop.invoke).index
+    return Fault(kind, at, end, nodes, start.invoke.index, stop_index, injection_error, heal_error,
+                 None if stop is None else stop.invoke.time)
+
+
 def faults_of(history: History) -> list[Fault]:
-    """Fault periods from the nemesis ops (start completion to stop completion)."""
+    """Fault periods from the nemesis ops (start completion to stop completion), injected or not."""
     open_: dict[str, list[tuple[Pair, int]]] = {}
     faults: list[Fault] = []
     for p in history.pairs(client=False):
@@ -198,51 +375,125 @@ def faults_of(history: History) -> list[Fault]:
         ends = _STOPS.get(f) or ((_start_kind(f),) if _start_kind(f) else ())
         if ends:
             for kind in ends:
-                for start, t in open_.pop(kind, []):
-                    nodes = start.complete.value if start.complete is not None else start.invoke.value
-                    faults.append(Fault(kind, t, at, nodes, start.invoke.index,
-                                        (p.complete or p.invoke).index))
+                faults += [_fault(start, t, at, p, kind) for start, t in open_.pop(kind, [])]
         elif f.startswith("start-") or f in _STARTS:
             open_.setdefault(f, []).append((p, at))
     for kind, starts in open_.items():
-        for start, t in starts:
-            nodes = start.complete.value if start.complete is not None else start.invoke.value
-            faults.append(Fault(kind, t, None, nodes, start.invoke.index, None))
+        faults += [_fault(start, t, None, None, kind) for start, t in starts]
     return sorted(faults, key=lambda x: (x.start_ns, x.start_index))
 
 
-def _proportion(pairs: list[Pair]) -> Proportion:
-    return Proportion(sum(1 for p in pairs if p.type == "ok"), len(pairs))
+def _concurrency(pairs: list[Pair]) -> int | None:
+    """How many client threads: the processes seen before the first crash (``info``), numbered from
+    0; None when no process crashed (each process is then its own client)."""
+    crashes = [p.complete.time for p in pairs if p.complete is not None and p.complete.type == "info"]
+    crashes += [p.invoke.time for p in pairs if p.complete is None]
+    if not crashes:
+        return None
+    first = min(crashes)
+    before = [p.process for p in pairs if p.invoke.time <= first and isinstance(p.process, int) and p.process >= 0]
+    return max(before) + 1 if before else None
 
 
-def _when(p: Pair) -> int:
-    return p.complete.time if p.complete is not None else p.invoke.time
+def _client(process: Any, concurrency: int | None) -> Any:
+    if concurrency and isinstance(process, int) and process >= 0:
+        return process % concurrency
+    return process
 
 
-def _downtimes(pairs: list[Pair], faults: list[Fault], end_ns: int, min_ns: int) -> list[Downtime]:
-    oks = sorted(_when(p) for p in pairs if p.type == "ok")
-    failed = sorted((p.invoke.time, p.invoke.index) for p in pairs if p.type != "ok")
-    windows: dict[int, list[int]] = {}  # position of the ok that ends the window -> failed op indices
-    for t, index in failed:
-        windows.setdefault(bisect_left(oks, t), []).append(index)
+def _end(p: Pair, end_ns: int) -> int:
+    return p.complete.time if p.complete is not None else end_ns
+
+
+def client_outages(by_client: dict[Any, list[Pair]], end_ns: int) -> list[ClientOutage]:
+    """Every client's outages, each client's requests in invocation order."""
     found = []
-    for pos, indices in sorted(windows.items()):
-        start = oks[pos - 1] if pos > 0 else min(t for t, i in failed if i in indices)
-        recovered = pos < len(oks)
-        stop = oks[pos] if recovered else end_ns
-        if stop - start >= min_ns:
-            kinds = tuple(sorted({f.kind for f in faults if f.overlaps(start, stop)}))
-            found.append(Downtime(start, stop, recovered, tuple(indices), kinds))
+    for client, pairs in by_client.items():
+        start: int | None = None
+        last = 0
+        indices: list[int] = []
+        node = None
+        for p in pairs:
+            if answered(p):
+                if start is not None:
+                    found.append(ClientOutage(client, node, start, _end(p, end_ns), True, last, tuple(indices)))
+                    start, indices = None, []
+            else:
+                if start is None:
+                    start, node = p.invoke.time, _node(p)
+                last = _end(p, end_ns)
+                indices.append(p.invoke.index)
+        if start is not None:
+            found.append(ClientOutage(client, node, start, last, False, last, tuple(indices)))
     return found
 
 
-def _recoveries(pairs: list[Pair], faults: list[Fault]) -> list[Recovery]:
-    oks = sorted((p.complete.time, p.invoke.time, p.invoke.index) for p in pairs
-                 if p.type == "ok" and p.complete is not None)
+def _windows(outages: list[ClientOutage], faults: list[Fault], min_ns: int) -> list[Downtime]:
+    """The union of the client outages, as windows (sorted; O(n log n))."""
+    merged: list[list[ClientOutage]] = []
+    reach = None
+    for o in sorted(outages, key=lambda o: o.start_ns):
+        if merged and reach is not None and o.start_ns <= reach:
+            merged[-1].append(o)
+            reach = max(reach, o.end_ns)
+        else:
+            merged.append([o])
+            reach = o.end_ns
+    found = []
+    for group in merged:
+        start, stop = group[0].start_ns, max(o.end_ns for o in group)
+        if stop - start >= min_ns:
+            kinds = tuple(sorted({f.kind for f in faults if f.overlaps(start, stop)}))
+            indices = tuple(sorted(i for o in group for i in o.unanswered))
+            clients = tuple(sorted({o.client for o in group}, key=repr))
+            found.append(Downtime(start, stop, all(o.recovered for o in group), indices, kinds, clients))
+    return found
+
+
+def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list[tuple[int, int]], end_ns: int
+                ) -> list[FaultRecovery]:
+    """Per injected fault: affected clients and when each was answered again (O(F·C·log n)).
+    ``requests``: (invocation, end) of every client request, sorted."""
+    invokes = [a for a, _ in requests]
+    reach = list(accumulate((b for _, b in requests), max))  # the latest end among requests invoked so far
+    by_client: dict[Any, list[ClientOutage]] = {}
+    for o in sorted(outages, key=lambda o: o.start_ns):
+        by_client.setdefault(o.client, []).append(o)
+    starts = {c: [o.start_ns for o in os] for c, os in by_client.items()}
     out = []
     for fault in faults:
-        first = next(((t, i) for t, inv, i in oks if inv >= fault.start_ns), None)
-        out.append(Recovery(fault, first[0] if first else None, first[1] if first else None))
+        if not fault.injected:
+            continue
+        s, e = fault.start_ns, fault.end_ns if fault.end_ns is not None else end_ns
+        before = bisect_left(invokes, e)  # a request in flight while the fault was in effect
+        observed = before > 0 and reach[before - 1] >= s
+        firsts, lasts, affected, unrecovered, down = [], [], [], [], 0
+        for client, os in by_client.items():
+            hit = []
+            for o in reversed(os[:bisect_left(starts[client], e)]):  # outages begun before the heal
+                if o.end_ns <= s and o.recovered:
+                    break
+                if o.last_unanswered_ns >= s:
+                    hit.append(o)
+            if not hit:
+                continue
+            observed = True
+            affected.append(client)
+            hit.reverse()
+            down += sum(o.end_ns - max(o.start_ns, s) for o in hit)
+            firsts.append(hit[0].end_ns)
+            if hit[-1].recovered:
+                lasts.append(hit[-1].end_ns)
+            else:
+                unrecovered.append(client)
+        if not observed:
+            out.append(FaultRecovery(fault, False, (), None, None, 0))
+            continue
+        first = max(min(firsts) - s, 0) if firsts else 0
+        all_ = None if unrecovered else max(max(lasts) - s, 0) if lasts else 0
+        waited = max((o.last_unanswered_ns - s for c in unrecovered for o in by_client[c][-1:]), default=None)
+        out.append(FaultRecovery(fault, True, tuple(sorted(affected, key=repr)), first, all_, down,
+                                 tuple(sorted(unrecovered, key=repr)), waited))
     return out
 
 
@@ -255,43 +506,122 @@ def _by(pairs: list[Pair], key: Any) -> dict[str, Proportion]:
     return {k: _proportion(v) for k, v in sorted(groups.items())}
 
 
+def _proportion(pairs: list[Pair]) -> Proportion:
+    return Proportion(sum(1 for p in pairs if p.type == "ok"), len(pairs))
+
+
+def _when(p: Pair) -> int:
+    return p.complete.time if p.complete is not None else p.invoke.time
+
+
 def _node(p: Pair) -> Any:
     return p.invoke.node if p.invoke.node is not None else (p.complete.node if p.complete is not None else None)
 
 
-def sla_figures(history: History, *, min_downtime_ns: int = 0) -> SlaFigures:
-    """All SLA figures of a history."""
+class _Intervals:
+    """Membership in a union of half-open intervals, by bisection."""
+
+    def __init__(self, faults: list[Fault], end_ns: int) -> None:
+        spans = sorted((f.start_ns, f.end_ns if f.end_ns is not None else end_ns + 1) for f in faults)
+        merged: list[list[int]] = []
+        for a, b in spans:
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        self.starts = [a for a, _ in merged]
+        self.ends = [b for _, b in merged]
+
+    def __contains__(self, t: int) -> bool:
+        i = bisect_right(self.starts, t) - 1
+        return i >= 0 and t < self.ends[i]
+
+
+def _latency(p: Pair, end_ns: int) -> Latency:
+    c = p.complete
+    if c is None:
+        return Latency(end_ns - p.invoke.time, True)
+    timed_out = c.type == "info" or str(c.error or "").startswith("timeout")
+    return Latency(c.time - p.invoke.time, timed_out and not answered(p))
+
+
+def _reads_writes(pairs: list[Pair]) -> tuple[int, int]:
+    """Ok ops that read state and ok ops that changed it (micro-ops of a transaction count too)."""
+    reads = writes = 0
+    for p in pairs:
+        if p.type != "ok":
+            continue
+        if p.f == "txn" and isinstance(p.value, list):
+            kinds = {m[0] for m in p.value if isinstance(m, list | tuple) and m}
+            reads += "r" in kinds
+            writes += bool(kinds - {"r"})
+        elif p.f in ("read", "final-read"):
+            reads += 1
+        else:
+            writes += 1
+    return reads, writes
+
+
+def _median_gap(times: list[int]) -> int | None:
+    gaps = [b - a for a, b in pairwise(times) if b > a]
+    return int(median(gaps)) if gaps else None
+
+
+def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int | None = None) -> SlaFigures:
+    """All SLA figures of a history. ``concurrency``: client threads (default: inferred)."""
     pairs = history.pairs()
     faults = faults_of(history)
+    injected = [f for f in faults if f.injected]
     times = [op.time for op in history.ops] or [0]
     start, end = min(times), max(times)
-    during = [p for p in pairs if any(f.active_at(_when(p)) for f in faults)]
-    outside = [p for p in pairs if not any(f.active_at(_when(p)) for f in faults)]
-    seconds: dict[int, Counter[str]] = {}
+    threads = concurrency or _concurrency(pairs)
+    by_client: dict[Any, list[Pair]] = {}
+    for p in sorted(pairs, key=lambda p: (p.invoke.time, p.invoke.index)):
+        by_client.setdefault(_client(p.process, threads), []).append(p)
+    outages = client_outages(by_client, end)
+    down: Counter[Any] = Counter()
+    for o in outages:
+        down[o.client] += o.length_ns
+    clients = [ClientAvailability(c, Counter(_node(p) for p in ps).most_common(1)[0][0],
+                                  max(_end(p, end) for p in ps) - ps[0].invoke.time, down[c], len(ps))
+               for c, ps in by_client.items()]
+    gaps = [g for ps in by_client.values() for g in (b.invoke.time - a.invoke.time for a, b in pairwise(ps)) if g > 0]
+    in_fault = _Intervals(injected, end)
+    during = [p for p in pairs if _when(p) in in_fault]
+    outside = [p for p in pairs if _when(p) not in in_fault]
+    seconds: dict[int, Counter[bool]] = {}
     for p in pairs:
         seconds.setdefault((_when(p) - start) // NS_PER_S, Counter())[p.type == "ok"] += 1
-    ok_pairs = [p for p in pairs if p.type == "ok" and p.latency is not None]
-    ok_lat = tuple(p.latency for p in ok_pairs if p.latency is not None)
-    fault_lat = [p.latency for p in ok_pairs if p.latency is not None
-                 and any(f.active_at(p.invoke.time) for f in faults)]
+    latencies = tuple(_latency(p, end) for p in pairs)
+    fault_lat = [x.ns for p, x in zip(pairs, latencies, strict=True) if p.invoke.time in in_fault]
+    n_answered = sum(1 for p in pairs if answered(p))
+    n_ok = sum(1 for p in pairs if p.type == "ok")
+    reads, writes = _reads_writes(pairs)
+    read_times = sorted(p.invoke.time for p in pairs if p.type == "ok" and p.f == "read")
     stale = _staleness(history)
     return SlaFigures(
         start_ns=start, end_ns=end,
-        availability=_proportion(pairs),
+        availability=Proportion(n_ok, len(pairs)),
+        answered=Proportion(n_answered, len(pairs)),
+        aborts=Proportion(n_answered - n_ok, len(pairs)),
+        clients=clients,
         by_f=_by(pairs, lambda p: p.f),
         by_node=_by(pairs, _node),
         during_faults=_proportion(during),
         outside_faults=_proportion(outside),
         per_second=[(s, c[True], c[True] + c[False]) for s, c in sorted(seconds.items())],
         faults=faults,
-        downtimes=_downtimes(pairs, faults, end, min_downtime_ns),
-        recoveries=_recoveries(pairs, faults),
-        latency_ns=quantiles(ok_lat, LATENCY_POINTS),
+        downtimes=_windows(outages, faults, min_downtime_ns),
+        recoveries=_recoveries(faults, outages, sorted((p.invoke.time, _end(p, end)) for p in pairs), end),
+        latency_ns=quantiles((x.ns for x in latencies), LATENCY_POINTS),
         latency_during_faults_ns=quantiles(fault_lat, LATENCY_POINTS),
-        ok_latencies_ns=ok_lat,
+        latencies=latencies,
+        request_interval_ns=int(median(gaps)) if gaps else None,
+        outages=tuple(outages),
+        ok_reads=reads, ok_writes=writes,
         staleness_ns=quantiles(stale, LATENCY_POINTS),
         staleness_samples_ns=tuple(stale),
-        failed_indices=tuple(p.invoke.index for p in pairs if p.type != "ok"),
+        read_cadence_ns=_median_gap(read_times),
     )
 
 
@@ -301,4 +631,3 @@ def _staleness(history: History) -> list[int]:
         return []
     outcomes, _ = set_full_elements(history)
     return [o.stable_latency_ns for o in outcomes if o.stable_latency_ns is not None]
-

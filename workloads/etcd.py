@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from checkers.history import Op
+from checkers.history import ANSWERED, Op
 from clusters.endpoint import Endpoint
 from workloads.client import complete
 from workloads.errors import Classified, by_table, indeterminate
@@ -151,7 +151,7 @@ class EtcdClient:
         try:
             return complete(op, "ok", self.ops.apply(self._gateway(), op))
         except Refused as refusal:
-            return complete(op, "fail", error=str(refusal))
+            return complete(op, "fail", error=str(refusal), extra={ANSWERED: True})
         except (httpx.HTTPError, EtcdError, ValueError) as e:  # ValueError: a body that is not JSON
             self.close()
             outcome = classify(e, committing=not self.ops.read_only(op))

@@ -22,18 +22,19 @@ from workloads.errors import Classified, by_table, indeterminate
 
 __all__ = ["ERRORS", "MYSQL", "MySQL", "classify", "connect"]
 
-# MySQL / OceanBase error code -> (outcome, name). "fail": surely did not happen; "info": may have.
+# MySQL / OceanBase error code -> (outcome, name). "abort": the server refused it (an answer); "fail":
+# surely did not happen, no answer; "info": may have happened.
 ERRORS: dict[int, tuple[str, str]] = {
     1045: ("fail", "access-denied"),
-    1205: ("fail", "lock-wait-timeout"),       # statement rolled back, and we roll back the rest
-    1213: ("fail", "deadlock"),                # the server chose this transaction as the victim
-    1020: ("fail", "record-changed"),          # innodb_snapshot_isolation: whole transaction rolled back
+    1205: ("abort", "lock-wait-timeout"),       # statement rolled back, and we roll back the rest
+    1213: ("abort", "deadlock"),               # the server chose this transaction as the victim
+    1020: ("abort", "record-changed"),         # innodb_snapshot_isolation: whole transaction rolled back
     1146: ("fail", "no-such-table"),
     2003: ("fail", "connection-refused"),      # nothing was sent
     2002: ("fail", "connection-refused"),
     4688: ("fail", "read-only"),               # OceanBase: standby tenant is read only
     6002: ("fail", "transaction-rolled-back"), # OceanBase: transaction rollbacked
-    6235: ("fail", "transaction-set-violation"),  # OceanBase: serialization conflict
+    6235: ("abort", "transaction-set-violation"),  # OceanBase: serialization conflict
     1040: ("fail", "too-many-connections"),
     4012: ("info", "timeout"),                 # OceanBase: ob_query_timeout / ob_trx_timeout
     2006: ("info", "server-gone"),

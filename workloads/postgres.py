@@ -1,9 +1,11 @@
 """PostgreSQL clients (psycopg 3): connecting, bounding a transaction in time, and the one table
 that classifies their errors by SQLSTATE.
 
-``fail``: serialization failure (40001) and deadlock (40P01) roll the transaction back; so do
-constraint and permission errors. ``info``: the connection lost or a timeout once ``COMMIT`` was
-sent (the server may have committed); before ``COMMIT`` they become ``fail`` (see
+``abort`` (a definite answer): serialization failure (40001) and deadlock (40P01) roll the
+transaction back, as do a unique violation and a lock not available. ``fail`` (no answer): a
+standby's read-only refusal, a server starting up, permission errors. ``info``: the connection
+lost or a timeout once ``COMMIT`` was sent (the server may have committed); before ``COMMIT`` they
+become ``fail`` (see
 :mod:`workloads.errors`). Anything not in the table is ``info``, ``indeterminate: ...``.
 
 psycopg has no read timeout: :meth:`Postgres.guard` shuts the socket down when a transaction runs
@@ -26,15 +28,16 @@ from workloads.errors import Classified, by_table, indeterminate
 
 __all__ = ["ERRORS", "POSTGRES", "Postgres", "classify"]
 
-# SQLSTATE -> (outcome, name). "fail": surely did not happen; "info": may have.
+# SQLSTATE -> (outcome, name). "abort": the server refused it (an answer); "fail": surely did not
+# happen, no answer; "info": may have happened.
 ERRORS: dict[str, tuple[str, str]] = {
-    "40001": ("fail", "serialization-failure"),
-    "40P01": ("fail", "deadlock"),
-    "23505": ("fail", "unique-violation"),
+    "40001": ("abort", "serialization-failure"),
+    "40P01": ("abort", "deadlock"),
+    "23505": ("abort", "unique-violation"),
     "23502": ("fail", "not-null-violation"),
     "25006": ("fail", "read-only-transaction"),  # a standby refuses writes
     "25P02": ("fail", "in-failed-transaction"),
-    "55P03": ("fail", "lock-not-available"),
+    "55P03": ("abort", "lock-not-available"),
     "53300": ("fail", "too-many-connections"),
     "57P03": ("fail", "cannot-connect-now"),      # starting up or in recovery
     "28000": ("fail", "invalid-authorization"),

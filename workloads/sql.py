@@ -6,8 +6,8 @@ Galera; PostgreSQL): connect, begin, upsert syntax, and its one error table. :cl
 puts them together and classifies every outcome::
 
     connect fails            -> fail  (nothing was sent)
-    apply raises Refused     -> fail  (rolled back: e.g. insufficient funds, CAS mismatch)
-    error before COMMIT      -> the dialect's table, info turned fail (cannot have committed)
+    apply raises Refused     -> fail, answered (rolled back: e.g. insufficient funds, CAS mismatch)
+    error before COMMIT      -> the dialect's table (aborts: fail, answered), info turned fail
     error during COMMIT      -> the dialect's table (lost connection, timeout: info)
     COMMIT returned          -> ok
 
@@ -20,7 +20,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from checkers.history import Op
+from checkers.history import ANSWERED, Op
 from clusters.endpoint import Endpoint
 from workloads.client import complete
 from workloads.errors import Classified
@@ -28,9 +28,6 @@ from workloads.errors import Classified
 __all__ = ["DATABASE", "ISOLATION_LEVELS", "Dialect", "Refused", "SqlClient", "SqlOps"]
 
 DATABASE = "chaoscert"
-# error names (from the dialects' tables) of transactions the server refused on a working connection
-REFUSED = frozenset({"deadlock", "serialization-failure", "lock-wait-timeout", "record-changed",
-                     "transaction-set-violation", "unique-violation", "lock-not-available"})
 ISOLATION_LEVELS = ("read-committed", "repeatable-read", "serializable")
 
 
@@ -119,20 +116,20 @@ class SqlClient:
                     value, extra = self.ops.apply(self.dialect, cur, op)
                 except Refused as refusal:
                     conn.rollback()
-                    return complete(op, "fail", error=str(refusal))
+                    return complete(op, "fail", error=str(refusal), extra={ANSWERED: True})
                 committing = not self.ops.read_only(op)
                 conn.commit()
             return complete(op, "ok", value, extra=extra)
         except (*self.dialect.errors, OSError) as e:
             outcome = self.dialect.classify(e, committing=committing)
             self._after_error(conn, outcome)
-            return complete(op, outcome.type, error=outcome.error)
+            return complete(op, outcome.type, error=outcome.error, extra={ANSWERED: True} if outcome.answered else None)
 
     def _after_error(self, conn: Any, outcome: Classified) -> None:
         """A transaction the server refused (deadlock, serialization failure) leaves a healthy
         connection: roll back and keep it (reconnecting after each abort costs PostgreSQL a fork).
         Any other error, or a rollback that fails, closes the connection."""
-        if outcome.error.partition(":")[0] in REFUSED:
+        if outcome.answered:
             try:
                 conn.rollback()
                 return

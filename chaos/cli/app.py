@@ -183,6 +183,9 @@ def sla(
     models_: Annotated[list[str] | None, typer.Option(
         "-m", "--model", help="also run this checker for data_loss/consistency claims (repeatable)")] = None,
     min_downtime_ms: Annotated[float, typer.Option(help="shortest downtime window reported (ms)")] = 1000,
+    concurrency: Annotated[int | None, typer.Option(
+        help="client threads: process p is client p mod this (default: the processes seen before the first "
+             "crash)")] = None,
 ) -> None:
     """Judge SLA claims on a history: certified / violated / inconclusive per claim (exit 0/1/2)."""
     from rich.console import Console
@@ -204,7 +207,9 @@ def sla(
             results[name] = run_checker(get_checker(name), history, options)
         except KeyError as e:
             fail(e.args[0])
-    figures = sla_figures(history, min_downtime_ns=int(min_downtime_ms * 1e6))
+    if concurrency is not None and concurrency < 1:
+        fail(f"--concurrency must be >= 1, not {concurrency}")
+    figures = sla_figures(history, min_downtime_ns=int(min_downtime_ms * 1e6), concurrency=concurrency)
     verdicts = evaluate(claims, figures, results)
     table = Table(title=f"SLA claims: {history_path}")
     for column in ("claim", "claimed", "measured", "verdict", "why"):

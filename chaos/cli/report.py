@@ -10,7 +10,7 @@ import typer
 from chaos.cli.app import app, fail
 from chaos.report.outputs import write_run_outputs
 from chaos.report.store import RunDir, StoreError
-from chaos.report.view import FAIL, MIN_DOWNTIME_NS, PASS, load_view
+from chaos.report.view import FAIL, MIN_DOWNTIME_NS, PASS, merge_status, run_items
 from chaos.run.exits import exit_code
 from checkers import CheckOptions, HistoryFormatError, get_checker, read_history
 from checkers.result import Result
@@ -55,7 +55,8 @@ def _from_json(data: dict[str, Any]) -> Result:
 
 def analyze_run(run_dir: Path, models: list[str], claims_path: Path | None,
                 consistency_models: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Run more checkers and judge claims on a stored history; update results.json; returns it.
+    """Run more checkers and judge claims on a stored history; write analysis.json beside the run's
+    results.json (which stays as the run wrote it); returns the analysis.
 
     Raises KeyError (unknown model), ClaimError (bad claims file), StoreError or HistoryFormatError."""
     from chaos.sla.claims import evaluate, load_claims
@@ -75,11 +76,14 @@ def analyze_run(run_dir: Path, models: list[str], claims_path: Path | None,
         stored[name] = check_safe(checker, history, options).to_json()
     results["checkers"] = stored
     if claims is not None:
-        figures = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS)
+        clients = (results.get("parameters") or {}).get("clients")
+        figures = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS,
+                              concurrency=clients if isinstance(clients, int) else None)
         verdicts = evaluate(claims, figures, {k: _from_json(v) for k, v in stored.items()})
         results["claims"] = {"file": str(claims_path), "confidence": claims.confidence,
                              "verdicts": [v.to_json() for v in verdicts]}
-    run.save_results(results)
+    results["analysis-of"] = run.results.name
+    run.save_analysis(results)
     return results
 
 
@@ -91,24 +95,23 @@ def analyze_command(
     consistency_models: Annotated[list[str] | None, typer.Option(
         "-c", "--consistency-models", help="Elle consistency models, comma-separated")] = None,
 ) -> None:
-    """Re-check a stored run with other checkers or claims; rewrites results.json and every report (exit 0/1/2)."""
+    """Re-check a stored run with other checkers or claims into analysis.json beside results.json (exit 0/1/2)."""
     from chaos.sla.claims import ClaimError
 
     if not models and claims_path is None:
         fail("nothing to do: pass -m MODEL and/or --claims FILE")
     cms = tuple(c.strip() for raw in consistency_models or [] for c in raw.split(",") if c.strip())
     try:
-        analyze_run(run_dir, models or [], claims_path, cms)
+        analysis = analyze_run(run_dir, models or [], claims_path, cms)
     except KeyError as e:
         fail(e.args[0])
     except (ClaimError, StoreError, HistoryFormatError) as e:
         fail(str(e))
-    _rebuild(run_dir)
-    view = load_view(run_dir)
-    for item in view.items:
+    items = run_items(analysis)
+    for item in items:
         typer.echo(f"{item.kind}\t{item.name}\t{item.verdict}\t{item.message}")
-    typer.echo(f"report: {view.run.report}")
-    status = view.status
+    typer.echo(f"analysis: {RunDir(run_dir).analysis}")
+    status = merge_status(items)
     raise typer.Exit(exit_code([True if status == PASS else False if status == FAIL else "unknown"]))
 
 

@@ -1,5 +1,7 @@
 """``chaoscert run``: tests on a real cluster (``--test-count`` of them), a printed summary per test,
-and the exit code of ``check`` over every test's verdict and claims (violated = 1, inconclusive = 2)."""
+and the suite's exit code over every test's verdict and claims: 1 anything violated or invalid, else
+255 a run that failed (the tool or its infrastructure), else 2 anything undecided or a run cut short,
+else 0."""
 
 from __future__ import annotations
 
@@ -22,8 +24,8 @@ from chaos.cli.backend_options import (
     backend_options,
 )
 from chaos.report.rerun import rerun_command
-from chaos.run.exits import exit_code
-from chaos.run.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, run
+from chaos.run.exits import EXIT_ERROR, exit_code
+from chaos.run.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, fault_problems, run
 from chaos.sla.claims import CERTIFIED, VIOLATED, ClaimError, load_claims
 from workloads.sql import ISOLATION_LEVELS
 
@@ -90,7 +92,8 @@ def run_command(
                  for i in range(test_count)]
     except (ValueError, ClaimError) as e:
         fail(str(e))
-    verdicts = []
+    verdicts: list[Any] = []
+    errors = False
     for i, spec in enumerate(specs):
         if test_count > 1:
             typer.echo(f"== test {i + 1} of {test_count}")
@@ -98,13 +101,36 @@ def run_command(
         for line in summary(outcome.results):
             typer.echo(line)
         verdicts += [outcome.valid, *claim_validity(outcome.results)]
-    raise typer.Exit(exit_code(verdicts))
+        if outcome.interrupted:
+            verdicts.append("unknown")  # a partial history never passes
+        errors = errors or bool(outcome.results.get("error"))
+    code = exit_code(verdicts)
+    raise typer.Exit(EXIT_ERROR if errors and code != 1 else code)
 
 
 def claim_validity(results: dict[str, Any]) -> list[Any]:
     """Each claim's verdict as a validity: certified true, violated false, inconclusive unknown."""
     verdicts = (results.get("claims") or {}).get("verdicts", [])
     return [{CERTIFIED: True, VIOLATED: False}.get(c["verdict"], "unknown") for c in verdicts]
+
+
+def recovery_line(r: dict[str, Any]) -> str:
+    """One injected fault's recovery, from results.json."""
+    fault = r["fault"]
+
+    def s(ns: int | None) -> str:
+        return "never" if ns is None else f"{ns / 1e9:.3f} s"
+
+    head = (f"{fault['kind']} {fault['nodes']} at {fault['start-ns'] / 1e9:.3f} s, healed at "
+            f"{'never' if fault['end-ns'] is None else s(fault['end-ns'])}")
+    if not r["observed"]:
+        return f"{head}: no client request while it was in effect"
+    held = r.get("tool-restart-delay-ns")
+    return (f"{head}: clients affected {r['affected-clients'] or 'none'}; first answered after "
+            f"{s(r['first-answer-ns'])}, all after {s(r['rto-ns'])} (RTO), {s(r['heal-to-recovery-ns'])} after the heal"
+            + (f"; {s(held)} of it the tool kept the node down before restarting it, and the restart took "
+               f"{s(fault['end-ns'] - fault['heal-begin-ns'])}" if held is not None and fault["end-ns"] else "")
+            + (f"; never answered again: {r['unrecovered-clients']}" if r["unrecovered-clients"] else ""))
 
 
 def parse_db_options(items: list[str], db: str) -> dict[str, Any]:
@@ -147,15 +173,14 @@ def summary(results: dict[str, Any]) -> list[str]:
         for f, counts in t["by-f"].items():
             lines.append(f"  {f}: " + ", ".join(f"{k} {counts[k]}" for k in ("ok", "fail", "info") if k in counts))
     sla = figures.get("sla") or {}
+    lines += fault_problems(results)
     for r in sla.get("recoveries", []):
-        fault = r["fault"]
-        healed = "never" if fault["end-ns"] is None else f"{fault['end-ns'] / 1e9:.3f} s"
-        rto = "never" if r["rto-ns"] is None else f"{r['rto-ns'] / 1e9:.3f} s"
-        lines.append(f"{fault['kind']} {fault['nodes']} at {fault['start-ns'] / 1e9:.3f} s, healed at {healed}, "
-                     f"first ok op invoked after it: {rto}")
-    if sla.get("availability"):
-        a = sla["availability"]
-        lines.append(f"availability: {a['ok']} of {a['attempted']} ok ({a['ratio']:.4%})")
+        lines.append(recovery_line(r))
+    if sla.get("availability-time", {}).get("ratio") is not None:
+        t, a, ab = sla["availability-time"], sla["availability"], sla["aborts"]
+        lines.append(f"availability (clients' time answered): {t['ratio']:.4%} ({t['down-ns'] / 1e9:.3f} s down of "
+                     f"{t['observed-ns'] / 1e9:.1f} s over {t['clients']} clients); requests ok {a['ok']} of "
+                     f"{a['attempted']}, refused or aborted {ab['ok']}")
     bank = figures.get("bank")
     if bank:
         delta = bank["money-delta"]

@@ -255,12 +255,13 @@ class NemesisPackage:
     heal_all: Callable[[], list[str]]
 
     @contextmanager
-    def healing(self) -> Iterator[NemesisPackage]:
-        """Heal everything on the way out, whatever happened (errors are returned by heal_all)."""
+    def healing(self, report: Callable[[str], None]) -> Iterator[NemesisPackage]:
+        """Heal everything on the way out, whatever happened; each heal error goes to ``report``."""
         try:
             yield self
         finally:
-            self.heal_all()
+            for error in self.heal_all():
+                report(f"heal error: {error}")
 
 
 # Heal order: the network first (so restarted nodes find their peers), clocks, then processes.

@@ -47,11 +47,11 @@ def summary_md(view: RunView) -> str:
               for i in view.items]
     fig = view.figures
     if fig is not None:
-        a = fig.availability
+        a, t = fig.availability, fig.time_availability
         rto = fig.worst_rto_ns
         p99 = fig.latency_ns.get(0.99) if fig.latency_ns else None
-        lines += ["", f"Availability {a.ok}/{a.n}"
-                  + (f" ({a.ratio * 100:.4f} %)" if a.ratio is not None else "")
+        lines += ["", "Availability (clients' time answered) " + ("—" if t is None else f"{t * 100:.4f} %")
+                  + f"; ok {a.ok}/{a.n}"
                   + f"; faults {len(fig.faults)}; worst RTO " + ("—" if rto is None else f"{rto / 1e9:.3f} s")
                   + f"; downtime windows ≥ 1 s: {len(fig.downtimes)}; p99 latency "
                   + ("—" if p99 is None else f"{p99 / 1e6:.2f} ms") + "."]

@@ -91,7 +91,11 @@ def _items_html(view: RunView) -> str:
 
 
 def _availability(fig: SlaFigures) -> str:
-    rows = [["all operations", _pct(fig.availability.ratio), f"{fig.availability.ok} / {fig.availability.n}"],
+    rows = [["clients' time answered (the claim's figure)", _pct(fig.time_availability),
+             f"{fig.down_ns / 1e9:.3f} s down of {fig.observed_ns / 1e9:.1f} s, {len(fig.clients)} clients"],
+            ["requests answered (ok, refused or aborted)", _pct(fig.answered.ratio),
+             f"{fig.answered.ok} / {fig.answered.n} ({fig.aborts.ok} refused or aborted)"],
+            ["all operations ok", _pct(fig.availability.ratio), f"{fig.availability.ok} / {fig.availability.n}"],
             ["during faults", _pct(fig.during_faults.ratio), f"{fig.during_faults.ok} / {fig.during_faults.n}"],
             ["outside faults", _pct(fig.outside_faults.ratio), f"{fig.outside_faults.ok} / {fig.outside_faults.n}"]]
     rows += [[f"f = {escape(k)}", _pct(v.ratio), f"{v.ok} / {v.n}"] for k, v in fig.by_f.items()]
@@ -110,14 +114,23 @@ def _downtimes(fig: SlaFigures) -> str:
 
 
 def _recoveries(fig: SlaFigures) -> str:
+    failed = [[escape(f.kind), _text(f.nodes), _s(f.start_ns - fig.start_ns), escape(f.injection_error or "")]
+              for f in fig.faults if not f.injected]
+    heal = [f"{escape(f.kind)}: {escape(f.heal_error)}" for f in fig.faults if f.heal_error]
+    extra = ("<h3>Faults whose injection failed (not counted)</h3>"
+             + _table(["fault", "nodes", "at", "error"], failed) if failed else "")
+    extra += f"<p><b>Heal errors:</b> {'; '.join(heal)}</p>" if heal else ""
     if not fig.recoveries:
-        return '<h3>Recovery time (RTO) per fault</h3><p class="muted">No faults in the history.</p>'
+        return '<h3>Recovery time (RTO) per fault</h3><p class="muted">No injected fault.</p>' + extra
     rows = [[escape(r.fault.kind), _text(r.fault.nodes), _s(r.fault.start_ns - fig.start_ns),
              "never" if r.fault.end_ns is None else _s(r.fault.end_ns - fig.start_ns),
-             "<b>no recovery</b>" if r.rto_ns is None else _s(r.rto_ns), _s(r.heal_to_recovery_ns)]
+             escape(", ".join(map(str, r.affected)) or "none") if r.observed else "no request",
+             _s(r.first_answer_ns), "<b>not all answered</b>" if r.rto_ns is None else _s(r.rto_ns),
+             _s(r.heal_to_recovery_ns), _s(r.tool_delay_ns)]
             for r in fig.recoveries]
     return "<h3>Recovery time (RTO) per fault</h3>" + _table(
-        ["fault", "nodes", "start", "healed", "RTO (first ok op invoked after the start)", "heal to recovery"], rows)
+        ["fault", "nodes", "start", "healed", "clients affected", "first answer", "RTO (all affected answered)",
+         "heal to recovery", "of it, the tool's restart delay"], rows) + extra
 
 
 def _data_loss(view: RunView) -> str:
@@ -150,7 +163,8 @@ def _latency(fig: SlaFigures) -> str:
     def row(name: str, q: dict[float, int] | None) -> list[str]:
         return [name, *(_ms(q.get(p)) if q else "—" for p in (0.5, 0.95, 0.99, 0.999, 1))]
 
-    rows = [row("ok operations", fig.latency_ns), row("invoked during faults", fig.latency_during_faults_ns)]
+    lower = f" ({fig.latency_censored} timed out: at least their latency)" if fig.latency_censored else ""
+    rows = [row(f"every request{lower}", fig.latency_ns), row("invoked during faults", fig.latency_during_faults_ns)]
     if fig.staleness_ns:
         rows.append(row("staleness (set-full)", fig.staleness_ns))
     return "<h3>Latency quantiles</h3>" + _table(["", "p50", "p95", "p99", "p99.9", "max"], rows)

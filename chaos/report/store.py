@@ -58,6 +58,7 @@ class RunDir:
     history = property(lambda self: self.path / "history.jsonl")
     history_edn = property(lambda self: self.path / "history.edn")
     results = property(lambda self: self.path / "results.json")
+    analysis = property(lambda self: self.path / "analysis.json")  # `chaoscert analyze`'s, beside results.json
     report = property(lambda self: self.path / "report.html")
     timeline = property(lambda self: self.path / "timeline.html")
     summary = property(lambda self: self.path / "summary.md")
@@ -94,9 +95,10 @@ class RunDir:
         return data
 
     def save_results(self, data: dict[str, Any]) -> None:
-        tmp = self.results.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-        tmp.replace(self.results)
+        _save_json(self.results, data)
+
+    def save_analysis(self, data: dict[str, Any]) -> None:
+        _save_json(self.analysis, data)
 
 
 def new_run_dir(results_root: Path, test_name: str, now: float | None = None) -> RunDir:
@@ -136,3 +138,9 @@ def find_runs(results_root: Path) -> list[RunDir]:
     runs = [RunDir(p.parent) for p in found
             if LATEST not in p.relative_to(results_root).parts and not p.parent.is_symlink()]
     return sorted(runs, key=lambda r: (r.path.name, r.path.parent.name), reverse=True)
+
+
+def _save_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)

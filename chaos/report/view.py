@@ -126,6 +126,8 @@ def load_view(run_dir: Path) -> RunView:
             problem = f"the history cannot be read: {e}"
     else:
         problem = "no history was recorded"
-    figures = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS) if history is not None and len(history) else None
+    clients = (results.get("parameters") or {}).get("clients")
+    figures = (sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS, concurrency=clients if isinstance(clients, int)
+                           else None) if history is not None and len(history) else None)
     return RunView(run, results, scrub(results.get("parameters") or {}), history, problem, figures,
                    run_items(results, problem))

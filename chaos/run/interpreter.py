@@ -59,6 +59,7 @@ class Worker:
     name: str
     apply: Callable[[Op], Op]
     process: Any
+    node: Any = None  # the node a client talks to, recorded on its invocations
     thread: threading.Thread | None = None
 
     def stop(self, timeout: float) -> None:
@@ -67,8 +68,8 @@ class Worker:
             self.thread.join(timeout)
 
 
-def client_worker(i: int, client: Client) -> Worker:
-    return Worker(f"client-{i}", client.invoke, i)
+def client_worker(i: int, client: Client, node: Any = None) -> Worker:
+    return Worker(f"client-{i}", client.invoke, i, node)
 
 
 def nemesis_worker(nemesis: Nemesis) -> Worker:
@@ -163,7 +164,8 @@ class _Run:
         what = turn.lane.poll(Context(self.recorder.now(), (turn.worker.process,), self.rng))
         if isinstance(what, Invocation):
             kind = "info" if turn.nemesis else "invoke"  # Jepsen: nemesis ops are info at both ends
-            return self.recorder.record(Op(0, 0, kind, turn.worker.process, what.f, what.value))
+            return self.recorder.record(Op(0, 0, kind, turn.worker.process, what.f, what.value,
+                                                  node=turn.worker.node))
         turn.seen = self.changes
         return what
 

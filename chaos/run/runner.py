@@ -42,7 +42,7 @@ from chaos.run.progress import progress_line
 from chaos.run.recorder import Recorder
 from chaos.sla.claims import Claims, evaluate
 from checkers.formats import read_history
-from checkers.history import History, Op
+from checkers.history import FINAL, History, Op
 from checkers.registry import CheckOptions, get_checker
 from checkers.result import Result, merge_validity, unknown
 from checkers.sla import sla_figures
@@ -61,8 +61,8 @@ from workloads.client import Client
 from workloads.generator import Invocation, stagger, time_limit
 from workloads.workload import Workload, WorkloadOptions
 
-__all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "clients_for", "recorded_parameters",
-           "run"]
+__all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "clients_for", "fault_problems",
+           "recorded_parameters", "run"]
 
 DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb": MariaDB,
                                          "mariadb-async": MariaDBAsync, "postgres": Postgres, "etcd": Etcd}
@@ -203,6 +203,8 @@ def run(spec: RunSpec, say: Callable[[str], None] = print) -> RunResult:
         except Exception as e:
             error = f"{type(e).__name__}: {e}"
     results = _results(spec, seed, history_path, interrupted=signals.stop.is_set(), error=error)
+    for line in fault_problems(results):
+        say(line)
     (test_dir / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     try:
         write_run_outputs(test_dir)
@@ -236,7 +238,7 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         if route is not None:
             route.move(next(iter(db.primaries(nodes)), nodes[0]))
         if package:
-            stack.enter_context(package.healing())  # heals before teardown, whatever happens
+            stack.enter_context(package.healing(say))  # heals before teardown, whatever happens
 
         def connect(i: int) -> Client:
             client = _client(workload, protocol, spec)
@@ -256,7 +258,8 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         for i in range(spec.clients):
             client = connect(i)
             stack.callback(client.close)
-            workers.append(client_worker(i, client))
+            # the node it talks to (a client following the primary moves: none recorded)
+            workers.append(client_worker(i, client, nodes[i % len(nodes)].name if route is None else None))
         nemesis = nemesis_worker(package.nemesis) if package else None
         for w in [*workers, *([nemesis] if nemesis else [])]:
             stack.callback(w.stop, 1.0)
@@ -311,10 +314,11 @@ def _nemesis_apply(package: NemesisPackage, op: Op) -> Op:
     return Op(op.index, op.time, "info", op.process, op.f, package.nemesis.invoke(op.f, op.value))
 
 
-def _apply(recorder: Recorder, process: Any, f: str, value: Any, apply: Callable[[Op], Op], node: Any = None) -> Op:
+def _apply(recorder: Recorder, process: Any, f: str, value: Any, apply: Callable[[Op], Op], node: Any = None,
+           extra: dict[str, Any] | None = None) -> Op:
     """Record an invocation, apply it in this thread, record its completion (info on a crash)."""
     kind = "invoke" if isinstance(process, int) else "info"
-    op = recorder.record(Op(0, 0, kind, process, f, value, node=node))
+    op = recorder.record(Op(0, 0, kind, process, f, value, node=node, extra=extra or {}))
     try:
         done = apply(op)
     except Exception as e:
@@ -327,7 +331,7 @@ def _final(recorder: Recorder, client: Client, final: Invocation, process: int, 
     tagged with the node it ran on (None: the run's usual node); returns the next free process."""
     deadline = time.monotonic() + 30
     while True:
-        done = _apply(recorder, process, final.f, final.value, client.invoke, node)
+        done = _apply(recorder, process, final.f, final.value, client.invoke, node, {FINAL: True})
         if done.type == "info":
             process += 1
         if done.type == "ok" or time.monotonic() > deadline:
@@ -398,7 +402,7 @@ def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool,
     if error and valid is True:
         valid = "unknown"
         out["cause"] = f"the run failed: {error}"
-    sla = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS)
+    sla = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS, concurrency=spec.clients)
     figures: dict[str, Any] = {"throughput": throughput(history), "sla": sla.to_json()}
     if "bank-log" in results:
         total = BankSpec.of(spec.options()).total
@@ -409,6 +413,14 @@ def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool,
         out["claims"] = {"file": str(spec.claims_file), "confidence": spec.claims.confidence,
                          "verdicts": [v.to_json() for v in verdicts]}
     return out
+
+
+def fault_problems(results: dict[str, Any]) -> list[str]:
+    """One line per fault whose injection failed and per heal error, from results.json."""
+    sla = (results.get("figures") or {}).get("sla") or {}
+    lines = [f"fault not injected: {f['kind']} {f['nodes']} at {f['start-ns'] / 1e9:.3f} s: {f['injection-error']}"
+             for f in sla.get("faults", []) if not f.get("injected", True)]
+    return lines + [f"heal error: {h['kind']}: {h['error']}" for h in sla.get("heal-errors", [])]
 
 
 def _lost(result: Result) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def test_postgres_repeatable_read_is_snapshot_isolation(tmp_path):
     assert control.kinds == {"G2-item"}, control.anomalies
 
 
-def test_postgres_serializable_allows_nothing_but_rare_g2_item(tmp_path):
+def test_postgres_serializable_smoke_run_no_anomaly_but_rare_g2_item(tmp_path):
     control = run_isolation(tmp_path, "postgres", "serializable", "snapshot-isolation", db_options=POSTGRES)
     assert control.committed > 1000
     assert control.result.valid is True

@@ -29,7 +29,7 @@ def test_kill9_single_node_loses_nothing(run_control):
 
 
 @pytest.mark.root
-def test_serializable_is_snapshot_isolation(tmp_path):
+def test_serializable_smoke_run_no_anomaly_but_write_skew(tmp_path):
     """OceanBase documents its SERIALIZABLE as Oracle-style snapshot isolation: write skew (G2-item) is
     allowed, nothing else is. The verdict at snapshot-isolation must be valid."""
     require(have_seekdb(), "pylibseekdb (the seekdb binary) is not installed")

@@ -37,5 +37,11 @@ def test_definite_failures():
     assert classify(ValueError("strange"), committing=False).error.startswith("indeterminate: ValueError")
 
 
-def test_table_outcomes_are_fail_or_info():
-    assert {outcome for outcome, _ in ERRORS.values()} == {"fail", "info"}
+def test_table_outcomes_and_answers():
+    """Aborts (the server refused the transaction) are definite answers; nothing else is."""
+    assert {outcome for outcome, _ in ERRORS.values()} == {"abort", "fail", "info"}
+    aborts = {name for outcome, name in ERRORS.values() if outcome == "abort"}
+    assert aborts == {"deadlock", "lock-wait-timeout", "record-changed", "transaction-set-violation"}
+    for code, (outcome, name) in ERRORS.items():
+        got = classify(pymysql.err.OperationalError(code, "x"), committing=True)
+        assert (got.type, got.answered) == (("fail", True) if outcome == "abort" else (outcome, False)), name

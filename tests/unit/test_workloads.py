@@ -120,16 +120,23 @@ def test_recorder_encoding_is_op_to_json(op):
 # ------------------------------------------------------------------ error tables
 
 
-@pytest.mark.parametrize("cls", [c for _, c in inspect.getmembers(psycopg.errors, inspect.isclass)
-                                 if issubclass(c, psycopg.Error)])
-def test_every_psycopg_exception_class_gets_an_outcome(cls):
-    exc = cls("made up")
-    for committing in (False, True):
-        got = classify(exc, committing=committing)
-        assert got.type in ("fail", "info")
-        if getattr(exc, "sqlstate", None) in ERRORS:
-            expected, _ = ERRORS[exc.sqlstate]
-            assert got.type == ("fail" if not committing else expected)
+def test_every_psycopg_exception_class_gets_the_table_outcome_or_indeterminate():
+    """A class whose SQLSTATE is in the table gets that outcome (aborts answered, nothing else); any
+    other is a lost connection (no SQLSTATE) or indeterminate: never a definite fail or an answer."""
+    classes = [c for _, c in inspect.getmembers(psycopg.errors, inspect.isclass) if issubclass(c, psycopg.Error)]
+    for cls in classes:
+        exc = cls("made up")
+        sqlstate = getattr(exc, "sqlstate", None)
+        for committing in (False, True):
+            got = classify(exc, committing=committing)
+            if sqlstate in ERRORS:
+                outcome, name = ERRORS[sqlstate]
+                want = ("fail", True) if outcome == "abort" else ("fail" if not committing else outcome, False)
+                assert (got.type, got.answered) == want and got.error.startswith(name), cls
+            else:
+                assert not got.answered and (got.error.startswith("indeterminate: ") or (
+                    not sqlstate and got.error.startswith("lost-connection"))), cls
+                assert got.type == "info" or (not committing and got.error.startswith("lost-connection")), cls
 
 
 def test_postgres_definite_and_indeterminate():

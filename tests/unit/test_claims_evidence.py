@@ -1,0 +1,306 @@
+"""Issue 18: no claim says more than its evidence. One test per way a claim used to be certified (or
+judged) on nothing or on the wrong evidence, each on a small hand-made history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos.sla.claims import Verdict, evaluate, load_claims
+from checkers import CheckOptions, get_checker
+from checkers.bank import check_bank
+from checkers.bank_log import check_bank_log
+from checkers.history import History, Op
+from checkers.sets import check_set_full
+from checkers.sla import sla_figures
+from tests.helpers import fail, history, info, invoke, ok
+from tests.unit.test_cli import run
+
+MS = 1_000_000
+S = 1000 * MS
+
+
+def judge(tmp_path: Path, text: str, h: History, results: dict[str, Any] | None = None,
+          concurrency: int | None = None) -> Verdict:
+    path = tmp_path / "claims.toml"
+    path.write_text(text)
+    figures = sla_figures(h) if concurrency is None else sla_figures(h, concurrency=concurrency)
+    (v,) = evaluate(load_claims(path), figures, results or {})
+    return v
+
+
+def timeline(events: list[tuple[int, dict[str, Any]]]) -> History:
+    """A history from (time, op map) pairs, sorted by time."""
+    events.sort(key=lambda e: e[0])
+    fields = ("type", "process", "f", "value", "error", "node")
+    return History.of(Op(index=i, time=t, **{"value": None, **{k: v for k, v in d.items() if k in fields}},
+                         extra={k: v for k, v in d.items() if k not in fields}) for i, (t, d) in enumerate(events))
+
+
+def clients(n: int, step: int, total: int, outcome: Any, node: Any = lambda p: None) -> list[tuple[int, dict]]:
+    """``n`` clients invoking back to back every ``step`` ns; ``outcome(p, t)`` gives (type, latency, extra)."""
+    events: list[tuple[int, dict]] = []
+    for p in range(n):
+        t = p
+        while t < total:
+            kind, latency, extra = outcome(p, t)
+            events.append((t, dict(type="invoke", process=p, f="write", node=node(p))))
+            events.append((t + latency, dict(type=kind, process=p, f="write", node=node(p), **extra)))
+            t += max(latency, step)
+    return events
+
+
+def nemesis(f: str, at: int, value: Any = None, error: str | None = None) -> list[tuple[int, dict]]:
+    done = dict(type="info", process="nemesis", f=f, value=value)
+    if error:
+        done["error"] = error
+    return [(at - MS, dict(type="info", process="nemesis", f=f)), (at, done)]
+
+
+# 1. consistency certified on zero operations checked
+
+@pytest.mark.parametrize("h", [history(), history(invoke(0, "write", 1), fail(0, "write", 1),
+                                                  invoke(1, "read"), fail(1, "read"))],
+                         ids=["empty", "every-op-failed"])
+def test_consistency_on_no_ok_operation_is_inconclusive(tmp_path: Path, h: History) -> None:
+    result = get_checker("cas-register")(h, CheckOptions())
+    assert result.valid is True  # as Knossos and Porcupine answer
+    v = judge(tmp_path, "consistency = 'serializable'\n", h, {"cas-register": result})
+    assert v.verdict == "inconclusive" and "floor" in v.reason
+    assert (v.evidence["ok-reads"], v.evidence["ok-writes"]) == (0, 0)
+
+
+# 2. availability: time the clients waited, not ok / attempted
+
+def test_availability_counts_the_time_clients_hang_on_timeouts(tmp_path: Path) -> None:
+    """600 s, 2 clients every 50 ms, a 10 s outage answered by 5 s timeouts: 4 failed ops of ~24,000
+    (99.98 %) but each client waited 10 s without an answer (98.3 %)."""
+    def outcome(p: int, t: int) -> tuple[str, int, dict]:
+        return ("info", 5 * S, {"error": "timeout"}) if 100 * S <= t < 110 * S else ("ok", MS, {})
+
+    h = timeline(clients(2, 50 * MS, 600 * S, outcome))
+    v = judge(tmp_path, "availability = 0.999\n", h)
+    assert v.verdict == "violated" and v.evidence["seconds-observed"] == pytest.approx(1200, abs=0.1)
+    fig = sla_figures(h)
+    assert fig.availability.ratio > 0.9998
+    assert fig.time_availability == pytest.approx(1 - 10 / 600, abs=1e-4)
+
+
+def test_refusals_and_aborts_are_answers(tmp_path: Path) -> None:
+    """Every 10th transfer refused (insufficient funds) or aborted (deadlock): 90 % ok, 100 % answered."""
+    def outcome(p: int, t: int) -> tuple[str, int, dict]:
+        if (t // (20 * MS)) % 10 == 0:
+            return "fail", MS, {"error": "insufficient-funds" if p else "deadlock", "answered": True}
+        return "ok", MS, {}
+
+    h = timeline(clients(2, 20 * MS, 60 * S, outcome))
+    v = judge(tmp_path, "availability = 0.99\n", h)
+    assert v.verdict == "certified" and v.measured == 1.0
+    assert v.evidence["ok-over-attempted"]["ratio"] == pytest.approx(0.9, abs=0.01)
+    assert v.evidence["aborts"]["ok"] == v.evidence["ok-over-attempted"]["attempted"] - \
+        v.evidence["ok-over-attempted"]["ok"]
+    # the same fails without a definite answer (connection refused) are downtime
+    unanswered = timeline(clients(2, 20 * MS, 60 * S, lambda p, t: ("fail", MS, {"error": "connection-refused"})
+                                  if (t // (20 * MS)) % 10 == 0 else ("ok", MS, {})))
+    assert judge(tmp_path, "availability = 0.99\n", unanswered).verdict != "certified"
+
+
+# 3. a fault whose injection failed is no fault
+
+def test_failed_injection_is_reported_and_not_counted(tmp_path: Path) -> None:
+    events = clients(1, 10 * MS, 30 * S, lambda p, t: ("ok", MS, {}))
+    events += nemesis("pause", 10 * S, ["n9"], error="indeterminate: NemesisError: pause: unknown node(s) n9")
+    events += nemesis("resume", 12 * S, "all")
+    h = timeline(events)
+    v = judge(tmp_path, "rto_seconds = 8\n", h)
+    assert v.verdict == "inconclusive" and "no fault was injected" in v.reason
+    (fault,) = sla_figures(h).faults
+    assert not fault.injected and "n9" in fault.injection_error
+    assert sla_figures(h).recoveries == []
+    assert v.evidence["faults-not-injected"][0]["error"] == fault.injection_error
+
+
+def test_heal_error_is_reported() -> None:
+    events = clients(1, 10 * MS, 30 * S, lambda p, t: ("ok", MS, {}))
+    events += nemesis("kill", 10 * S, ["n1"]) + nemesis("start", 12 * S, "all", error="indeterminate: boom")
+    (fault,) = sla_figures(timeline(events)).faults
+    assert fault.injected and fault.heal_error == "indeterminate: boom"
+    assert sla_figures(timeline(events)).to_json()["heal-errors"] == [{"kind": "kill", "error": "indeterminate: boom"}]
+
+
+# 4. RTO until every affected client is answered again
+
+def test_a_client_that_never_recovers_violates_rto(tmp_path: Path) -> None:
+    """n2 is killed at 10 s and never answers again; the client on n1 never noticed."""
+    def outcome(p: int, t: int) -> tuple[str, int, dict]:
+        return ("fail", MS, {"error": "connection-refused"}) if p == 1 and t >= 10 * S else ("ok", MS, {})
+
+    events = clients(2, 10 * MS, 60 * S, outcome, node=lambda p: f"n{p + 1}")
+    events += nemesis("kill", 10 * S, ["n2"]) + nemesis("start", 12 * S, "all")
+    h = timeline(events)
+    v = judge(tmp_path, "rto_seconds = 8\n", h)
+    assert v.verdict == "violated" and "never answered again" in v.reason
+    (r,) = sla_figures(h).recoveries
+    assert r.affected == (1,) and r.unrecovered == (1,) and r.rto_ns is None
+
+
+def test_rto_per_fault_first_answer_all_answered_heal_and_tool_delay() -> None:
+    """Kill n2 at 10 s; the tool restarts it at 12 s (its delay: 2 s - 1 ms, the restart takes 1 ms);
+    its client is answered again at 13 s."""
+    def outcome(p: int, t: int) -> tuple[str, int, dict]:
+        return ("fail", MS, {"error": "connection-refused"}) if p == 1 and 10 * S <= t < 13 * S else ("ok", MS, {})
+
+    events = clients(2, 10 * MS, 30 * S, outcome, node=lambda p: f"n{p + 1}")
+    events += nemesis("kill", 10 * S, ["n2"]) + nemesis("start", 12 * S, "all")
+    (r,) = sla_figures(timeline(events)).recoveries
+    assert r.affected == (1,)
+    assert r.rto_ns == pytest.approx(3 * S, abs=12 * MS) and r.first_answer_ns == r.rto_ns
+    assert r.heal_to_recovery_ns == pytest.approx(1 * S, abs=12 * MS) and r.tool_delay_ns == 2 * S - MS
+    assert r.client_down_ns == pytest.approx(3 * S, abs=12 * MS)
+
+
+# 5. latency quantiles count every request
+
+def test_p99_counts_failed_and_timed_out_requests(tmp_path: Path) -> None:
+    """980 ok in 10 ms, 20 timed out at 5 s: the ok-only p99 is 10 ms; every request's is >= 5 s."""
+    events: list[tuple[int, dict]] = []
+    t = 0
+    for i in range(1000):
+        kind, latency = ("info", 5 * S) if i % 50 == 0 else ("ok", 10 * MS)
+        events += [(t, dict(type="invoke", process=i, f="write")),  # a new process after each crash
+                   (t + latency, dict(type=kind, process=i, f="write", error="timeout" if kind == "info" else None))]
+        t += latency
+    h = timeline(events)
+    v = judge(tmp_path, "p99_latency_ms = 250\n", h)
+    assert v.verdict == "violated" and v.evidence["censored"] == 20
+    fig = sla_figures(h)
+    assert fig.latency_censored == 20 and fig.latency_ns[0.99] == 5 * S
+    assert 0.99 in fig.to_json()["latency-lower-bound-points"]
+
+
+# 6. data loss counts every loss signal
+
+def bank_history(logged: list[int]) -> History:
+    """Two acknowledged transfers; the final read's log holds ``logged``; balances conserved."""
+    return history(invoke(0, "read"), ok(0, "read", {0: 10, 1: 10}),
+                   invoke(0, "transfer", {"from": 0, "to": 1, "amount": 1, "id": 1}),
+                   ok(0, "transfer", {"from": 0, "to": 1, "amount": 1, "id": 1}),
+                   invoke(0, "transfer", {"from": 1, "to": 0, "amount": 1, "id": 2}),
+                   ok(0, "transfer", {"from": 1, "to": 0, "amount": 1, "id": 2}),
+                   invoke(1, "final-read"), ok(1, "final-read", {0: 10, 1: 10}, **{"transfer-ids": logged}))
+
+
+def test_data_loss_counts_bank_log_missing_and_bank_unreflected(tmp_path: Path) -> None:
+    h = bank_history([1])  # transfer 2 was acknowledged and is not in the log
+    options = CheckOptions(total_amount=20, accounts=(0, 1))
+    results = {"bank": check_bank(h, options), "bank-log": check_bank_log(h, options)}
+    v = judge(tmp_path, "data_loss = 0\n", h, results)
+    assert v.verdict == "violated" and v.evidence["lost"] == {"bank": 1, "bank-log": 1} and v.measured == 1
+    clean = bank_history([1, 2])
+    results = {"bank": check_bank(clean, options), "bank-log": check_bank_log(clean, options)}
+    assert judge(tmp_path, "data_loss = 0\n", clean, results).verdict == "certified"
+
+
+def test_acknowledged_adds_no_read_could_see_make_data_loss_inconclusive(tmp_path: Path) -> None:
+    ops = [invoke(0, "add", 0), ok(0, "add", 0), invoke(1, "read"), ok(1, "read", [0])]
+    for e in range(1, 100):
+        ops += [invoke(0, "add", e), ok(0, "add", e)]
+    h = history(*ops)
+    result = check_set_full(h, CheckOptions())
+    v = judge(tmp_path, "data_loss = 0\n", h, {"set-full": result})
+    assert v.verdict == "inconclusive" and "99 acknowledged elements no read could have seen" in v.reason
+    assert result.details["never-read-acknowledged-count"] == 99
+
+
+# 7. staleness below the read cadence
+
+def test_staleness_below_the_read_cadence_is_inconclusive(tmp_path: Path) -> None:
+    events: list[tuple[int, dict]] = []
+    for i in range(20):  # an add every 500 ms, then a read 250 ms later that sees everything so far
+        t = i * 500 * MS
+        events += [(t, dict(type="invoke", process=0, f="add", value=i)), (t + MS, dict(type="ok", process=0, f="add",
+                                                                                         value=i)),
+                   (t + 250 * MS, dict(type="invoke", process=1, f="read")),
+                   (t + 251 * MS, dict(type="ok", process=1, f="read", value=list(range(i + 1))))]
+    h = timeline(events)
+    v = judge(tmp_path, "staleness_ms = 1\n", h)
+    assert v.verdict == "inconclusive" and v.evidence["read-cadence-ms"] == 500
+    assert judge(tmp_path, "staleness_ms = 600\n", h).verdict == "certified"
+
+
+# 8. exit codes: an interrupted run is never 0; a run that failed is 255
+
+@pytest.mark.parametrize(("results", "code"), [
+    ({"valid?": True, "interrupted": True}, 2),
+    ({"valid?": "unknown", "error": "DockerError: no Docker engine answers"}, 255),
+    ({"valid?": False, "error": "RuntimeError: teardown"}, 1),
+    ({"valid?": True}, 0),
+])
+def test_run_exit_codes_agree_with_the_suite(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path, results: dict[str, Any], code: int) -> None:
+    from chaos.cli import run as run_cli
+    from chaos.run.runner import RunResult
+    from chaos.run.suite import ERROR, FAIL, PASS, UNKNOWN, gate
+
+    monkeypatch.setattr(run_cli, "run", lambda spec, say: RunResult(tmp_path, results["valid?"],
+                                                                    bool(results.get("interrupted")), results))
+    got, _, _ = run(capsys, "run", "--results", str(tmp_path))
+    status = ERROR if results.get("error") else {True: PASS, False: FAIL}.get(results["valid?"], UNKNOWN)
+    if results.get("interrupted"):
+        status = UNKNOWN
+    if results["valid?"] is False:
+        status = FAIL
+    assert got == code == gate([status])
+
+
+# 10. downtime and RTO in O(n log n)
+
+def test_two_hundred_thousand_failures_before_the_first_ok() -> None:
+    """The old downtime search scanned every failure per window (minutes here); this is one window."""
+    n = 200_000
+    ops = []
+    for i in range(n):
+        ops += [(i * 2, dict(type="invoke", process=0, f="write")),
+                (i * 2 + 1, dict(type="fail", process=0, f="write", error="connection-refused"))]
+    ops += [(2 * n, dict(type="invoke", process=0, f="write")), (2 * n + 1, dict(type="ok", process=0, f="write"))]
+    ops += [(0, dict(type="info", process="nemesis", f="kill")), (1, dict(type="info", process="nemesis", f="kill"))]
+    fig = sla_figures(timeline(ops))
+    (d,) = fig.downtimes
+    assert (d.start_ns, d.end_ns, len(d.failed_indices), d.recovered) == (0, 2 * n + 1, n, True)
+    (r,) = fig.recoveries
+    assert r.rto_ns == 2 * n
+
+
+def test_info_completion_starts_a_new_process_of_the_same_client() -> None:
+    """Jepsen's crashed process p continues as p + concurrency: one client, one outage."""
+    h = history(invoke(0, "write", 1, time=0), info(0, "write", 1, time=5 * S, error="timeout"),
+                invoke(1, "write", 2, time=0), ok(1, "write", 2, time=MS),
+                invoke(2, "write", 3, time=5 * S + 1), ok(2, "write", 3, time=5 * S + 2))
+    fig = sla_figures(h)
+    assert {c.client for c in fig.clients} == {0, 1}
+    (o,) = fig.outages
+    assert (o.client, o.start_ns, o.end_ns, o.recovered) == (0, 0, 5 * S + 2, True)
+
+
+def test_set_final_reads_are_the_runners_not_a_clients_last_read() -> None:
+    """Client reads name their node now; the runner's final read (marked ``final``) is the one checked."""
+    from checkers.sets import check_set
+
+    h = history(invoke(0, "add", 1, node="n1"), ok(0, "add", 1, node="n1"),
+                invoke(1, "add", 2, node="n2"), ok(1, "add", 2, node="n2"),
+                invoke(0, "read", node="n1"), ok(0, "read", [1], node="n1"),  # before n2's add reached n1
+                invoke(2, "read", final=True), ok(2, "read", [1, 2], final=True))
+    result = check_set(h, CheckOptions())
+    assert result.valid is True and result.details["lost-count"] == 0
+
+
+def test_availability_by_node_from_the_clients_view() -> None:
+    """The client on n2 is refused for 10 s of 30 s; the one on n1 never."""
+    def outcome(p: int, t: int) -> tuple[str, int, dict]:
+        return ("fail", MS, {"error": "connection-refused"}) if p == 1 and 10 * S <= t < 20 * S else ("ok", MS, {})
+
+    fig = sla_figures(timeline(clients(2, 10 * MS, 30 * S, outcome, node=lambda p: f"n{p + 1}")))
+    by = fig.by_node_time()
+    assert by["n1"] == 1 and by["n2"] == pytest.approx(2 / 3, abs=1e-3)

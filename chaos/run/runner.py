@@ -374,7 +374,7 @@ def _check(name: str, history: History, options: CheckOptions) -> Result:
 
 def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool, error: str | None) -> dict[str, Any]:
     parameters = {**asdict(spec), "seed": seed, "results_dir": str(spec.results_dir), "clients": spec.clients,
-                  "claims": None if spec.claims is None else spec.claims.values,
+                  "claims": None if spec.claims is None else spec.claims.to_mapping(),
                   "claims_file": None if spec.claims_file is None else str(spec.claims_file)}
     out: dict[str, Any] = {"test": spec.test_name, "parameters": parameters, "interrupted": interrupted,
                            "history": history_path.name}

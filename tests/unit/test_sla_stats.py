@@ -6,8 +6,17 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from checkers.sla_stats import (CERTIFIED, INCONCLUSIVE, VIOLATED, YEAR_S, faults_needed, mean_bounds,
-                                project_availability, proportion_bounds, rto_quantile_verdict)
+from checkers.sla_stats import (
+    CERTIFIED,
+    INCONCLUSIVE,
+    VIOLATED,
+    YEAR_S,
+    faults_needed,
+    mean_bounds,
+    project_availability,
+    proportion_bounds,
+    rto_quantile_verdict,
+)
 
 
 def test_58_clean_faults_are_not_enough_for_095_at_95_percent_and_59_are() -> None:

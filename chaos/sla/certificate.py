@@ -28,10 +28,12 @@ downtime is not known, which leaves the projection undecided.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -40,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.report.outputs import RunView, load_view
-from chaos.run.store import StoreError
+from chaos.run.store import RunDir, StoreError
 from chaos.sla.claims import (
     CERTIFIED,
     INCONCLUSIVE,
@@ -324,6 +326,19 @@ def _versions() -> dict[str, str]:
     return {"chaoscert": chaoscert, "python": platform.python_version()}
 
 
+_DB_VERSION = re.compile(rb"Version: '[^']+'|Galera \d+\.\d+|observer version: [^,]+, revision: [0-9a-z-]{1,20}"
+                         rb"|etcd Version: \S+|\"etcd-version\":\"[^\"]+\"|PostgreSQL \d+\.\d+")
+
+
+def _db_versions(run: RunDir) -> list[str]:
+    """Version strings the database wrote to its logs (the first 1 MB of each file), if any."""
+    found: set[str] = set()
+    for file in sorted(run.logs.glob("*/*")) if run.logs.is_dir() else []:
+        with contextlib.suppress(OSError), file.open("rb") as f:
+            found |= {m.decode(errors="replace") for m in _DB_VERSION.findall(f.read(1 << 20))}
+    return sorted(found)
+
+
 def _machine() -> dict[str, Any]:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else None
     return {"system": f"{platform.system()} {platform.release()}", "machine": platform.machine(),
@@ -367,7 +382,8 @@ def _schedule(t: TestEvidence) -> dict[str, Any]:
             "time_limit", "clients", "concurrency", "rate", "op_timeout", "isolation", "seed")
     return {"test": t.name, **{k: p.get(k) for k in keys}, "history-seconds": span, "faults": counts,
             "faults-per-hour": {k: n * 3600 / span for k, n in counts.items()} if span else {},
-            "client-ops": fig.availability.n, "run-started": t.view.run.stamp}
+            "client-ops": fig.availability.n, "run-started": t.view.run.stamp,
+            "database-version": ", ".join(_db_versions(t.view.run)) or "not in the run's logs"}
 
 
 def certificate_data(ev: Evidence, verdicts: list[Verdict]) -> dict[str, Any]:

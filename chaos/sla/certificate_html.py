@@ -90,14 +90,14 @@ def _assumptions(data: dict[str, Any]) -> str:
         parts.append("<p>No fault model: the availability claim is about the runs themselves.</p>")
     keys = ["db", "backend", "nodes", "db_options", "workload", "nemesis", "nemesis_interval", "nemesis_down",
             "time_limit", "history-seconds", "faults", "faults-per-hour", "clients", "concurrency", "rate",
-            "op_timeout", "isolation", "seed", "client-ops", "run-started"]
+            "op_timeout", "isolation", "seed", "client-ops", "run-started", "database-version"]
     rows = [[escape(k)] + [_t(t.get(k)) for t in a["tests"]] for k in keys]
     parts.append("<h3>Runs: topology, workload, concurrency, fault schedule</h3>"
                  + _table(["", *(t["test"] for t in a["tests"])], rows))
     env = {**a["versions"], **{f"machine {k}": v for k, v in a["machine"].items()}}
     parts.append("<h3>Versions and machine</h3>" + _table(["", "value"], [[escape(k), _t(v)] for k, v in env.items()])
-                 + '<p class="muted">The database version is that of the binaries the backend ran (see each run\'s '
-                 "logs); the machine is the one that made this certificate.</p>")
+                 + '<p class="muted">The database version is what its logs said during the run; the machine is the '
+                 "one that made this certificate.</p>")
     return "".join(parts)
 
 

@@ -17,14 +17,14 @@ INTERVAL = 10
 
 
 def _history(rtos: list[float]) -> list[dict]:
-    """Two set clients adding every 200 ms; a kill every 10 s whose adds fail until ``rto`` s after it,
+    """Two set clients adding every 500 ms; a kill every 10 s whose adds fail until ``rto`` s after it,
     the node restarted 2 s after the kill; a final read of everything acknowledged."""
     ops, element = [], 0
     kills = [(INTERVAL * (k + 1) * S, rto) for k, rto in enumerate(rtos)]
     end = (INTERVAL * (len(rtos) + 1)) * S
-    for t in range(0, end, 200_000_000):
+    for t in range(0, end, 500_000_000):
         for p in (0, 1):
-            at = t + p * 100_000_000
+            at = t + p * 250_000_000
             down = any(k <= at < k + rto * S for k, rto in kills)
             ops.append(invoke(p, "add", element, time=at))
             ops.append((fail if down else ok)(p, "add", element, time=at + 1_000_000,

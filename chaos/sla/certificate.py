@@ -390,7 +390,9 @@ def certificate_data(ev: Evidence, verdicts: list[Verdict]) -> dict[str, Any]:
     """Everything the certificate states, as JSON."""
     from chaos.report.html import rerun_command
 
-    commands = [rerun_command(t.view.parameters)[0] for t in ev.tests]
+    # the claims are the suite's (or the run's stored ones), not a file ``run --claims`` could read back
+    commands = [rerun_command({k: v for k, v in t.view.parameters.items() if k not in ("claims", "claims_file")})[0]
+                for t in ev.tests]
     if ev.suite_file:
         commands.insert(0, f"chaoscert suite run {ev.suite_file}")
     return {

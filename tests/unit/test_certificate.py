@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -166,3 +167,16 @@ def test_bad_folders_are_one_line_and_255(tmp_path: Path, capsys: pytest.Capture
         assert done.value.code == 255
         err = capsys.readouterr().err.strip()
         assert err.startswith("chaoscert: ") and "\n" not in err and "Traceback" not in err
+
+
+def test_a_suite_stored_with_compressed_histories_is_certified_and_verified_the_same(tmp_path: Path) -> None:
+    folder = make_suite(tmp_path, [3.0] * 59, CLAIMS)
+    write_certificate(folder)
+    before = _verdicts(folder)
+    path = folder / "set-kill/seekdb-set-kill/20260101T000000/history.jsonl"
+    path.with_suffix(".jsonl.gz").write_bytes(gzip.compress(path.read_bytes()))
+    path.unlink()
+    write_certificate(folder)
+    assert _verdicts(folder) == before and verify_certificate(folder) == []
+    assert "set-kill/seekdb-set-kill/20260101T000000/history.jsonl.gz" in json.loads(
+        (folder / CERTIFICATE_JSON).read_text())["sha256"]

@@ -31,8 +31,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from scipy.stats import beta, ksone
-
 __all__ = ["CERTIFIED", "INCONCLUSIVE", "VIOLATED", "YEAR_S", "KindProjection", "Projection", "QuantileVerdict",
            "faults_needed", "mean_bounds", "project_availability", "proportion_bounds", "rto_quantile_verdict",
            "trials_needed"]
@@ -44,6 +42,8 @@ SEARCH_LIMIT = 1_000_000
 
 def proportion_bounds(ok: int, n: int, confidence: float) -> tuple[float, float]:
     """Exact one-sided Clopper-Pearson (lower, upper) bounds on a success rate at ``confidence``."""
+    from scipy.stats import beta  # here: the checkers' registry imports this module, ``check`` needs no scipy
+
     alpha = 1 - confidence
     lower = 0.0 if ok == 0 else float(beta.ppf(alpha, ok, n - ok + 1))
     upper = 1.0 if ok == n else float(beta.ppf(confidence, ok + 1, n - ok))
@@ -113,6 +113,8 @@ def rto_quantile_verdict(rtos: Sequence[float | None], bound: float, quantile: f
 
 
 def _ks_eps(n: int, confidence: float) -> float:
+    from scipy.stats import ksone
+
     return float(ksone.ppf(confidence, n))
 
 

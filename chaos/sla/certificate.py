@@ -55,6 +55,7 @@ from chaos.sla.claims import (
     load_claims,
 )
 from checkers.formats import HistoryFormatError
+from checkers.quantiles import quantiles
 from checkers.result import Result
 from checkers.sla import NS_PER_S, SlaFigures
 from checkers.sla_stats import project_availability, rto_quantile_verdict
@@ -248,10 +249,13 @@ def _rto(claimed: float, ev: Evidence) -> Verdict:
     judged = {k: rto_quantile_verdict(v, claimed, c.rto_quantile, c.confidence) for k, v in sorted(by_kind.items())}
     verdicts = {q.verdict for q in judged.values()}
     verdict = VIOLATED if VIOLATED in verdicts else INCONCLUSIVE if INCONCLUSIVE in verdicts else CERTIFIED
+    observed = {k: quantiles([x for x in v if x is not None], (c.rto_quantile, 1)) or {} for k, v in by_kind.items()}
     evidence = {"rto-quantile": c.rto_quantile, "confidence": c.confidence, "by-kind": {
         k: {"verdict": q.verdict, "faults": q.n, "within": q.within, "lower-bound": q.lower, "upper-bound": q.upper,
-            "faults-needed": q.needed} for k, q in judged.items()}}
-    worst = {k: max((x for x in v if x is not None), default=None) for k, v in sorted(by_kind.items())}
+            "faults-needed": q.needed, "observed-quantile-s": observed[k].get(c.rto_quantile),
+            "worst-s": observed[k].get(1), "never-recovered": sum(1 for x in by_kind[k] if x is None)}
+        for k, q in judged.items()}}
+    worst = {k: observed[k].get(1) for k in sorted(by_kind)}
     reason = "; ".join(f"{k}: {q.verdict}: {q.reason}" for k, q in judged.items())
     return Verdict("rto_seconds", claimed, verdict, worst, evidence,
                    f"{c.rto_quantile:g} of faults within {claimed:g} s at {c.confidence:.0%} confidence: {reason}")

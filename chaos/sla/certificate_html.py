@@ -39,6 +39,8 @@ def _t(x: Any) -> str:
         return "—"
     if isinstance(x, float):
         return f"{x:.6g}"
+    if isinstance(x, dict) and all(isinstance(v, float) for v in x.values()):
+        return escape(", ".join(f"{k}: {v:.4g}" for k, v in x.items()))
     return escape(x if isinstance(x, str) else json.dumps(x, default=str))
 
 
@@ -58,11 +60,14 @@ def _claims(data: dict[str, Any]) -> str:
         by_kind = v["evidence"].get("by-kind")
         if v["claim"] == "rto_seconds" and by_kind:
             rows = [[escape(k), badge(_STATUS[e["verdict"]], e["verdict"]), str(e["faults"]), str(e["within"]),
-                     f'{e["lower-bound"]:.4f}', f'{e["upper-bound"]:.4f}', _t(e["faults-needed"])]
+                     f'{e["lower-bound"]:.4f}', f'{e["upper-bound"]:.4f}', _t(e["faults-needed"]),
+                     _t(e["observed-quantile-s"]), _t(e["worst-s"]), str(e["never-recovered"])]
                     for k, e in by_kind.items()]
+            q = f'{c["rto_quantile"]:g}'
             parts.append("<h3>RTO by fault kind</h3>" + _table(
-                ["kind", "verdict", "faults", "within the bound", "lower bound", "upper bound",
-                 "faults it would take"], rows))
+                ["kind", "verdict", "faults", "within the bound", f"share in time: lower bound ({q} needed)",
+                 "upper bound", "faults it would take", f"observed {q} quantile (s)", "worst (s)",
+                 "never recovered"], rows))
         if v["claim"] == "availability" and by_kind:
             rows = [[escape(k), _t(e["rate-per-year"]), str(e["faults"]), _t(e["mean-downtime-s"]),
                      _t(e["mean-downtime-upper-s"]), _t(e["ceiling-s"]), _t(e["downtime-per-year-upper-s"]),
@@ -75,7 +80,8 @@ def _claims(data: dict[str, Any]) -> str:
                 f' at {ev["confidence"]:g} (each kind at {ev["per-kind-confidence"]:.4g}, Bonferroni); from the '
                 f'means {_t(ev["projected-point"])}. The upper bound of a mean is Anderson\'s, from the exact '
                 f"one-sided Kolmogorov-Smirnov band: no assumption on the distribution's shape, valid at every "
-                f"number of faults, for downtimes within the ceiling (each fault's observation window).</p>")
+                f"number of faults, for independent downtimes within the ceiling (the longest observation window: "
+                f"a fault's downtime is measured up to the next fault).</p>")
     return "".join(parts)
 
 

@@ -463,8 +463,13 @@ def verify_certificate(path: Path) -> list[str]:
         old = before.pop(v["claim"], None)
         if old is None:
             problems.append(f"{v['claim']}: not in the certificate")
-        elif old != v:
+        elif (old.get("verdict"), old.get("measured")) != (v["verdict"], v["measured"]):
             problems.append(f"{v['claim']}: the certificate says {old.get('verdict')} ({old.get('measured')}), "
                             f"the histories give {v['verdict']} ({v['measured']})")
+        elif old != v:
+            keys = sorted(k for k in {*v, *old} if old.get(k) != v.get(k))
+            made = stored.get("assumptions", {}).get("versions", {}).get("chaoscert")
+            problems.append(f"{v['claim']}: same verdict, different {', '.join(keys)} when recomputed "
+                            f"(the certificate was made by chaoscert {made})")
     problems += [f"{claim}: in the certificate, not among the claims" for claim in before]
     return problems

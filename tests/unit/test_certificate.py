@@ -10,6 +10,7 @@ import pytest
 
 from chaos.cli.app import main
 from chaos.sla.certificate import CERTIFICATE_HTML, CERTIFICATE_JSON, verify_certificate, write_certificate
+from chaos.sla.claims import ClaimError, load_claims
 from checkers.formats import write_history
 from tests.helpers import fail, history, info, invoke, ok
 
@@ -180,3 +181,26 @@ def test_a_suite_stored_with_compressed_histories_is_certified_and_verified_the_
     assert _verdicts(folder) == before and verify_certificate(folder) == []
     assert "set-kill/seekdb-set-kill/20260101T000000/history.jsonl.gz" in json.loads(
         (folder / CERTIFICATE_JSON).read_text())["sha256"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("rto_seconds = 8\n[fault_model]\nkill = -1\n", "fault_model: must be a table of kind = faults per year"),
+    ("rto_seconds = 8\nfault_model = 3\n", "fault_model: expected a table of faults per year by kind"),
+    ("rto_seconds = 8\nrto_quantile = 1\n", "rto_quantile: must be in (0, 1)"),
+])
+def test_bad_certificate_settings_are_one_line_naming_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "claims.toml"
+    path.write_text(text)
+    with pytest.raises(ClaimError) as e:
+        load_claims(path)
+    assert expected in str(e.value) and "\n" not in str(e.value)
+
+
+def test_certificate_settings_are_read_and_kept_apart_from_the_claims(tmp_path: Path) -> None:
+    path = tmp_path / "claims.toml"
+    path.write_text("availability = 0.9999\nrto_quantile = 0.99\nconfidence = 0.9\n[fault_model]\nkill = 12\n")
+    claims = load_claims(path)
+    assert claims.values == {"availability": 0.9999}
+    assert (claims.rto_quantile, claims.confidence, claims.fault_model) == (0.99, 0.9, {"kill": 12.0})
+    assert claims.to_mapping() == {"availability": 0.9999, "confidence": 0.9, "rto_quantile": 0.99,
+                                   "fault_model": {"kill": 12.0}}

@@ -35,7 +35,7 @@ import os
 import platform
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -61,8 +61,8 @@ from checkers.sla import NS_PER_S, SlaFigures
 from checkers.sla_stats import project_availability, rto_quantile_verdict
 
 __all__ = ["CERTIFICATE_HTML", "CERTIFICATE_JSON", "CertificateError", "Evidence", "FaultRecord", "TestEvidence",
-           "certificate_data", "fault_kind", "fault_records", "judge", "load_evidence", "verify_certificate",
-           "write_certificate"]
+           "certificate_data", "fault_kind", "fault_records", "judge", "load_evidence", "merge_verdicts",
+           "verify_certificate", "write_certificate"]
 
 CERTIFICATE_JSON, CERTIFICATE_HTML, CERTIFICATE_PDF = "certificate.json", "certificate.html", "certificate.pdf"
 _KIND_NAMES = {"bump-clock": "clock", "strobe-clock": "clock"}
@@ -217,11 +217,16 @@ def load_evidence(path: Path) -> Evidence:
     return Evidence(path, test.name, None, claims, [test], files)
 
 
+def merge_verdicts(verdicts: Iterable[str]) -> str:
+    """violated > inconclusive > certified; nothing judged is inconclusive."""
+    found = set(verdicts)
+    return VIOLATED if VIOLATED in found else INCONCLUSIVE if INCONCLUSIVE in found or not found else CERTIFIED
+
+
 def _combine(key: str, claimed: Any, judged: Sequence[tuple[str, Verdict]]) -> Verdict:
     if not judged:
         return Verdict(key, claimed, INCONCLUSIVE, None, {}, "no test of the suite claims it")
-    verdicts = {v.verdict for _, v in judged}
-    verdict = VIOLATED if VIOLATED in verdicts else INCONCLUSIVE if INCONCLUSIVE in verdicts else CERTIFIED
+    verdict = merge_verdicts(v.verdict for _, v in judged)
     evidence = {name: {"verdict": v.verdict, "reason": v.reason, "evidence": v.evidence} for name, v in judged}
     measured = judged[0][1].measured if len(judged) == 1 else {name: v.measured for name, v in judged}
     reason = "; ".join(f"{name}: {v.verdict}: {v.reason}" for name, v in judged)
@@ -247,8 +252,7 @@ def _rto(claimed: float, ev: Evidence) -> Verdict:
     if not by_kind:
         return Verdict("rto_seconds", claimed, INCONCLUSIVE, None, {}, "no fault was injected")
     judged = {k: rto_quantile_verdict(v, claimed, c.rto_quantile, c.confidence) for k, v in sorted(by_kind.items())}
-    verdicts = {q.verdict for q in judged.values()}
-    verdict = VIOLATED if VIOLATED in verdicts else INCONCLUSIVE if INCONCLUSIVE in verdicts else CERTIFIED
+    verdict = merge_verdicts(q.verdict for q in judged.values())
     observed = {k: quantiles([x for x in v if x is not None], (c.rto_quantile, 1)) or {} for k, v in by_kind.items()}
     evidence = {"rto-quantile": c.rto_quantile, "confidence": c.confidence, "by-kind": {
         k: {"verdict": q.verdict, "faults": q.n, "within": q.within, "lower-bound": q.lower, "upper-bound": q.upper,
@@ -387,7 +391,8 @@ def _schedule(t: TestEvidence) -> dict[str, Any]:
     return {"test": t.name, **{k: p.get(k) for k in keys}, "history-seconds": span, "faults": counts,
             "faults-per-hour": {k: n * 3600 / span for k, n in counts.items()} if span else {},
             "client-ops": fig.availability.n, "run-started": t.view.run.stamp,
-            "database-version": ", ".join(_db_versions(t.view.run)) or "not in the run's logs"}
+            "database-version": ", ".join(_db_versions(t.view.run)) or "not in the run's logs",
+            "run-problem": "; ".join(i.message for i in t.view.items if i.kind == "run") or None}
 
 
 def certificate_data(ev: Evidence, verdicts: list[Verdict]) -> dict[str, Any]:
@@ -412,11 +417,6 @@ def certificate_data(ev: Evidence, verdicts: list[Verdict]) -> dict[str, Any]:
     }
 
 
-def _status(verdicts: Sequence[Mapping[str, Any]]) -> str:
-    found = {v["verdict"] for v in verdicts}
-    return VIOLATED if VIOLATED in found else INCONCLUSIVE if INCONCLUSIVE in found or not found else CERTIFIED
-
-
 def write_certificate(path: Path, *, pdf: bool = False) -> tuple[list[Path], str]:
     """Write certificate.json and certificate.html (and certificate.pdf) into ``path``; returns the files
     and the overall verdict. CertificateError on unreadable input; BrowserError when the PDF fails."""
@@ -435,7 +435,7 @@ def write_certificate(path: Path, *, pdf: bool = False) -> tuple[list[Path], str
         from chaos.report.browser import print_pdf
 
         out.append(print_pdf(out[1], path / CERTIFICATE_PDF))
-    return out, _status(data["verdicts"])
+    return out, merge_verdicts(v["verdict"] for v in data["verdicts"])
 
 
 def verify_certificate(path: Path) -> list[str]:

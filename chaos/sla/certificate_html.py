@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from chaos.report.html import STATUS_COLOURS, STYLE, badge
 from chaos.report.outputs import FAIL, PASS, UNKNOWN
 from chaos.report.plots import availability_plot, rto_plot
+from chaos.sla.certificate import merge_verdicts
 
 if TYPE_CHECKING:
     from chaos.sla.certificate import Evidence
@@ -96,7 +97,7 @@ def _assumptions(data: dict[str, Any]) -> str:
         parts.append("<p>No fault model: the availability claim is about the runs themselves.</p>")
     keys = ["db", "backend", "nodes", "db_options", "workload", "nemesis", "nemesis_interval", "nemesis_down",
             "time_limit", "history-seconds", "faults", "faults-per-hour", "clients", "concurrency", "rate",
-            "op_timeout", "isolation", "seed", "client-ops", "run-started", "database-version"]
+            "op_timeout", "isolation", "seed", "client-ops", "run-started", "database-version", "run-problem"]
     rows = [[escape(k)] + [_t(t.get(k)) for t in a["tests"]] for k in keys]
     parts.append("<h3>Runs: topology, workload, concurrency, fault schedule</h3>"
                  + _table(["", *(t["test"] for t in a["tests"])], rows))
@@ -156,9 +157,12 @@ def _reproduce(data: dict[str, Any]) -> str:
 
 def certificate_html(ev: Evidence, data: dict[str, Any]) -> str:
     """The whole certificate page."""
-    found = {_STATUS[v["verdict"]] for v in data["verdicts"]}
-    status = FAIL if FAIL in found else UNKNOWN if UNKNOWN in found or not found else PASS
+    status = _STATUS[merge_verdicts(v["verdict"] for v in data["verdicts"])]
     banner = f'<div class="banner" style="background:{STATUS_COLOURS[status]}">{_HEADLINE[status]}</div>'
+    partial = [t["test"] for t in data["assumptions"]["tests"] if t.get("run-problem")]
+    if partial:
+        banner += (f'<div class="warn">Runs interrupted or failed: {escape(", ".join(partial))}: their histories are '
+                   "partial and the verdicts cover only what was recorded.</div>")
     with tempfile.TemporaryDirectory(prefix="chaoscert-certificate-") as tmp:
         folder = Path(tmp)
         body = (_claims(data) + _assumptions(data) + _faults(data, folder) + _availability(ev, folder)

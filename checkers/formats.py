@@ -9,6 +9,7 @@ Missing ``index`` and ``time`` are filled from file order. Anything malformed ra
 from __future__ import annotations
 
 import bisect
+import gzip
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -53,7 +54,8 @@ def format_of(path: str | Path, fmt: str | None = None) -> str:
         if fmt not in FORMATS:
             raise HistoryFormatError(path, None, "format", f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
         return fmt
-    found = _EXTENSIONS.get(Path(path).suffix.lower())
+    name = Path(path).name.lower().removesuffix(".gz")
+    found = _EXTENSIONS.get(Path(name).suffix)
     if found is None:
         raise HistoryFormatError(path, None, "format",
                                  f"cannot tell the format from the extension; use --format ({', '.join(FORMATS)})")
@@ -61,11 +63,12 @@ def format_of(path: str | Path, fmt: str | None = None) -> str:
 
 
 def read_history(path: str | Path, fmt: str | None = None) -> History:
-    """Read a history file in any supported format."""
+    """Read a history file in any supported format, gzip-compressed or not."""
     fmt = format_of(path, fmt)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+        data = Path(path).read_bytes()
+        text = (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as e:
         raise HistoryFormatError(path, None, None, f"cannot read: {e}") from None
     records = {"edn": _edn_records, "json": _json_records, "jsonl": _jsonl_records, "txt": _txt_records}[fmt]
     return History.of(op_from_mapping(record, position, path, line)

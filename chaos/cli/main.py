@@ -25,10 +25,10 @@ LIGHT_COMMANDS = frozenset({"check", "history", "models", "version"})
 
 
 def register_all_commands() -> None:
-    """Add run, suite, report, analyze, serve, sla's peers, cluster, image and clean to ``app``."""
+    """Add run, suite, report, analyze, serve, certificate, sla's peers, cluster, image and clean to ``app``."""
     if getattr(register_all_commands, "done", False):
         return
-    from chaos.cli import report, run, suite  # noqa: F401  (their decorators register them)
+    from chaos.cli import certificate, report, run, suite  # noqa: F401  (their decorators register them)
     from chaos.cli.cluster import register
 
     register(app)

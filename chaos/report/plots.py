@@ -5,6 +5,8 @@
 - ``latency-quantiles``: p50 / p95 / p99 / max of ok operations per time bucket;
 - ``throughput``: completions per second by outcome;
 - ``availability``: ok / attempted per second.
+
+``rto_plot`` draws a certificate's per-fault recovery times against the claimed bound.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
     from chaos.report.view import RunView
 
-__all__ = ["TYPE_COLOURS", "write_plots"]
+__all__ = ["TYPE_COLOURS", "availability_plot", "rto_plot", "write_plots"]
 
 TYPE_COLOURS = {"ok": "#2e9d3e", "fail": "#d62728", "info": "#f0a020"}
 FAULT_COLOURS = ("#9467bd", "#8c564b", "#1f77b4", "#e377c2", "#7f7f7f")
@@ -109,13 +111,44 @@ def write_plots(view: RunView, folder: Path) -> dict[str, Path]:
             ax.step(np.arange(seconds), counts, where="post", lw=1.2, color=colour, label=kind)
     out["throughput"] = _save(fig, ax, folder / "throughput.png")
 
-    fig, ax = _figure(view, "Availability per second (ok / attempted)", "availability")
-    _shade_faults(ax, view, t0, end)
+    out["availability"] = availability_plot(view, folder / "availability.png")
+    return out
+
+
+def availability_plot(view: RunView, path: Path, title: str = "Availability per second (ok / attempted)") -> Path:
+    """ok / attempted per second, fault periods shaded."""
+    assert view.history is not None
+    times = [op.time for op in view.history.ops] or [0]
+    t0 = min(times)
+    fig, ax = _figure(view, title, "availability")
+    _shade_faults(ax, view, t0, (max(times) - t0) / NS)
     if view.figures is not None and view.figures.per_second:
         offset = (view.figures.start_ns - t0) / NS
         xs = [s + offset for s, _, _ in view.figures.per_second]
         ax.step(xs, [ok / n for _, ok, n in view.figures.per_second], where="post", color="#2e9d3e", lw=1.2,
                 label="ok / attempted")
     ax.set_ylim(-0.05, 1.05)
-    out["availability"] = _save(fig, ax, folder / "availability.png")
-    return out
+    return _save(fig, ax, path)
+
+
+def rto_plot(points: dict[str, list[float | None]], bound: float, path: Path) -> Path:
+    """Every fault's recovery time (s) by kind, one point each in injection order; the claimed bound as a
+    line; faults that never recovered drawn at the top as crosses."""
+    fig, ax = plt.subplots(figsize=(10, 3.6), dpi=100)
+    ax.set_title("Recovery time of every fault", fontsize=11, loc="left")
+    ax.set_xlabel("fault (in injection order, by kind)")
+    ax.set_ylabel("RTO (s)")
+    ax.grid(True, alpha=0.3)
+    done = [r for rtos in points.values() for r in rtos if r is not None]
+    top = max([bound, *done]) * 1.15
+    for i, (kind, rtos) in enumerate(points.items()):
+        colour = FAULT_COLOURS[i % len(FAULT_COLOURS)]
+        xs = [k for k, r in enumerate(rtos) if r is not None]
+        ax.scatter(xs, [r for r in rtos if r is not None], s=14, color=colour, label=f"{kind} ({len(rtos)})")
+        lost = [k for k, r in enumerate(rtos) if r is None]
+        if lost:
+            ax.scatter(lost, [top] * len(lost), marker="x", s=30, color="#d62728",
+                       label=f"{kind}: never recovered ({len(lost)})")
+    ax.axhline(bound, color="#d62728", lw=1.5, ls="--", label=f"claimed bound {bound:g} s")
+    ax.set_ylim(0, top * 1.05)
+    return _save(fig, ax, path)

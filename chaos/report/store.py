@@ -55,7 +55,14 @@ class RunDir:
     def stamp(self) -> str:
         return self.path.resolve().name
 
-    history = property(lambda self: self.path / "history.jsonl")
+    @property
+    def history(self) -> Path:
+        """history.jsonl, or history.jsonl.gz when only that is there (examples are stored compressed)."""
+        plain = self.path / "history.jsonl"
+        packed = self.path / "history.jsonl.gz"
+        return packed if packed.exists() and not plain.exists() else plain
+
+
     history_edn = property(lambda self: self.path / "history.edn")
     results = property(lambda self: self.path / "results.json")
     analysis = property(lambda self: self.path / "analysis.json")  # `chaoscert analyze`'s, beside results.json

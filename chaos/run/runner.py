@@ -25,7 +25,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -61,8 +61,8 @@ from workloads.client import Client
 from workloads.generator import Invocation, stagger, time_limit
 from workloads.workload import Workload, WorkloadOptions
 
-__all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "clients_for", "fault_problems",
-           "recorded_parameters", "run"]
+__all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "check_history", "clients_for",
+           "fault_problems", "recorded_parameters", "run", "workload_options"]
 
 DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb": MariaDB,
                                          "mariadb-async": MariaDBAsync, "postgres": Postgres, "etcd": Etcd}
@@ -132,9 +132,24 @@ class RunSpec:
         return WORKLOADS[self.workload]
 
     def options(self) -> WorkloadOptions:
-        claimed = self.claims.values.get("consistency") if self.claims is not None else None
-        return WorkloadOptions(isolation=self.isolation, timeout=self.op_timeout, accounts=self.accounts,
-                               consistency=self.consistency or claimed)  # check what is claimed
+        return workload_options({"isolation": self.isolation, "op_timeout": self.op_timeout, "accounts": self.accounts,
+                                 "consistency": self.consistency,
+                                 "claims": self.claims.values if self.claims is not None else None})
+
+
+def workload_options(parameters: Mapping[str, Any]) -> WorkloadOptions:
+    """The workload's options from a run's parameters (as results.json records them): the consistency
+    model checked is the one asked for, else the one claimed."""
+    claimed = (parameters.get("claims") or {}).get("consistency")
+    fields = {"isolation": "isolation", "op_timeout": "timeout", "accounts": "accounts"}  # absent: the default
+    return WorkloadOptions(**{f: parameters[k] for k, f in fields.items() if k in parameters},
+                           consistency=parameters.get("consistency") or claimed)
+
+
+def check_history(workload: Workload, options: WorkloadOptions, history: History) -> dict[str, Result]:
+    """The workload's checkers and ``stats`` on a history, by name (a checker that crashes is unknown)."""
+    check = workload.check_options(options)
+    return {name: _check(name, history, check) for name in (*workload.checkers, "stats")}
 
 
 def clients_for(concurrency: str | int, nodes: int) -> int:
@@ -381,7 +396,7 @@ def _check(name: str, history: History, options: CheckOptions) -> Result:
 def recorded_parameters(spec: RunSpec, seed: int) -> dict[str, Any]:
     """The spec as results.json records it under ``parameters``, with the seed the run drew."""
     return {**asdict(spec), "seed": seed, "results_dir": str(spec.results_dir), "clients": spec.clients,
-            "claims": None if spec.claims is None else spec.claims.values,
+            "claims": None if spec.claims is None else spec.claims.to_mapping(),
             "claims_file": None if spec.claims_file is None else str(spec.claims_file)}
 
 
@@ -395,9 +410,7 @@ def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool,
         out.update({"valid?": "unknown", "cause": error or "no history was recorded", "checkers": {}})
         return out
     history = read_history(history_path)
-    workload = spec.bundle
-    options = workload.check_options(spec.options())
-    results = {name: _check(name, history, options) for name in (*workload.checkers, "stats")}
+    results = check_history(spec.bundle, spec.options(), history)
     valid = merge_validity(r.valid for r in results.values())
     if error and valid is True:
         valid = "unknown"

@@ -271,6 +271,7 @@ def run_suite(suite: Suite, results_dir: Path, say: Callable[[str], None] = prin
         n += 1
         directory = directory.with_name(f"{directory.name.split('-')[0]}-{n}")
     directory.mkdir(parents=True)
+    (directory / "suite.toml").write_bytes(suite.path.read_bytes())  # what the certificate's claims come from
     views, statuses, runs = [], {}, {}
     for test in suite.tests:
         say(f"suite {suite.name}: test {test.name}")

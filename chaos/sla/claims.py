@@ -9,6 +9,9 @@ A claims file::
     p99_latency_ms = 250       # every request counts: failed ones at their latency, timed-out ones censored
     staleness_ms = 1           # set-full: acknowledged element visible to every read within 1 ms
     confidence = 0.95          # for proportions (optional; default 0.95)
+    rto_quantile = 0.95        # certificates: share of faults of each kind that must recover in time
+    [fault_model]              # certificates: faults per year by kind, for the projected availability
+    kill = 12
 
 Every verdict names its evidence (requests, faults injected, elements read, seconds observed); a
 claim whose evidence is empty or too coarse to resolve it is inconclusive and says what is missing
@@ -22,7 +25,6 @@ passes in. Adding a claim is adding one small evaluation function and one :class
 from __future__ import annotations
 
 import difflib
-import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -30,11 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scipy.stats import beta
-
 from checkers.elle.models import ALL_MODELS, implies
 from checkers.result import Result
 from checkers.sla import FaultRecovery, SlaFigures
+from checkers.sla_stats import proportion_bounds
+from checkers.sla_stats import trials_needed as ops_needed
 
 __all__ = ["CLAIMS", "ClaimError", "ClaimSpec", "Claims", "Verdict", "claims_from_mapping", "evaluate", "load_claims",
            "ops_needed", "proportion_bounds"]
@@ -66,6 +68,13 @@ class Verdict:
 class Claims:
     values: dict[str, Any]
     confidence: float = 0.95
+    rto_quantile: float = 0.95
+    fault_model: dict[str, float] | None = None  # faults per year by kind (see chaos/sla/certificate.py)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The claims as a claims file would state them (settings included)."""
+        out = {**self.values, "confidence": self.confidence, "rto_quantile": self.rto_quantile}
+        return out if self.fault_model is None else {**out, "fault_model": dict(self.fault_model)}
 
 
 Evaluate = Callable[[Any, Claims, SlaFigures, Mapping[str, Result]], Verdict]
@@ -81,21 +90,6 @@ class ClaimSpec:
     check: Callable[[Any], bool]
     range_text: str
     evaluate: Evaluate | None  # None for settings such as ``confidence``
-
-
-def proportion_bounds(ok: int, n: int, confidence: float) -> tuple[float, float]:
-    """Exact one-sided Clopper-Pearson (lower, upper) bounds on a success rate at ``confidence``."""
-    alpha = 1 - confidence
-    lower = 0.0 if ok == 0 else float(beta.ppf(alpha, ok, n - ok + 1))
-    upper = 1.0 if ok == n else float(beta.ppf(confidence, ok + 1, n - ok))
-    return lower, upper
-
-
-def ops_needed(rate: float, confidence: float) -> int:
-    """Failure-free operations needed for the lower bound to reach ``rate``: (1 - c)^(1/n) >= rate."""
-    if rate >= 1:
-        raise ValueError("a rate of 1 can never be certified from a finite sample")
-    return math.ceil(math.log(1 - confidence) / math.log(rate))
 
 
 def _judge_rate(claim: str, claimed: Any, target: float, ok: int, n: int, confidence: float,
@@ -319,6 +313,11 @@ def _staleness(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping
                    f"worst {worst:.3f} ms + {cadence:.3f} ms read interval over {len(samples)} elements")
 
 
+def _fault_model_ok(model: dict[str, Any]) -> bool:
+    return bool(model) and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                               for v in model.values())
+
+
 CLAIMS: dict[str, ClaimSpec] = {s.key: s for s in (
     ClaimSpec("rto_seconds", (int, float), "a number", lambda x: x > 0, "> 0", _rto),
     ClaimSpec("availability", (int, float), "a number", lambda x: 0 < x <= 1, "in (0, 1]",
@@ -329,6 +328,9 @@ CLAIMS: dict[str, ClaimSpec] = {s.key: s for s in (
     ClaimSpec("p99_latency_ms", (int, float), "a number", lambda x: x > 0, "> 0", _p99),
     ClaimSpec("staleness_ms", (int, float), "a number", lambda x: x >= 0, ">= 0", _staleness),
     ClaimSpec("confidence", (int, float), "a number", lambda x: 0.5 <= x < 1, "in [0.5, 1)", None),
+    ClaimSpec("rto_quantile", (int, float), "a number", lambda x: 0 < x < 1, "in (0, 1)", None),
+    ClaimSpec("fault_model", (dict,), "a table of faults per year by kind", _fault_model_ok,
+              "a table of kind = faults per year (numbers >= 0)", None),
 )}
 
 
@@ -373,9 +375,12 @@ def claims_from_mapping(data: Mapping[str, Any], where: Callable[[str], str], na
             raise ClaimError(f"{where(key)}: {key}: must be {spec.range_text}, got {value!r}")
         values[key] = value
     confidence = values.pop("confidence", 0.95)
+    quantile = values.pop("rto_quantile", 0.95)
+    model = values.pop("fault_model", None)
     if not values:
         raise ClaimError(f"{name}: no claims; known: {', '.join(k for k, s in CLAIMS.items() if s.evaluate)}")
-    return Claims(values, float(confidence))
+    return Claims(values, float(confidence), float(quantile),
+                  None if model is None else {str(k): float(v) for k, v in model.items()})
 
 
 def evaluate(claims: Claims, figures: SlaFigures, results: Mapping[str, Result] | None = None) -> list[Verdict]:

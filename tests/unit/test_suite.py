@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,24 @@ def test_example_workflow_uses_real_commands():
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, call
     assert "upload-artifact" in text and "results/" in text
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "suites").glob("certify-*.toml")),
+                         ids=lambda p: p.stem)
+def test_certification_profiles_schedule_60_faults_of_every_kind_they_claim_about(path):
+    """Fault k of a test starts at quiet + k x interval (quiet defaults to the interval): pooled over the
+    suite's tests, every kind of the fault model gets 60 or more, and the suite claims the three zeros,
+    RTO and a projected availability."""
+    suite = load_suite(path)
+    scheduled: dict[str, int] = {}
+    for test in suite.tests:
+        spec = test.spec
+        quiet = spec.nemesis_interval if spec.nemesis_quiet is None else spec.nemesis_quiet
+        kind = spec.nemesis.split(":")[0]
+        assert "," not in spec.nemesis, "one fault kind per test: the schedule picks among kinds at random"
+        count = int((spec.time_limit - quiet) // spec.nemesis_interval) + 1
+        scheduled[kind] = scheduled.get(kind, 0) + count
+    claims = tomllib.loads(path.read_text())["claims"]
+    assert {"data_loss", "consistency", "rto_seconds", "availability", "fault_model"} <= set(claims)
+    for kind in claims["fault_model"]:
+        assert scheduled.get(kind, 0) >= 60, (kind, scheduled)

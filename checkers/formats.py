@@ -15,6 +15,7 @@ parser below, an iterative tokenizer that is linear in the input and refuses wha
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import re
@@ -113,11 +114,17 @@ def read_history(path: str | Path, fmt: str | None = None, *, lenient: bool = Fa
     reader = {"edn": _edn_records, "json": _json_records, "jsonl": _jsonl_records, "txt": _txt_records}[fmt]
     ops: list[Op] = []
     lines = array("q")
-    for position, (line, record) in enumerate(reader(path)):
-        ops.append(op_from_mapping(record, position, path, line))
-        lines.append(-1 if line is None else line)
-    history = History(tuple(ops), lines=lines)
-    problems = [p for p in history.problems() if p.kind in REFUSED]
+    collecting = gc.isenabled()
+    gc.disable()  # millions of new containers, no cycles: the collector would only rescan them
+    try:
+        for position, (line, record) in enumerate(reader(path)):
+            ops.append(op_from_mapping(record, position, path, line))
+            lines.append(-1 if line is None else line)
+        history = History(tuple(ops), lines=lines)
+        problems = [p for p in history.problems() if p.kind in REFUSED]
+    finally:
+        if collecting:
+            gc.enable()
     if problems and not lenient:
         first = problems[0]
         raise HistoryFormatError(path, history.line_of(first.index), first.field, first.message)
@@ -204,11 +211,9 @@ def op_from_mapping(record: Any, position: int, path: str | Path = "<history>", 
     if not isinstance(record, dict):
         raise HistoryFormatError(path, line, None, f"op {position} is not a map but {_describe(record)}")
     get = record.get
-    for name in ("type", "f", "process"):
-        if isinstance(get(name), Symbol):
-            raise HistoryFormatError(path, line, name, f"bare symbol {get(name)[:40]} (write :{get(name)[:40]})")
     type_ = get("type")
     if type_.__class__ is not str or type_ not in OP_TYPES:
+        _refuse_symbol(record, path, line)
         raise HistoryFormatError(path, line, "type",
                                  f"unknown op type {_short(type_)} (expected invoke, ok, fail or info)")
     index = get("index", position)
@@ -222,11 +227,13 @@ def op_from_mapping(record: Any, position: int, path: str | Path = "<history>", 
             raise HistoryFormatError(path, line, "time", f"not a finite number: {_short(time)}")
     process = get("process")
     if process.__class__ not in (int, str) and process is not None:
+        _refuse_symbol(record, path, line)
         raise HistoryFormatError(path, line, "process", f"not an integer or name: {_short(process)}")
     f = get("f")
     if f.__class__ is str:
         f = _SHARED.setdefault(f, f)
-    elif f is not None and not isinstance(f, (int, str)):
+    elif f is not None and (f.__class__ is not int or isinstance(f, Symbol)):
+        _refuse_symbol(record, path, line)
         raise HistoryFormatError(path, line, "f", f"not a name: {_short(f)}")
     if process.__class__ is str:
         process = _SHARED.setdefault(process, process)
@@ -236,6 +243,12 @@ def op_from_mapping(record: Any, position: int, path: str | Path = "<history>", 
         extra = {}
     return Op(index, time, _SHARED.setdefault(type_, type_), process, f, get("value"), get("error"), get("node"),
               extra)
+
+
+def _refuse_symbol(record: dict[Any, Any], path: str | Path, line: int | None) -> None:
+    for name in ("type", "f", "process"):
+        if isinstance(record.get(name), Symbol):
+            raise HistoryFormatError(path, line, name, f"bare symbol {record[name][:40]} (write :{record[name][:40]})")
 
 
 def _describe(x: Any) -> str:
@@ -255,9 +268,8 @@ _KEYWORD_SAFE = re.compile(r"^[A-Za-z*+!_?<>=-][\w*+!_?<>=.\-/]*$")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _COMMENT = re.compile(r";[^\n]*")
 _NOT_JSON_WORD = re.compile(r"\b(?:null|NaN|Infinity)\b")
-_NIL = re.compile(r"(?<![\w*+!_?<>=.\-/:#])nil(?![\w*+!_?<>=.\-/:#])")
+_NIL = re.compile(r"nil(?<![\w*+!_?<>=.\-/:#]nil)(?![\w*+!_?<>=.\-/:#])")
 _KEYWORD = re.compile(r":([A-Za-z*+!_?<>=.\-][\w*+!_?<>=.\-/:]*)")
-_SEPARATOR = re.compile(r"(?<=[^\s\[{(\x02])\s+(?=[^\s\]})])")
 _MAP, _SET = "\x01", "\x02"
 _FEW_KEYWORDS = 64
 
@@ -274,9 +286,17 @@ def _edn_as_json(text: str) -> str | None:
         body = _COMMENT.sub("", body)
     if ("null" in body or "NaN" in body or "Infinity" in body) and _NOT_JSON_WORD.search(body):
         return None
-    body = _quote_keywords(_NIL.sub("null", body.replace(",", " ")))
-    body = _SEPARATOR.sub(",", body.replace("#{", _SET))
-    body = (body.replace("{", '{"\\u0001":[').replace(_SET, '{"\\u0002":[').replace("}", "]}")
+    if "nil" in body:
+        body = _NIL.sub("null", body)
+    quoted = _quote_keywords(body.replace(",", " ").replace("#{", _SET))
+    if quoted is None:
+        return None
+    body = ",".join(quoted.split())
+    for opener in "[{(" + _SET:
+        body = body.replace(opener + ",", opener)
+    for closer in "]})":
+        body = body.replace("," + closer, closer)
+    body = (body.strip(",").replace("{", '{"\\u0001":[').replace(_SET, '{"\\u0002":[').replace("}", "]}")
             .replace("(", "[").replace(")", "]"))
     if strings:
         parts = body.split("\x00")
@@ -284,17 +304,31 @@ def _edn_as_json(text: str) -> str | None:
     return f"[{body}]"
 
 
-def _quote_keywords(body: str) -> str:
+def _quote_keywords(body: str) -> str | None:
     """``:kw`` to ``"kw"``. Histories use few distinct keywords: one str.replace each, longest first
-    (so ``:r`` never cuts ``:read``), is many times faster than a substitution with a template."""
+    (so ``:r`` never cuts ``:read``), is many times faster than a substitution with a template.
+    The keywords are learnt from a sample and from what is left over; a known keyword that is the
+    prefix of a new one would cut it, which the check for a quote followed by a name catches."""
     if ":" not in body:
         return body
-    distinct = set(_KEYWORD.findall(body))
-    if len(distinct) > _FEW_KEYWORDS:
-        return _KEYWORD.sub(r'"\1"', body)
-    for keyword in sorted(distinct, key=len, reverse=True):
+    known = _KNOWN_KEYWORDS
+    if len(known) > _FEW_KEYWORDS:
+        known.clear()
+    known.update(_KEYWORD.findall(body, 0, 65536))
+    for keyword in sorted(known, key=len, reverse=True):
         body = body.replace(":" + keyword, f'"{keyword}"')
-    return body
+    if ":" in body:
+        new = set(_KEYWORD.findall(body))
+        if len(new) > _FEW_KEYWORDS:
+            return _KEYWORD.sub(r'"\1"', body)
+        known.update(new)
+        for keyword in sorted(new, key=len, reverse=True):
+            body = body.replace(":" + keyword, f'"{keyword}"')
+    return None if _CUT_KEYWORD.search(body) else body
+
+
+_KNOWN_KEYWORDS: set[str] = set()
+_CUT_KEYWORD = re.compile(r'"[^\s,\[\]{}()"\x00]*"[^\s,\]})\x00]')
 
 
 class Symbol(str):
@@ -393,6 +427,11 @@ def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
         lines = text.split("\n")
         forms = _fast_forms(text)
         starts = [n for n, raw in enumerate(lines) if raw.strip(" \t\r,") and not raw.lstrip().startswith(";")]
+        if forms is not None and len(forms) != len(starts) and last and number == 0:  # ops over several lines
+            starts = [n for n, raw in enumerate(lines) if raw.lstrip(" \t,")[:1] in ("{", "#")]
+            if len(starts) != len(forms):
+                yield from _edn_records_general(path)
+                return
         if forms is None or len(forms) != len(starts):
             forms = []
             for n in starts:

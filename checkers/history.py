@@ -138,18 +138,15 @@ class History:
     warnings: tuple[str, ...] = field(default=(), compare=False)  # problems a lenient reader let through
 
     def line_of(self, index: int) -> int | None:
-        """The file line of the op with this index, when the history was read from a file."""
-        for position in self._positions.get(index, ()):
-            line = self.lines[position] if position < len(self.lines) else -1
-            return None if line < 0 else line
-        return None
+        """The file line of the (last) op with this index, when the history was read from a file."""
+        position = self._positions.get(index)
+        if position is None or position >= len(self.lines) or self.lines[position] < 0:
+            return None
+        return self.lines[position]
 
     @cached_property
-    def _positions(self) -> dict[int, list[int]]:
-        found: dict[int, list[int]] = {}
-        for position, op in enumerate(self.ops):
-            found.setdefault(op.index, []).append(position)
-        return found
+    def _positions(self) -> dict[int, int]:
+        return {op.index: position for position, op in enumerate(self.ops)}
 
     @classmethod
     def of(cls, ops: Iterable[Op]) -> History:
@@ -198,8 +195,7 @@ class History:
                 found.append(HistoryProblem(op.index, "time-backwards", f"time {op.time} is before the {before} "
                                             f"of process {op.process}'s previous op", "time"))
             last_time[op.process] = op.time
-        position = {index: p[0] for index, p in self._positions.items()}
-        return sorted(found, key=lambda p: position.get(p.index, 0))
+        return sorted(found, key=lambda p: self._positions.get(p.index, 0))
 
     def to_frame(self) -> pd.DataFrame:
         """Paired client and fault operations as a pandas DataFrame, one row per operation.

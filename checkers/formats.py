@@ -71,7 +71,7 @@ def format_of(path: str | Path, fmt: str | None = None, head: str = "") -> str:
             raise HistoryFormatError(path, None, "format", f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
         return fmt
     by_extension = _EXTENSIONS.get(Path(path).suffix.lower())
-    found = _sniff(head) or by_extension
+    found = _sniff(head) or by_extension or ("json" if head.lstrip().startswith("{") else None)
     if found is None:
         raise HistoryFormatError(path, None, "format",
                                  f"cannot tell the format from the extension; use --format ({', '.join(FORMATS)})")
@@ -91,8 +91,8 @@ def _sniff(head: str) -> str | None:
         return "edn"
     if re.match(r"^\[\s*\{\s*\"", text):
         return "json"
-    if re.match(r"^\{\s*\"", text):
-        return "jsonl" if first.rstrip().endswith("}") and "\n" in text.strip() else "json"
+    if re.match(r"^\{\s*\"", text):  # one object alone could be either: the extension says
+        return "jsonl" if first.rstrip().endswith("}") and "\n" in text.strip() else None
     if _TXT_LINE.match(first):
         return "txt"
     return None

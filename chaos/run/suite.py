@@ -217,6 +217,9 @@ def load_suite(path: str | Path, *, time_scale: float = 1.0, results_dir: Path =
     fields = _spec_fields()
     tests: list[SuiteTest] = []
     for i, raw in enumerate(tests_data):
+        if not isinstance(raw, dict):
+            raise SuiteError(f"{where('test')}: test: each [[test]] is a table, not {type(raw).__name__} "
+                             f"{str(raw)[:40]}")
         test_name = raw.get("name", f"test-{i + 1}")
         if not isinstance(test_name, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", test_name):
             raise SuiteError(f"{where('name', 'test', i)}: test.name: letters, digits, '.', '_', '-' only, "
@@ -229,6 +232,9 @@ def load_suite(path: str | Path, *, time_scale: float = 1.0, results_dir: Path =
                 if source == "test" and key in ("name", "claims"):
                     continue
                 spot = where(key, section, index)
+                if key == "claims_file":
+                    raise SuiteError(f"{spot}: {source}.{key}: set by the suite, not by a test (write claims = "
+                                     "a table or a claims file path)")
                 if key not in fields:
                     hint = " (set it under [cluster])" if key in NOT_PER_TEST else ""
                     raise SuiteError(f"{spot}: {source}.{key}: unknown key{hint}; known: "

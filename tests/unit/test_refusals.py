@@ -31,7 +31,8 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 # (name, file name, file text, model, line, field or words in the message)
 REFUSED = [
     ("completion without invocation (cas-register)", "h.edn",
-     "{:index 0, :type :invoke, :process 0, :f :write, :value 1}\n{:index 1, :type :ok, :process 0, :f :write, :value 1}\n"
+     "{:index 0, :type :invoke, :process 0, :f :write, :value 1}\n"
+     "{:index 1, :type :ok, :process 0, :f :write, :value 1}\n"
      "{:index 2, :type :ok, :process 1, :f :read, :value 7}\n", "cas-register", 3, "no invocation"),
     ("completion without invocation (list-append)", "h.edn",
      "{:index 0, :type :ok, :process 1, :f :txn, :value [[:r 1 [9]]]}\n", "list-append", 1, "no invocation"),

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chaos.cli.app import app, exit_code, fail
+from chaos.cli.app import app, exit_code, fail, run_checker
 from chaos.report.outputs import FAIL, MIN_DOWNTIME_NS, PASS, load_view, write_run_outputs
 from chaos.run.store import RunDir, StoreError
 from checkers import CheckOptions, HistoryFormatError, get_checker, read_history
@@ -57,7 +57,6 @@ def analyze_run(run_dir: Path, models: list[str], claims_path: Path | None,
 
     Raises KeyError (unknown model), ClaimError (bad claims file), StoreError or HistoryFormatError."""
     from chaos.sla.claims import evaluate, load_claims
-    from checkers.compose import check_safe
     from checkers.sla import sla_figures
 
     run = RunDir(run_dir)
@@ -70,7 +69,7 @@ def analyze_run(run_dir: Path, models: list[str], claims_path: Path | None,
     options = CheckOptions(consistency_models=wanted)
     stored = dict(results.get("checkers") or {})
     for name, checker in zip(models, checkers, strict=True):
-        stored[name] = check_safe(checker, history, options).to_json()
+        stored[name] = run_checker(checker, history, options, run.history).to_json()
     results["checkers"] = stored
     if claims is not None:
         figures = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS)

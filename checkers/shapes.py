@@ -25,8 +25,16 @@ class ShapeError(ValueError):
         self.op, self.field, self.message = op, field, message
 
 
+_SCALARS = frozenset({type(None), int, float, str, bool})
+
+
 def _scalar(x: Any) -> bool:
-    return x is None or isinstance(x, (int, float, str))
+    return type(x) in _SCALARS or isinstance(x, (int, float, str))
+
+
+def _scalars(xs: list[Any]) -> bool:
+    """Every element a scalar (one C-level pass over the types; subclasses such as Symbol the slow way)."""
+    return frozenset(map(type, xs)) <= _SCALARS or all(map(_scalar, xs))
 
 
 def _show(x: Any) -> str:
@@ -78,8 +86,7 @@ def _txn(functions: frozenset[str]) -> Callable[[Op, Any, Any], str | None]:
                 return f"micro-op {_show(mop)} is not [f key value] with f one of {', '.join(sorted(functions))}"
             read = mop[2]
             if mop[0] == "r" and op.type == "ok" and not (
-                    _scalar(read) if "w" in functions else read is None or (
-                        isinstance(read, list) and all(map(_scalar, read)))):
+                    _scalar(read) if "w" in functions else read is None or (isinstance(read, list) and _scalars(read))):
                 return f"read {_show(mop)} returned a value of the wrong shape"
             if mop[0] in ("append", "w", "write") and not _scalar(mop[2]):
                 return f"write {_show(mop)} writes a value of the wrong shape"
@@ -92,7 +99,7 @@ def _set(op: Op, f: Any, value: Any) -> str | None:
     if f == "add" and not _scalar(value):
         return f"an add is one element, not {_show(value)}"
     if f == "read" and op.type == "ok" and not (value is None or (
-            isinstance(value, list) and all(map(_scalar, value)))):
+            isinstance(value, list) and _scalars(value))):
         return f"a set read returns a list of elements, not {_show(value)}"
     return None
 

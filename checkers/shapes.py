@@ -75,9 +75,12 @@ def _cas_pair(x: Any) -> bool:
     return isinstance(x, list) and len(x) == 2 and all(map(_scalar, x))
 
 
-def _txn(functions: frozenset[str]) -> Callable[[Op, Any, Any], str | None]:
+def _txn(functions: frozenset[str], read_lists: bool, always: bool = False) -> Callable[[Op, Any, Any], str | None]:
+    """Transactions of [f key value] micro-ops; reads return lists (list-append) or one value.
+    Ops that are no transaction are left to the checker, unless ``always``."""
+
     def check(op: Op, f: Any, value: Any) -> str | None:
-        if f != "txn" and not isinstance(value, list):
+        if value is None or (not always and f != "txn" and not isinstance(value, list)):
             return None
         if not isinstance(value, list):
             return f"a transaction is a list of [f key value] micro-ops, not {_show(value)}"
@@ -85,10 +88,10 @@ def _txn(functions: frozenset[str]) -> Callable[[Op, Any, Any], str | None]:
             if not (isinstance(mop, list) and len(mop) == 3 and mop[0] in functions and _scalar(mop[1])):
                 return f"micro-op {_show(mop)} is not [f key value] with f one of {', '.join(sorted(functions))}"
             read = mop[2]
-            if mop[0] == "r" and op.type == "ok" and not (
-                    _scalar(read) if "w" in functions else read is None or (isinstance(read, list) and _scalars(read))):
+            if mop[0] in ("r", "read") and op.type == "ok" and not (
+                    (read is None or (isinstance(read, list) and _scalars(read))) if read_lists else _scalar(read)):
                 return f"read {_show(mop)} returned a value of the wrong shape"
-            if mop[0] in ("append", "w", "write") and not _scalar(mop[2]):
+            if mop[0] not in ("r", "read") and not _scalar(mop[2]):
                 return f"write {_show(mop)} writes a value of the wrong shape"
         return None
 
@@ -117,8 +120,9 @@ SHAPES: dict[str, Callable[[Op, Any, Any], str | None]] = {
     "kv": _keyed,
     "cas-register": _register,
     "register": _register,
-    "list-append": _txn(frozenset({"append", "r"})),
-    "rw-register": _txn(frozenset({"r", "w"})),
+    "list-append": _txn(frozenset({"append", "r"}), read_lists=True),
+    "rw-register": _txn(frozenset({"r", "w"}), read_lists=False),
+    "multi-register": _txn(frozenset({"read", "write", "r", "w"}), read_lists=False, always=True),
     "set": _set,
     "set-full": _set,
     "linearizable-set": _set,

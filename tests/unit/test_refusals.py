@@ -129,18 +129,16 @@ def test_sla_min_downtime_nan(tmp_path, capsys):
     assert code == 255 and "--min-downtime-ms" in err
 
 
-@pytest.mark.parametrize("value", ["9" * 5000, "1" + "0" * 400, "1e999", "0." + "9" * 3000])
+@pytest.mark.parametrize("value", ["9" * 5000, "1" + "0" * 400, "1e999", "-" + "9" * 4000])
 def test_claims_values_of_thousands_of_digits(tmp_path, capsys, value):
     history = write(tmp_path, "h.edn", PAIR_EDN)
     claims = write(tmp_path, "c.toml", f"rto_seconds = {value}\n")
     code, _, err = run(["sla", history, "--claims", claims], capsys)
-    assert code in (255, 0, 2), err
-    if code == 255:
-        assert str(claims) in err
+    assert code == 255 and str(claims) in err, err
 
 
 @pytest.mark.parametrize("text", [
-    '[suite]\nname = "s"\n[cluster]\nbackend = "local"\ndb = "etcd"\nnodes = 1\ntest = [{name = "a"}, 3]\n',
+    'test = [{name = "a"}, 3]\n[suite]\nname = "s"\n[cluster]\nbackend = "local"\ndb = "etcd"\nnodes = 1\n',
     '[suite]\nname = "s"\n[cluster]\nbackend = "local"\ndb = "etcd"\nnodes = 1\n'
     '[[test]]\nname = "a"\nworkload = "register"\nclaims = {availability = 0.9}\nclaims_file = "c.toml"\n',
 ])

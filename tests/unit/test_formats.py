@@ -135,3 +135,24 @@ def test_jsonl_writer_streams_each_op(tmp_path):
         assert read_history(p).ops[0].time == 5  # on disk before the writer closes
         w.write(Op(1, 9, "ok", 0, "read", 3))
     assert len(read_history(p)) == 2
+
+
+def test_history_txt_with_tabs_or_spaces_reads_the_same_and_checks_true():
+    from chaos.cli.app import main
+
+    data = Path(__file__).parent.parent / "data" / "history-txt"
+    tabs = read_history(data / "etcd-register-tabs.history.txt")
+    spaces = read_history(data / "etcd-register-spaces.history.txt")
+    assert len(tabs) == 108 and [o.to_dict() for o in tabs] == [o.to_dict() for o in spaces]
+    assert any(o.type == "info" for o in tabs)
+    with pytest.raises(SystemExit) as e:
+        main(["check", "-m", "cas-register", str(data / "etcd-register-tabs.history.txt"),
+              str(data / "etcd-register-spaces.history.txt")])
+    assert e.value.code == 0
+
+
+def test_content_is_sniffed_not_only_the_extension(tmp_path):
+    p = tmp_path / "kv.txt"  # EDN maps in a .txt file
+    p.write_text("{:index 0, :type :invoke, :process 0, :f :read, :value nil}\n"
+                 "{:index 1, :type :ok, :process 0, :f :read, :value 3}\n")
+    assert [o.value for o in read_history(p)] == [None, 3]

@@ -180,6 +180,8 @@ def load_suite(path: str | Path, *, time_scale: float = 1.0, results_dir: Path =
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+)", str(e))
         raise SuiteError(f"{path}:{m.group(1) if m else '?'}: invalid TOML: {str(e).split(' (at line')[0]}") from None
+    except ValueError as e:  # an integer past Python's digit limit
+        raise SuiteError(f"{path}: invalid TOML: {str(e).split(':')[0]}") from None
     if time_scale <= 0:
         raise SuiteError(f"--time-scale must be positive, not {time_scale}")
     where = _Where(path, text)

@@ -182,3 +182,9 @@ def test_checker_crash_is_an_internal_error_not_unknown(tmp_path, capsys, monkey
     path = write(tmp_path, "h.edn", PAIR_EDN)
     code, out, err = run(["check", "-m", "stats", path], capsys)
     assert code == 255 and "internal error" in err and "unknown" not in out
+
+
+def test_suite_check_refuses_a_huge_integer(tmp_path, capsys):
+    path = write(tmp_path, "suite.toml", "[suite]\nname = " + "9" * 5000 + "\n")
+    code, _, err = run(["suite", "check", path], capsys)
+    assert code == 255 and str(path) in err

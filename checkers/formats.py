@@ -71,7 +71,7 @@ def format_of(path: str | Path, fmt: str | None = None, head: str = "") -> str:
             raise HistoryFormatError(path, None, "format", f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
         return fmt
     by_extension = _EXTENSIONS.get(Path(path).suffix.lower())
-    found = _sniff(head) or by_extension or ("json" if head.lstrip().startswith("{") else None)
+    found = _sniff(head) or by_extension
     if found is None:
         raise HistoryFormatError(path, None, "format",
                                  f"cannot tell the format from the extension; use --format ({', '.join(FORMATS)})")

@@ -98,11 +98,16 @@ def _txn(functions: frozenset[str], read_lists: bool, always: bool = False) -> C
     return check
 
 
+def _element(x: Any) -> bool:
+    """A set element: a scalar, or a tuple of scalars such as an independent [key value]."""
+    return _scalar(x) or (isinstance(x, list) and _scalars(x))
+
+
 def _set(op: Op, f: Any, value: Any) -> str | None:
-    if f == "add" and not _scalar(value):
+    if f == "add" and not _element(value):
         return f"an add is one element, not {_show(value)}"
     if f == "read" and op.type == "ok" and not (value is None or (
-            isinstance(value, list) and _scalars(value))):
+            isinstance(value, list) and (_scalars(value) or all(map(_element, value))))):
         return f"a set read returns a list of elements, not {_show(value)}"
     return None
 

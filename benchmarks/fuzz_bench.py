@@ -31,6 +31,8 @@ def main(n: int) -> None:
             code, err = run_command(Path(folder), argv, files)
             took = time.process_time() - start
         codes[code] += 1
+        if sum(codes.values()) % 1000 == 0:
+            print(f"{sum(codes.values())} inputs, exit codes {dict(sorted(codes.items()))}", flush=True)
         if took > slowest[0]:
             slowest[:] = [took, " ".join(argv[:3])]
         assert code in (0, 1, 2, 255), (argv, err)

@@ -94,6 +94,8 @@ class RunDir:
             raise StoreError(f"{self.results}: cannot read: {e}") from None
         except json.JSONDecodeError as e:
             raise StoreError(f"{self.results}:{e.lineno}: invalid JSON: {e.msg}") from None
+        except (ValueError, RecursionError) as e:  # an integer past Python's digit limit, deep nesting
+            raise StoreError(f"{self.results}: invalid JSON: {str(e).split(':')[0] or 'nested too deeply'}") from None
         if not isinstance(data, dict):
             raise StoreError(f"{self.results}: expected a JSON object, got {type(data).__name__}")
         for key, kind in _RESULT_SHAPES.items():

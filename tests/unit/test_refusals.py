@@ -188,3 +188,13 @@ def test_suite_check_refuses_a_huge_integer(tmp_path, capsys):
     path = write(tmp_path, "suite.toml", "[suite]\nname = " + "9" * 5000 + "\n")
     code, _, err = run(["suite", "check", path], capsys)
     assert code == 255 and str(path) in err
+
+
+def test_analyze_on_results_with_a_huge_integer(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "history.jsonl").write_text('{"index":0,"time":0,"type":"invoke","process":0,"f":"read"}\n'
+                                           '{"index":1,"time":1,"type":"ok","process":0,"f":"read"}\n')
+    (run_dir / "results.json").write_text("9" * 5000)
+    code, _, err = run(["analyze", run_dir, "-m", "stats"], capsys)
+    assert code == 255 and "results.json" in err

@@ -12,14 +12,18 @@ from collections.abc import Mapping
 from checkers.history import History
 from checkers.registry import Checker, CheckOptions
 from checkers.result import Result, merge_validity, unknown
+from checkers.shapes import ShapeError
 
 __all__ = ["check_safe", "compose"]
 
 
 def check_safe(checker: Checker, history: History, options: CheckOptions) -> Result:
-    """Run a checker; a crash becomes an unknown verdict carrying the error."""
+    """Run a checker; a crash becomes an unknown verdict carrying the error. A value of the wrong
+    shape (ShapeError) is the history's fault, not the checker's: it is raised."""
     try:
         return checker(history, options)
+    except ShapeError:
+        raise
     except Exception as e:  # a checker bug must not pass as a verdict
         return unknown(f"checker crashed: {type(e).__name__}: {e}")
 

@@ -4,31 +4,41 @@ Every reader returns a :class:`~checkers.history.History`. EDN keywords become p
 (``:invoke`` -> ``"invoke"``), as elle-cli's JSON spells them; EDN sets become sorted lists.
 Missing ``index`` and ``time`` are filled from file order. Anything malformed raises
 :class:`HistoryFormatError`, which names the file, the line and the field.
+
+Speed: the file is read in chunks of whole lines. A chunk of EDN (history.txt lines are EDN
+vectors once bracketed) is rewritten into JSON text by a few regular-expression passes (keywords
+quoted, ``nil`` to ``null``, separators inserted, maps to ``{"\\u0001": [k, v, ...]}``) and parsed by
+``json.loads``, whose ``object_pairs_hook`` builds each map: the per-token work runs in C. A chunk
+the rewrite cannot express (tags, characters, symbols, ratios, ``##Inf``) is read by the general
+parser below, an iterative tokenizer that is linear in the input and refuses what is not data.
 """
 
 from __future__ import annotations
 
-import bisect
+import gc
 import gzip
 import json
+import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import sys
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any
 
-import edn_format
-
-from checkers.history import OP_TYPES, History, Op
+from checkers.history import OP_TYPES, History, HistoryProblem, Op
 
 __all__ = [
     "FORMATS",
+    "MAX_DEPTH",
     "HistoryFormatError",
     "JsonlWriter",
     "format_of",
     "op_from_mapping",
     "op_to_edn",
     "op_to_json",
+    "parse_edn",
     "read_history",
     "write_history",
 ]
@@ -36,7 +46,14 @@ __all__ = [
 FORMATS = ("edn", "json", "jsonl", "txt")
 _EXTENSIONS = {".edn": "edn", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "txt",
                ".log": "txt"}
-_CORE_FIELDS = ("index", "time", "type", "process", "f", "value", "error", "node")
+_CORE_FIELDS = frozenset({"index", "time", "type", "process", "f", "value", "error", "node"})
+MAX_DEPTH = 100  # nesting deeper than this is refused before any recursive code sees it
+MAX_INT_DIGITS = 4300  # Python's int/str conversion limit
+_CHUNK = 16 << 20  # bytes read at a time
+
+# Problems that make a file not a history: refused (exit 255) unless ``lenient``.
+REFUSED = frozenset({"unpaired-completion", "double-invoke", "duplicate-index", "negative-index",
+                     "time-backwards"})
 
 
 class HistoryFormatError(ValueError):
@@ -48,31 +65,113 @@ class HistoryFormatError(ValueError):
         super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
 
 
-def format_of(path: str | Path, fmt: str | None = None) -> str:
-    """The format named by ``fmt``, else by the file's extension."""
+def format_of(path: str | Path, fmt: str | None = None, head: str = "") -> str:
+    """The format named by ``fmt``, else the one the content shows, else the file's extension."""
     if fmt is not None:
         if fmt not in FORMATS:
             raise HistoryFormatError(path, None, "format", f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
         return fmt
-    name = Path(path).name.lower().removesuffix(".gz")
-    found = _EXTENSIONS.get(Path(name).suffix)
+    by_extension = _EXTENSIONS.get(Path(Path(path).name.lower().removesuffix(".gz")).suffix)
+    found = _sniff(head) or by_extension
     if found is None:
         raise HistoryFormatError(path, None, "format",
                                  f"cannot tell the format from the extension; use --format ({', '.join(FORMATS)})")
     return found
 
 
-def read_history(path: str | Path, fmt: str | None = None) -> History:
-    """Read a history file in any supported format, gzip-compressed or not."""
-    fmt = format_of(path, fmt)
+_TXT_LINE = re.compile(r"^(?:[^\n]*?[ \t])??(?P<op>[^\s\[\]{}]+[ \t]+:(?:invoke|ok|fail|info)(?:[ \t][^\n]*)?)$", re.M)
+
+
+def _sniff(head: str) -> str | None:
+    """The format the first bytes of a file show, or None when they do not tell."""
+    text = head.lstrip("\ufeff \t\r\n")
+    while text.startswith(";"):  # EDN comment lines
+        text = text.partition("\n")[2].lstrip()
+    first = text.partition("\n")[0]
+    if re.match(r"^[\[(]?\s*(?:#[\w.\-/]*)?\{\s*:", text) or re.match(r"^[\[(]\s*[\[(]", text):
+        return "edn"
+    if re.match(r"^\[\s*\{\s*\"", text):
+        return "json"
+    if re.match(r"^\{\s*\"", text):  # one object alone could be either: the extension says
+        return "jsonl" if first.rstrip().endswith("}") and "\n" in text.strip() else None
+    if _TXT_LINE.match(first):
+        return "txt"
+    return None
+
+
+def read_history(path: str | Path, fmt: str | None = None, *, lenient: bool = False) -> History:
+    """Read a history file in any supported format.
+
+    Problems that make the file no history (a completion without invocation, a process invoking
+    twice, duplicate or negative indices, time going backwards) raise HistoryFormatError naming
+    the op's line; with ``lenient`` they become the history's ``warnings`` instead.
+    """
     try:
-        data = Path(path).read_bytes()
-        text = (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode("utf-8")
-    except (OSError, EOFError, UnicodeDecodeError) as e:
-        raise HistoryFormatError(path, None, None, f"cannot read: {e}") from None
-    records = {"edn": _edn_records, "json": _json_records, "jsonl": _jsonl_records, "txt": _txt_records}[fmt]
-    return History.of(op_from_mapping(record, position, path, line)
-                      for position, (line, record) in enumerate(records(text, path)))
+        with _open(path) as f:
+            head = f.read(4096).decode("utf-8", errors="replace")
+    except (OSError, EOFError) as e:
+        raise HistoryFormatError(path, None, None, f"cannot read: {getattr(e, 'strerror', None) or e}") from None
+    fmt = format_of(path, fmt, head)
+    reader = {"edn": _edn_records, "json": _json_records, "jsonl": _jsonl_records, "txt": _txt_records}[fmt]
+    ops: list[Op] = []
+    lines = array("q")
+    collecting = gc.isenabled()
+    gc.disable()  # millions of new containers, no cycles: the collector would only rescan them
+    try:
+        for position, (line, record) in enumerate(reader(path)):
+            ops.append(op_from_mapping(record, position, path, line))
+            lines.append(-1 if line is None else line)
+        history = History(tuple(ops), lines=lines)
+        problems = [p for p in history.problems() if p.kind in REFUSED]
+    finally:
+        if collecting:
+            gc.enable()
+    if problems and not lenient:
+        first = problems[0]
+        raise HistoryFormatError(path, history.line_of(first.index), first.field, first.message)
+    if problems:
+        history = History(history.ops, lines=lines, warnings=tuple(_warning(path, history, p) for p in problems))
+    return history
+
+
+def _warning(path: str | Path, history: History, problem: HistoryProblem) -> str:
+    line = history.line_of(problem.index)
+    return f"{path}{'' if line is None else f':{line}'}: {problem.field}: {problem.message}"
+
+
+def _open(path: str | Path) -> IO[bytes]:
+    """The file's bytes, decompressed when it is gzip (``history.jsonl.gz``)."""
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
+
+
+def _chunks(path: str | Path) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of successive runs of whole lines, about _CHUNK bytes each."""
+    line, rest = 1, b""
+    with _open(path) as f:
+        while True:
+            data = f.read(_CHUNK)
+            if not data:
+                break
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                rest = data
+                continue
+            rest = data[cut:]
+            yield line, _decode(path, line, data[:cut])
+            line += data.count(b"\n", 0, cut)
+        if rest:
+            yield line, _decode(path, line, rest)
+
+
+def _decode(path: str | Path, line: int, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise HistoryFormatError(path, line + data.count(b"\n", 0, e.start), None,
+                                 "not UTF-8 text") from None
 
 
 def write_history(ops: Iterable[Op], path: str | Path, fmt: str | None = None) -> None:
@@ -81,9 +180,12 @@ def write_history(ops: Iterable[Op], path: str | Path, fmt: str | None = None) -
     encode = {"jsonl": op_to_json, "edn": op_to_edn}.get(fmt)
     if encode is None:
         raise HistoryFormatError(path, None, "format", f"cannot write {fmt}; write jsonl or edn")
-    with open(path, "w", encoding="utf-8") as out:
-        for op in ops:
-            out.write(encode(op) + "\n")
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            for op in ops:
+                out.write(encode(op) + "\n")
+    except OSError as e:
+        raise HistoryFormatError(path, None, None, f"cannot write: {e.strerror or e}") from None
 
 
 class JsonlWriter(AbstractContextManager["JsonlWriter"]):
@@ -106,64 +208,403 @@ class JsonlWriter(AbstractContextManager["JsonlWriter"]):
 
 # ---------------------------------------------------------------- ops from records
 
+_TUPLE_FIELDS = ("process", "type", "f", "value", "error")
+_SHARED: dict[Any, Any] = {}  # one str object per distinct type, f and process name
+
+
 def op_from_mapping(record: Any, position: int, path: str | Path = "<history>", line: int | None = None) -> Op:
     """Validate one op map (or Knossos ``[process type f value]`` tuple) and build an Op."""
-    if isinstance(record, list) and len(record) in (3, 4):
-        record = dict(zip(("process", "type", "f", "value"), record, strict=False))
-    if not isinstance(record, Mapping):
+    if isinstance(record, list) and 3 <= len(record) <= 5:
+        record = dict(zip(_TUPLE_FIELDS, record, strict=False))
+    if not isinstance(record, dict):
         raise HistoryFormatError(path, line, None, f"op {position} is not a map but {_describe(record)}")
-
-    def bad(field: str, message: str) -> HistoryFormatError:
-        return HistoryFormatError(path, line, field, message)
-
-    type_ = record.get("type")
-    if type_ not in OP_TYPES:
-        raise bad("type", f"unknown op type {type_!r} (expected invoke, ok, fail or info)")
-    index = record.get("index", position)
-    if not _is_int(index):
-        raise bad("index", f"not an integer: {index!r}")
-    time = record.get("time", position)
-    if _is_int(time):
-        pass
-    elif isinstance(time, float) and time == time:
-        time = int(time)
+    get = record.get
+    type_ = get("type")
+    if type_.__class__ is not str or type_ not in OP_TYPES:
+        _refuse_symbol(record, path, line)
+        raise HistoryFormatError(path, line, "type",
+                                 f"unknown op type {_short(type_)} (expected invoke, ok, fail or info)")
+    index = get("index", position)
+    if index.__class__ is not int:
+        raise HistoryFormatError(path, line, "index", f"not an integer: {_short(index)}")
+    time = get("time", position)
+    if time.__class__ is not int:
+        if time.__class__ is float and math.isfinite(time):
+            time = int(time)
+        else:
+            raise HistoryFormatError(path, line, "time", f"not a finite number: {_short(time)}")
+    process = get("process")
+    if process.__class__ not in (int, str) and process is not None:
+        _refuse_symbol(record, path, line)
+        raise HistoryFormatError(path, line, "process", f"not an integer or name: {_short(process)}")
+    f = get("f")
+    if f.__class__ is str:
+        f = _SHARED.setdefault(f, f)
+    elif f is not None and (f.__class__ is not int or isinstance(f, Symbol)):
+        _refuse_symbol(record, path, line)
+        raise HistoryFormatError(path, line, "f", f"not a name: {_short(f)}")
+    if process.__class__ is str:
+        process = _SHARED.setdefault(process, process)
+    if len(record) > 3 and not _CORE_FIELDS.issuperset(record):
+        extra = {k if isinstance(k, str) else str(k): v for k, v in record.items() if k not in _CORE_FIELDS}
     else:
-        raise bad("time", f"not a number: {time!r}")
-    process = record.get("process")
-    if isinstance(process, (float, list, dict, bool)):
-        raise bad("process", f"not an integer or name: {process!r}")
-    extra = {k if isinstance(k, str) else str(k): v for k, v in record.items() if k not in _CORE_FIELDS}
-    return Op(index=index, time=time, type=type_, process=process, f=record.get("f"),
-              value=record.get("value"), error=record.get("error"), node=record.get("node"), extra=extra)
+        extra = {}
+    return Op(index, time, _SHARED.setdefault(type_, type_), process, f, get("value"), get("error"), get("node"),
+              extra)
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+def _refuse_symbol(record: dict[Any, Any], path: str | Path, line: int | None) -> None:
+    for name in ("type", "f", "process"):
+        if isinstance(record.get(name), Symbol):
+            raise HistoryFormatError(path, line, name, f"bare symbol {record[name][:40]} (write :{record[name][:40]})")
 
 
 def _describe(x: Any) -> str:
+    return f"{type(x).__name__} {_short(x)}"
+
+
+def _short(x: Any) -> str:
+    if isinstance(x, int) and not isinstance(x, bool) and abs(x) > 10**60:
+        return f"an integer of {len(str(abs(x)))} digits"
     text = repr(x)
-    return f"{type(x).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+    return text[:60] + ("..." if len(text) > 60 else "")
 
 
-# ---------------------------------------------------------------- EDN
+# ---------------------------------------------------------------- EDN: the fast path
 
 _KEYWORD_SAFE = re.compile(r"^[A-Za-z*+!_?<>=-][\w*+!_?<>=.\-/]*$")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_COMMENT = re.compile(r";[^\n]*")
+_NOT_JSON_WORD = re.compile(r"\b(?:null|NaN|Infinity)\b")
+_NIL = re.compile(r"nil(?<![\w*+!_?<>=.\-/:#]nil)(?![\w*+!_?<>=.\-/:#])")
+_KEYWORD = re.compile(r":([A-Za-z*+!_?<>=.\-][\w*+!_?<>=.\-/:]*)")
+_MAP, _SET = "\x01", "\x02"
+_FEW_KEYWORDS = 64
 
 
-def _from_edn(x: Any) -> Any:
-    """EDN values as plain Python: keywords and symbols to str, maps to dict, colls to list."""
-    if isinstance(x, (edn_format.Keyword, edn_format.Symbol)):
-        return x.name
-    if isinstance(x, Mapping):
-        return {_from_edn(k): _from_edn(v) for k, v in x.items()}
-    if isinstance(x, (tuple, list, edn_format.ImmutableList)):
-        return [_from_edn(v) for v in x]
-    if isinstance(x, (frozenset, set)):
-        return _sorted_list(_from_edn(v) for v in x)
-    if isinstance(x, edn_format.Char):
-        return str(x)
-    return x
+def _edn_as_json(text: str) -> str | None:
+    """EDN text of a sequence of forms as the text of one JSON array, or None if it has other forms."""
+    if "\x00" in text or "\x01" in text or "\x02" in text:
+        return None
+    strings = _STRING.findall(text) if '"' in text else []
+    body = _STRING.sub("\x00", text) if strings else text
+    if "\\" in body:
+        return None
+    if ";" in body:
+        body = _COMMENT.sub("", body)
+    if ("null" in body or "NaN" in body or "Infinity" in body) and _NOT_JSON_WORD.search(body):
+        return None
+    if "nil" in body:
+        body = _NIL.sub("null", body)
+    quoted = _quote_keywords(body.replace(",", " ").replace("#{", _SET))
+    if quoted is None:
+        return None
+    body = ",".join(quoted.split())
+    for opener in "[{(" + _SET:
+        body = body.replace(opener + ",", opener)
+    for closer in "]})":
+        body = body.replace("," + closer, closer)
+    body = (body.strip(",").replace("{", '{"\\u0001":[').replace(_SET, '{"\\u0002":[').replace("}", "]}")
+            .replace("(", "[").replace(")", "]"))
+    if strings:
+        parts = body.split("\x00")
+        body = "".join(p + s for p, s in zip(parts, [*strings, ""], strict=True))
+    return f"[{body}]"
+
+
+def _quote_keywords(body: str) -> str | None:
+    """``:kw`` to ``"kw"``. Histories use few distinct keywords: one str.replace each, longest first
+    (so ``:r`` never cuts ``:read``), is many times faster than a substitution with a template.
+    The keywords are learnt from a sample and from what is left over; a known keyword that is the
+    prefix of a new one would cut it, which the check for a quote followed by a name catches."""
+    if ":" not in body:
+        return body
+    known = _KNOWN_KEYWORDS
+    if len(known) > _FEW_KEYWORDS:
+        known.clear()
+    known.update(_KEYWORD.findall(body, 0, 65536))
+    for keyword in sorted(known, key=len, reverse=True):
+        body = body.replace(":" + keyword, f'"{keyword}"')
+    if ":" in body:
+        new = set(_KEYWORD.findall(body))
+        if len(new) > _FEW_KEYWORDS:
+            return _KEYWORD.sub(r'"\1"', body)
+        known.update(new)
+        for keyword in sorted(new, key=len, reverse=True):
+            body = body.replace(":" + keyword, f'"{keyword}"')
+    return None if _CUT_KEYWORD.search(body) else body
+
+
+_KNOWN_KEYWORDS: set[str] = set()
+_CUT_KEYWORD = re.compile(r'"[^\s,\[\]{}()"\x00]*"[^\s,\]})\x00]')
+
+
+class Symbol(str):
+    """A bare EDN symbol (``java.sql.SQLException`` in an exception map). Held as text in values;
+    refused where an op's own fields need a keyword (``{:type invoke}``)."""
+
+
+class _Refused(ValueError):
+    """A form the fast path parsed but that is no data (duplicate map key, collection as key...)."""
+
+
+def _build(pairs: list[tuple[str, Any]]) -> Any:
+    """json's object_pairs_hook: our marker objects back to EDN maps and sets."""
+    if len(pairs) != 1 or not isinstance(pairs[0][1], list) or pairs[0][0] not in (_MAP, _SET):
+        raise _Refused("a JSON object where EDN was expected")
+    kind, items = pairs[0]
+    try:
+        if kind == _MAP:
+            if len(items) % 2:
+                raise _Refused(f"a map with an odd number of forms ({len(items)})")
+            built = dict(zip(items[::2], items[1::2], strict=True))
+            if len(built) * 2 != len(items):
+                raise _Refused(f"duplicated map key {_short(_duplicate(items[::2]))}")
+            return built
+        unique = set(items)
+        if len(unique) != len(items):
+            raise _Refused(f"duplicated set element {_short(_duplicate(items))}")
+        return _sorted_list(items)
+    except TypeError:
+        raise _Refused("a collection used as a map key or set element") from None
+
+
+def _duplicate(items: list[Any]) -> Any:
+    seen: set[Any] = set()
+    for x in items:
+        if x in seen:
+            return x
+        seen.add(x)
+    return None
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"number {text[:40]} is out of range")
+    return value
+
+
+def _json_array(text: str, hook: Callable[[list[tuple[str, Any]]], Any]) -> list[Any]:
+    """json.loads with nesting limited to MAX_DEPTH (RecursionError past it) and finite floats only."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_stack_depth() + 2 * MAX_DEPTH + 20)
+    try:
+        return json.loads(text, object_pairs_hook=hook, parse_float=_finite_float, strict=False)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def _fast_forms(text: str) -> list[Any] | None:
+    """The forms of ``text`` by the fast path; None when it cannot say (the general path will)."""
+    converted = _edn_as_json(text)
+    if converted is None:
+        return None
+    try:
+        return _json_array(converted, _build)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
+    """Top-level op forms with their line numbers; a lone vector or list of ops is opened up.
+
+    One op per line (as Jepsen and Knossos write) goes by the fast path, chunk by chunk; anything
+    else (an op over several lines) by the general parser on the whole file.
+    """
+    closer = None
+    for number, (line0, text, last) in enumerate(_with_last(_chunks(path))):
+        if number == 0:
+            opener = re.match(r"(?:\s|;[^\n]*)*([\[(])\s*(?=[\[({#])", text)
+            if opener is not None:  # one vector of ops: drop its brackets, read what is inside
+                closer = {"[": "]", "(": ")"}[opener.group(1)]
+                text = text[:opener.start(1)] + " " + text[opener.end(1):]
+        if closer is not None and last:
+            end = text.rstrip(" \t\r\n,")
+            if not end.endswith(closer):
+                yield from _edn_records_general(path)
+                return
+            text = end[:-1] + text[len(end):]
+        lines = text.split("\n")
+        forms = _fast_forms(text)
+        starts = [n for n, raw in enumerate(lines) if raw.strip(" \t\r,") and not raw.lstrip().startswith(";")]
+        if forms is not None and len(forms) != len(starts) and last and number == 0:  # ops over several lines
+            starts = [n for n, raw in enumerate(lines) if raw.lstrip(" \t,")[:1] in ("{", "#")]
+            if len(starts) != len(forms):
+                yield from _edn_records_general(path)
+                return
+        if forms is None or len(forms) != len(starts):
+            forms = []
+            for n in starts:
+                one = _fast_forms(lines[n])
+                if one is None or len(one) != 1:
+                    try:
+                        one = [form for _, form in parse_edn(lines[n], path, line0 + n)]
+                    except HistoryFormatError:
+                        one = []
+                if len(one) != 1:  # a form over several lines, or several on one: the general way
+                    yield from _edn_records_general(path)
+                    return
+                forms.append(one[0])
+        for n, form in zip(starts, forms, strict=True):
+            yield line0 + n, form
+
+
+def _with_last(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, bool]]:
+    previous = next(chunks, None)
+    for chunk in chunks:
+        assert previous is not None
+        yield (*previous, False)
+        previous = chunk
+    if previous is not None:
+        yield (*previous, True)
+
+
+def _edn_records_general(path: str | Path) -> Iterator[tuple[int | None, Any]]:
+    yield from parse_edn("".join(t for _, t in _chunks(path)), path, open_first=True)
+
+
+# ---------------------------------------------------------------- EDN: the general parser
+
+_TOKEN = re.compile(r"""
+  (?P<ws>[\s,]+)
+| (?P<comment>;[^\n]*)
+| (?P<open>\#\{|[\[({])
+| (?P<close>[\])}])
+| (?P<str>"(?:[^"\\]|\\.)*")
+| (?P<discard>\#_)
+| (?P<special>\#\#[^\s,\[\](){}";]*)
+| (?P<tag>\#[A-Za-z][^\s,\[\](){}";]*)
+| (?P<char>\\(?:newline|space|tab|return|backspace|formfeed|u[0-9a-fA-F]{4}|[^\s]))
+| (?P<num>[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?[NM]?(?:/\d+)?)(?=[\s,\[\](){}";]|\Z)
+| (?P<word>[^\s,\[\](){}";\\]+)
+""", re.X | re.S)
+_CLOSERS = {"[": "]", "(": ")", "{": "}", "#{": "}"}
+_CHARS = {"newline": "\n", "space": " ", "tab": "\t", "return": "\r", "backspace": "\b", "formfeed": "\f"}
+_WORDS = {"nil": None, "true": True, "false": False}
+
+
+def parse_edn(text: str, path: str | Path = "<edn>", line0: int = 1, *,
+              open_first: bool = False) -> list[tuple[int, Any]]:
+    """Every top-level form of ``text`` with the line it starts on, as plain Python values.
+
+    Linear in the text and iterative (no recursion), nesting limited to MAX_DEPTH. Tagged
+    literals give their value; ``#_`` discards; symbols become :class:`Symbol`; ``##Inf``,
+    ``##NaN``, out-of-range numbers, duplicated map keys and collections as keys are refused.
+    With ``open_first`` the elements of the first top-level collection are returned instead (a
+    file holding one vector of ops).
+    """
+    # a frame: [opener, items, item lines, forms to discard, line it opened on]
+    top: list[Any] = [None, [], [], 0, line0]
+    stack = [top]
+    inner_lines: list[list[int]] = []  # item lines of each top-level collection
+    line, counted, pos, n = line0, 0, 0, len(text)
+    match = _TOKEN.match
+
+    def refuse(message: str, at: int) -> HistoryFormatError:
+        return HistoryFormatError(path, line0 + text.count("\n", 0, at), None, f"invalid EDN: {message}")
+
+    while pos < n:
+        m = match(text, pos)
+        if m is None:
+            raise refuse(f"unexpected {text[pos]!r}", pos)
+        kind, start, pos = m.lastgroup, pos, m.end()
+        if kind in ("ws", "comment", "tag"):
+            continue
+        line += text.count("\n", counted, start)
+        counted = start
+        frame = stack[-1]
+        if kind == "discard":
+            frame[3] += 1
+            continue
+        if kind == "open":
+            if len(stack) > MAX_DEPTH:
+                raise refuse(f"nested deeper than {MAX_DEPTH} levels", start)
+            stack.append([m.group(), [], [], 0, line])
+            frame[2].append(line)
+            continue
+        if kind == "close":
+            if len(stack) == 1 or _CLOSERS[frame[0]] != m.group():
+                raise refuse(f"unexpected {m.group()!r}", start)
+            stack.pop()
+            value = _collection(frame[0], frame[1], refuse, start)
+            parent = stack[-1]
+            if parent[3]:
+                parent[3] -= 1
+                parent[2].pop()
+            else:
+                parent[1].append(value)
+                if parent is top:
+                    inner_lines.append(frame[2])
+            continue
+        value = _scalar(kind, m.group(), refuse, start)
+        if frame[3]:
+            frame[3] -= 1
+        else:
+            frame[1].append(value)
+            frame[2].append(line)
+    if len(stack) > 1:
+        raise HistoryFormatError(path, stack[-1][4], None,
+                                 f"invalid EDN: unclosed {stack[-1][0]!r} (truncated file?)")
+    if open_first and len(top[1]) == 1 and isinstance(top[1][0], list) and top[1][0] and \
+            isinstance(top[1][0][0], (dict, list)):
+        return list(zip(inner_lines[0], top[1][0], strict=True))
+    return list(zip(top[2], top[1], strict=True))
+
+
+def _collection(opener: str, items: list[Any], refuse: Callable[[str, int], Exception], at: int) -> Any:
+    if opener in ("[", "("):
+        return items
+    try:
+        return _build([(_MAP if opener == "{" else _SET, items)])
+    except _Refused as e:
+        raise refuse(str(e), at) from None
+
+
+def _scalar(kind: str | None, token: str, refuse: Callable[[str, int], Exception], at: int) -> Any:
+    if kind == "str":
+        try:
+            return json.loads(token, strict=False)
+        except ValueError:
+            raise refuse(f"bad escape in string {token[:40]}", at) from None
+    if kind == "num":
+        return _number(token, refuse, at)
+    if kind == "char":
+        name = token[1:]
+        return _CHARS.get(name) or (chr(int(name[1:], 16)) if len(name) == 5 and name[0] == "u" else name)
+    if kind == "word":
+        if token in _WORDS:
+            return _WORDS[token]
+        if token.startswith(":") and len(token) > 1:
+            return token[1:]
+        return Symbol(token)
+    raise refuse(f"{token[:40]} is not a value a history can hold", at)
+
+
+def _number(token: str, refuse: Callable[[str, int], Exception], at: int) -> Any:
+    digits = token.lstrip("+-")
+    if len(digits) > MAX_INT_DIGITS and digits.rstrip("NM").isdigit():
+        raise refuse(f"an integer of {len(digits)} digits is too large", at)
+    try:
+        if "/" in token:
+            num, _, den = token.partition("/")
+            value: Any = int(num) / int(den)
+        elif token[-1] == "N" or token.lstrip("+-").isdigit():
+            value = int(token.rstrip("N"))
+        else:
+            value = float(token.rstrip("M"))
+    except (ValueError, ZeroDivisionError, OverflowError):
+        raise refuse(f"bad number {token[:40]}", at) from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise refuse(f"number {token[:40]} is out of range", at)
+    return value
 
 
 def _sorted_list(items: Iterable[Any]) -> list[Any]:
@@ -174,243 +615,77 @@ def _sorted_list(items: Iterable[Any]) -> list[Any]:
         return sorted(items, key=repr)
 
 
-def _to_edn(x: Any) -> Any:
-    """Python values as EDN: keyword-safe strings become keywords, as Jepsen writes them."""
+# ---------------------------------------------------------------- EDN: writing
+
+def _edn(x: Any) -> str:
+    """A Python value as EDN: keyword-safe strings become keywords, as Jepsen writes them."""
+    if x is None:
+        return "nil"
+    if x is True or x is False:
+        return "true" if x else "false"
     if isinstance(x, str):
-        return edn_format.Keyword(x) if _KEYWORD_SAFE.match(x) and x not in ("nil", "true", "false") else x
+        return f":{x}" if _KEYWORD_SAFE.match(x) and x not in ("nil", "true", "false") else json.dumps(x)
+    if isinstance(x, (int, float)):
+        return repr(x)
     if isinstance(x, Mapping):
-        return edn_format.ImmutableDict({_to_edn(k): _to_edn(v) for k, v in x.items()})
-    if isinstance(x, (list, tuple)):
-        return edn_format.ImmutableList([_to_edn(v) for v in x])
+        return "{" + ", ".join(f"{_edn(k)} {_edn(v)}" for k, v in x.items()) + "}"
     if isinstance(x, (set, frozenset)):
-        return edn_format.ImmutableList([_to_edn(v) for v in _sorted_list(x)])
-    return x
+        return "#{" + " ".join(_edn(v) for v in _sorted_list(x)) + "}"
+    if isinstance(x, (list, tuple)):
+        return "[" + " ".join(_edn(v) for v in x) + "]"
+    return json.dumps(str(x))
 
 
 def op_to_edn(op: Op) -> str:
-    """One op as an EDN map on one line."""
+    """One op as an EDN map on one line (node names stay strings, as in Jepsen)."""
     d = op.to_dict()
     node = d.pop("node", None)
-    text = edn_format.dumps(_to_edn(d))
-    if node is not None:  # node names are strings in Jepsen, never keywords
-        text = text[:-1] + " :node " + edn_format.dumps(node) + "}"
-    return text
-
-
-def _edn_tag(value: Any) -> Any:
-    return value
-
-
-for _tag in ("jepsen.history.Op", "jepsen.history/Op", "knossos.op.Op"):
-    edn_format.add_tag(_tag, _edn_tag)
-
-
-def _edn_records(text: str, path: str | Path) -> Iterator[tuple[int | None, Any]]:
-    """Top-level forms with their line numbers; a lone vector or list of ops is opened up."""
-    simple = _simple_edn_forms(text)
-    if simple is not None:
-        forms, starts = simple
-        if len(forms) == 1 and isinstance(forms[0], list) and forms[0] and isinstance(forms[0][0], (dict, list)):
-            forms, starts = forms[0], _INNER_STARTS.get(id(forms[0]), [starts[0]] * len(forms[0]))
-        newlines = [m.start() for m in re.finditer("\n", text)]
-        for form, start in zip(forms, starts, strict=True):
-            yield bisect.bisect_left(newlines, start) + 1, form
-        return
-    chunks = list(_split_forms(text, path, 0, len(text), 1))
-    if len(chunks) == 1:
-        start, end, line = chunks[0]
-        if text[start] in "[(":
-            inner = list(_split_forms(text, path, start + 1, end - 1, line))
-            if inner and text[inner[0][0]] in "{[(":
-                chunks = inner
-    for start, end, line in chunks:
-        try:
-            form = edn_format.loads(text[start:end])
-        except Exception as e:  # edn_format raises several types
-            raise HistoryFormatError(path, line, None, f"invalid EDN: {e}") from None
-        yield line, _from_edn(form)
-
-
-_SIMPLE_TOKEN = re.compile(
-    r"""[\s,]*(?:(?P<open>\#\{|[\[({])|(?P<close>[\])}])|(?P<kw>:[A-Za-z*+!_?<>=.\-][\w*+!_?<>=.\-/:]*)"""
-    r"""|(?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?=[\s,\])}]|$)|(?P<lit>nil|true|false)(?=[\s,\])}]|$)"""
-    r"""|"(?P<str>[^"\\]*)"|(?P<comment>;[^\n]*)|(?P<end>$))"""
-)
-_LITERALS = {"nil": None, "true": True, "false": False}
-_INNER_STARTS: dict[int, list[int]] = {}
-
-
-def _simple_edn_forms(text: str) -> tuple[list[Any], list[int]] | None:
-    """Fast path for the EDN that histories use: maps, vectors, lists, sets, keywords, numbers,
-    nil/true/false and strings without escapes. Returns (top-level forms, their offsets), or None
-    when the text has anything else, in which case edn_format reads it.
-    """
-    _INNER_STARTS.clear()
-    stack: list[tuple[str, list[Any], list[int]]] = []
-    top: list[Any] = []
-    top_starts: list[int] = []
-    pos, n = 0, len(text)
-    match = _SIMPLE_TOKEN.match
-    while True:
-        m = match(text, pos)
-        if m is None:
-            return None
-        kind = m.lastgroup
-        if kind == "end":
-            break
-        pos = m.end()
-        if kind == "comment":
-            continue
-        if kind == "open":
-            stack.append((m.group("open"), [], []))
-            value_start = m.start("open")
-            if stack[:-1]:
-                stack[-2][2].append(value_start)
-            else:
-                top_starts.append(value_start)
-            continue
-        if kind == "close":
-            if not stack:
-                return None
-            opener, items, starts = stack.pop()
-            close = m.group("close")
-            if {"[": "]", "(": ")", "{": "}", "#{": "}"}[opener] != close:
-                return None
-            if opener == "{":
-                if len(items) % 2:
-                    return None
-                try:
-                    value: Any = dict(zip(items[::2], items[1::2], strict=True))
-                except TypeError:
-                    return None
-            elif opener == "#{":
-                value = _sorted_list(items)
-            else:
-                value = items
-                _INNER_STARTS[id(items)] = starts
-        else:
-            if kind == "kw":
-                value = m.group("kw")[1:]
-            elif kind == "num":
-                token = m.group("num")
-                value = int(token) if token.lstrip("-").isdigit() else float(token)
-            elif kind == "lit":
-                value = _LITERALS[m.group("lit")]
-            else:
-                value = m.group("str")
-            if stack:
-                stack[-1][2].append(m.start(kind))
-            else:
-                top_starts.append(m.start(kind))
-        if stack:
-            stack[-1][1].append(value)
-        else:
-            top.append(value)
-        if pos >= n:
-            break
-    if stack:
-        return None
-    return top, top_starts
-
-
-def _split_forms(text: str, path: str | Path, start: int, end: int, line: int) -> Iterator[tuple[int, int, int]]:
-    """Yield (start, end, line) of each top-level EDN form in text[start:end].
-
-    Only brackets, strings, characters and comments are tracked: enough to cut the text into
-    forms (each then parsed by edn_format) and to name the line of a broken one.
-    """
-    i, depth, form_start, form_line = start, 0, -1, line
-    closers = {"]": "[", ")": "(", "}": "{"}
-    stack: list[str] = []
-    while i < end:
-        c = text[i]
-        if c == "\n":
-            line += 1
-        elif c == ";":
-            nl = text.find("\n", i, end)
-            i = end if nl < 0 else nl
-            continue
-        elif c == '"':
-            if depth == 0 and form_start < 0:
-                form_start, form_line = i, line
-            j = i + 1
-            while j < end and text[j] != '"':
-                if text[j] == "\\":
-                    j += 1
-                elif text[j] == "\n":
-                    line += 1
-                j += 1
-            if j >= end:
-                raise HistoryFormatError(path, line, None, "invalid EDN: unterminated string")
-            i = j + 1
-            if depth == 0:
-                yield form_start, i, form_line
-                form_start = -1
-            continue
-        elif c == "\\" and i + 1 < end:
-            if depth == 0 and form_start < 0:
-                form_start, form_line = i, line
-            i += 2
-            while i < end and text[i].isalnum():
-                i += 1
-            continue
-        elif c in "[({":
-            if depth == 0 and form_start < 0:
-                form_start, form_line = i - (1 if i > start and text[i - 1] == "#" else 0), line
-            stack.append(c)
-            depth += 1
-        elif c in "])}":
-            if not stack or stack[-1] != closers[c]:
-                raise HistoryFormatError(path, line, None, f"invalid EDN: unexpected {c!r}")
-            stack.pop()
-            depth -= 1
-            if depth == 0:
-                yield form_start, i + 1, form_line
-                form_start = -1
-        elif depth == 0 and not c.isspace() and c != ",":
-            if form_start < 0 and c != "#":
-                form_start, form_line = i, line
-                j = i
-                while j < end and not text[j].isspace() and text[j] not in ",[({])}\";":
-                    j += 1
-                yield form_start, j, form_line
-                form_start = -1
-                i = j
-                continue
-            if form_start < 0:  # '#' starts a tagged or set form; its bracket comes next
-                form_start, form_line = i, line
-        i += 1
-    if stack:
-        raise HistoryFormatError(path, line, None, f"invalid EDN: unclosed {stack[-1]!r} (truncated file?)")
+    text = _edn(d)
+    return text if node is None else f"{text[:-1]}, :node {json.dumps(str(node))}}}"
 
 
 # ---------------------------------------------------------------- JSON, JSON Lines
 
-def _from_json(x: Any) -> Any:
-    """JSON map keys that are integers ("7") become ints, as the EDN they came from had."""
-    if isinstance(x, dict):
-        return {(int(k) if _INT_KEY.match(k) else k): _from_json(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_from_json(v) for v in x]
-    return x
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[Any, Any]:
+    """json's object_pairs_hook: duplicated keys refused; integer keys ("7") become ints, as the EDN
+    they came from had."""
+    built = dict(pairs)
+    if len(built) != len(pairs):
+        raise _Refused(f"duplicated key {_short(_duplicate([k for k, _ in pairs]))}")
+    if all(map(str.isidentifier, built)):
+        return built
+    return {(int(k) if _INT_KEY.match(k) else k): v for k, v in built.items()}
 
 
-_INT_KEY = re.compile(r"^-?\d+$")
+_INT_KEY = re.compile(r"^-?\d{1,18}$")
 
 
-def _json_records(text: str, path: str | Path) -> Iterator[tuple[int | None, Any]]:
+def _load_json(text: str, path: str | Path, line: int | None) -> list[Any]:
     try:
-        data = json.loads(text)
+        return _json_array(text, _json_object)
     except json.JSONDecodeError as e:
-        if text.lstrip().startswith("{"):  # JSON Lines under a .json name
-            yield from _jsonl_records(text, path)
-            return
-        raise HistoryFormatError(path, e.lineno, None, f"invalid JSON: {e.msg}") from None
+        at = e.lineno - 1 + (line or 1) if line is not None else e.lineno
+        raise HistoryFormatError(path, at, None, f"invalid JSON: {e.msg}") from None
+    except RecursionError:
+        raise HistoryFormatError(path, line, None, f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as e:  # _Refused, or an integer past Python's digit limit
+        message = str(e) if isinstance(e, _Refused) else "an integer too large to read"
+        raise HistoryFormatError(path, line, None, f"invalid JSON: {message}") from None
+
+
+def _json_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
+    text = "".join(t for _, t in _chunks(path))
+    stripped = text.strip()
+    if stripped.startswith("{") and "\n" in stripped and _sniff(text) == "jsonl":  # JSON Lines named .json
+        yield from _jsonl_records(path)
+        return
+    data = _load_json(f"[{text}]", path, None)[0] if stripped else []
     if not isinstance(data, list):
         data = [data]
-    lines = _object_lines(text) if len(data) > 1 else [None] * len(data)
-    for i, record in enumerate(data):
-        yield (lines[i] if i < len(lines) else None), _from_json(record)
+    lines = _object_lines(text) if len(data) > 1 else []
+    if len(lines) != len(data):
+        lines = [None] * len(data)
+    yield from zip(lines, data, strict=True)
 
 
 def _object_lines(text: str) -> list[int]:
@@ -418,14 +693,21 @@ def _object_lines(text: str) -> list[int]:
     return [n for n, raw in enumerate(text.splitlines(), 1) if raw.lstrip(" [,").startswith("{")]
 
 
-def _jsonl_records(text: str, path: str | Path) -> Iterator[tuple[int | None, Any]]:
-    for n, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip():
-            continue
+def _jsonl_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
+    for line0, text in _chunks(path):
+        lines = text.split("\n")
+        starts = [n for n, raw in enumerate(lines) if raw.strip()]
         try:
-            yield n, _from_json(json.loads(raw))
-        except json.JSONDecodeError as e:
-            raise HistoryFormatError(path, n, None, f"invalid JSON: {e.msg}") from None
+            records = _load_json("[" + ",".join(lines[n] for n in starts) + "]", path, None)
+        except HistoryFormatError:
+            records = [_load_json(f"[{lines[n]}]", path, line0 + n)[0] for n in starts]  # names the bad line
+            if len(records) != len(starts):
+                raise
+        if len(records) != len(starts):  # a line holding several values
+            for n in starts:
+                if len(_load_json(f"[{lines[n]}]", path, line0 + n)) != 1:
+                    raise HistoryFormatError(path, line0 + n, None, "expected one JSON object per line")
+        yield from zip((line0 + n for n in starts), records, strict=True)
 
 
 def _to_json(x: Any) -> Any:
@@ -445,20 +727,27 @@ def op_to_json(op: Op) -> str:
 
 # ---------------------------------------------------------------- Jepsen history.txt
 
-def _txt_records(text: str, path: str | Path) -> Iterator[tuple[int | None, Any]]:
-    """``process<TAB>type<TAB>f<TAB>value[<TAB>error]``; a logger prefix before the process is skipped."""
-    for n, raw in enumerate(text.splitlines(), 1):
-        fields = raw.rstrip("\n").split("\t")
-        if len(fields) < 3:
-            if raw.strip():
-                raise HistoryFormatError(path, n, None, "expected process, type, f and value separated by tabs")
-            continue
-        process_text = fields[0].split()[-1] if fields[0].split() else ""
-        values = []
-        for name, field in zip(("process", "type", "f", "value", "error"), [process_text, *fields[1:5]],
-                               strict=False):
-            try:
-                values.append(_from_edn(edn_format.loads(field)) if field.strip() else None)
-            except Exception:
-                raise HistoryFormatError(path, n, name, f"invalid EDN value {field!r}") from None
-        yield n, dict(zip(("process", "type", "f", "value", "error"), values, strict=False))
+def _txt_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
+    """``process type f value [error]`` per line, separated by tabs or spaces (Jepsen wrote both);
+    a logger prefix before the process is skipped. Each line is read as the EDN vector it is."""
+    for line0, text in _chunks(path):
+        lines = text.split("\n")
+        starts = [n for n, raw in enumerate(lines) if raw.strip()]
+        ops = []
+        for n in starts:
+            m = _TXT_LINE.match(lines[n])
+            if m is None:
+                raise HistoryFormatError(path, line0 + n, None,
+                                         "expected process, type, f and value separated by tabs or spaces")
+            ops.append(m.group("op"))
+        forms = _fast_forms("\n".join(f"[{op}]" for op in ops))
+        if forms is None or len(forms) != len(ops):
+            forms = []
+            for n, op in zip(starts, ops, strict=True):
+                fields = [form for _, form in parse_edn(op, path, line0 + n)]
+                forms.append(fields)
+        for n, fields in zip(starts, forms, strict=True):
+            if not 3 <= len(fields) <= 5:
+                raise HistoryFormatError(path, line0 + n, None, f"{len(fields)} fields; expected process, "
+                                         "type, f, value and an optional error")
+            yield line0 + n, dict(zip(_TUPLE_FIELDS, fields, strict=False))

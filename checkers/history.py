@@ -128,11 +128,13 @@ class Pair(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class HistoryProblem:
-    """Something in a history that Jepsen's semantics tolerate but a reader should know."""
+    """Something wrong in a history: some kinds Jepsen's semantics tolerate (``never-completed``,
+    ``invoke-after-crash``); the others make the file no history, and readers refuse them."""
 
     index: int
     kind: str
     message: str
+    field: str = "type"
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,19 @@ class History:
     """An ordered sequence of ops, with pairing and the views checkers need."""
 
     ops: tuple[Op, ...]
+    lines: Sequence[int] = field(default=(), compare=False, repr=False)  # file line of each op (-1: none)
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # problems a lenient reader let through
+
+    def line_of(self, index: int) -> int | None:
+        """The file line of the (last) op with this index, when the history was read from a file."""
+        position = self._positions.get(index)
+        if position is None or position >= len(self.lines) or self.lines[position] < 0:
+            return None
+        return self.lines[position]
+
+    @cached_property
+    def _positions(self) -> dict[int, int]:
+        return {op.index: position for position, op in enumerate(self.ops)}
 
     @classmethod
     def of(cls, ops: Iterable[Op]) -> History:
@@ -170,14 +185,25 @@ class History:
         return _LazyPairing(self.ops)
 
     def problems(self) -> list[HistoryProblem]:
-        """Unpaired completions, duplicate indices, invokes never completed, reuse after crash."""
+        """Unpaired completions, double invocations, duplicate or negative indices, time going
+        backwards within a process, invocations never completed, invocations after a crash; in
+        history order. (Across processes Jepsen's own histories go back by a little: each process
+        reads the clock before the history records its op.)"""
         found = list(self._paired[None][1])
         seen: set[int] = set()
+        last_time: dict[Any, int] = {}  # process -> time of its last op
         for op in self.ops:
             if op.index in seen:
-                found.append(HistoryProblem(op.index, "duplicate-index", f"index {op.index} appears twice"))
+                found.append(HistoryProblem(op.index, "duplicate-index", f"index {op.index} appears twice", "index"))
+            elif op.index < 0:
+                found.append(HistoryProblem(op.index, "negative-index", f"index {op.index} is negative", "index"))
             seen.add(op.index)
-        return sorted(found, key=lambda p: p.index)
+            before = last_time.get(op.process)
+            if before is not None and op.time < before and op.process is not None:
+                found.append(HistoryProblem(op.index, "time-backwards", f"time {op.time} is before the {before} "
+                                            f"of process {op.process}'s previous op", "time"))
+            last_time[op.process] = op.time
+        return sorted(found, key=lambda p: self._positions.get(p.index, 0))
 
     def to_frame(self) -> pd.DataFrame:
         """Paired client and fault operations as a pandas DataFrame, one row per operation.
@@ -263,8 +289,9 @@ def _pair(ops: Sequence[Op], client: bool | None) -> tuple[list[Pair], list[Hist
         if starts:
             if pending is not None:
                 problems.append(
-                    HistoryProblem(op.index, "double-invoke", f"process {process} invoked while op "
-                                   f"{pending[0].index} was still open; {pending[0].index} counts as info")
+                    HistoryProblem(op.index, "double-invoke" if process is not None else "no-process",
+                                   f"process {process} invoked while op "
+                                   f"{pending[0].index} was still open; {pending[0].index} counts as info", "process")
                 )
                 slots[pending[1]] = Pair(pending[0], None)
             if is_client and process in crashed and process is not None:
@@ -276,7 +303,8 @@ def _pair(ops: Sequence[Op], client: bool | None) -> tuple[list[Pair], list[Hist
             slots.append(None)
         elif pending is None:
             problems.append(
-                HistoryProblem(op.index, "unpaired-completion", f"{op.type} of process {process} has no invocation")
+                HistoryProblem(op.index, "unpaired-completion" if process is not None else "no-process",
+                               f"{op.type} of process {process} has no invocation")
             )
         else:
             del open_[process]

@@ -85,8 +85,20 @@ def checker_names() -> dict[str, str]:
 
 
 def get_checker(name: str) -> Checker:
-    """The checker for a model name or alias; KeyError naming the known models otherwise."""
+    """The checker for a model name or alias; KeyError naming the known models otherwise. It first
+    checks every op's value has the model's shape (:class:`~checkers.shapes.ShapeError`)."""
     _load_all()
     if name not in _ALIASES:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(_ALIASES))}")
-    return _CHECKERS[_ALIASES[name]].check
+    canonical = _ALIASES[name]
+    check = _CHECKERS[canonical].check
+    from checkers.shapes import SHAPES, check_shapes
+
+    if canonical not in SHAPES:
+        return check
+
+    def checked(history: History, options: CheckOptions) -> Result:
+        check_shapes(canonical, history)
+        return check(history, options)
+
+    return checked

@@ -13,8 +13,10 @@ import typer
 
 from chaos.run.exits import EXIT_ERROR, exit_code
 from checkers import CheckOptions, HistoryFormatError, checker_names, get_checker, read_history
-from checkers.compose import check_safe as run_checker
-from checkers.formats import FORMATS, write_history
+from checkers.formats import FORMATS, parse_edn, write_history
+from checkers.history import History
+from checkers.result import Result
+from checkers.shapes import ShapeError
 
 __all__ = ["CliError", "app", "fail"]
 
@@ -47,6 +49,26 @@ def to_json(data: Any, indent: int | None = None) -> str:
 
 
 FormatOption = Annotated[str | None, typer.Option("--format", help=f"history format: {', '.join(FORMATS)}")]
+LenientOption = Annotated[bool, typer.Option(
+    "--lenient", help="warn about (not refuse) unpaired completions, double invocations, bad indices, time "
+    "going back")]
+
+
+def read(path: Path, fmt: str | None, lenient: bool) -> History:
+    """read_history, printing a lenient read's warnings."""
+    history = read_history(path, fmt, lenient=lenient)
+    for warning in history.warnings:
+        typer.echo(f"chaoscert: warning: {warning}", err=True)
+    return history
+
+
+def run_checker(checker: Any, history: History, options: CheckOptions, path: Path) -> Result:
+    """Run a checker; a value of the wrong shape is the file's fault: refused naming its line."""
+    try:
+        return checker(history, options)
+    except ShapeError as e:
+        line = history.line_of(e.op.index)
+        raise HistoryFormatError(path, line, e.field, f"op {e.op.index}: {e.message}") from None
 
 
 @app.command()
@@ -67,9 +89,10 @@ def history_convert(
     target: Annotated[Path, typer.Argument(help="file to write (.jsonl or .edn)")],
     fmt: FormatOption = None,
     to: Annotated[str | None, typer.Option(help="output format: jsonl or edn")] = None,
+    lenient: LenientOption = False,
 ) -> None:
     """Convert a history between formats (any readable format to JSON Lines or EDN)."""
-    history = read_history(source, fmt)
+    history = read(source, fmt, lenient)
     write_history(history, target, to)
     typer.echo(f"wrote {len(history)} ops to {target}")
 
@@ -81,7 +104,7 @@ def history_stats(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Counts by type and f, processes, time span, and problems such as unpaired ops."""
-    history = read_history(path, fmt)
+    history = read_history(path, fmt, lenient=True)
     stats = history.stats()
     if as_json:
         typer.echo(to_json({"file": str(path), **stats}, indent=2))
@@ -103,12 +126,22 @@ def _split_list(values: list[str] | None) -> tuple[str, ...]:
 
 
 def _parse_initial_value(text: str | None) -> Any:
+    """JSON, or EDN as Knossos writes it (``{:x 0, :y 0}``); a bare word is a string."""
     if text is None:
         return None
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
-        return text
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    except ValueError as e:  # an integer past Python's digit limit
+        fail(f"--initial-value: {e}")
+    try:
+        forms = parse_edn(text, "--initial-value")
+    except HistoryFormatError as e:
+        fail(f"--initial-value: {e.message}")
+    if len(forms) != 1:
+        fail(f"--initial-value: expected one JSON or EDN value, got {len(forms)}")
+    return forms[0][1]
 
 
 @app.command()
@@ -126,7 +159,7 @@ def check(
     allow_negative_balances: Annotated[bool, typer.Option(help="bank: negative balances are legal")] = False,
     max_transfer: Annotated[int | None, typer.Option(help="bank: largest transfer")] = None,
     group_size: Annotated[int | None, typer.Option(help="long-fork: keys per group")] = None,
-    initial_value: Annotated[str | None, typer.Option(help="register models: initial value (JSON)")] = None,
+    initial_value: Annotated[str | None, typer.Option(help="register models: initial value (JSON or EDN)")] = None,
     nil_is_empty: Annotated[bool, typer.Option(help="register models: nil reads mean empty")] = False,
     independent: Annotated[bool, typer.Option(help="check each [key value] key on its own")] = False,
     time_limit: Annotated[float | None, typer.Option(help="give up after S seconds: unknown")] = None,
@@ -135,6 +168,7 @@ def check(
     sequential_keys: Annotated[bool, typer.Option(help="rw-register: per-process version order")] = False,
     linearizable_keys: Annotated[bool, typer.Option(help="rw-register: realtime version order")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print each file's full result as JSON")] = False,
+    lenient: LenientOption = False,
 ) -> None:
     """Check history files; prints `PATH<TAB>true|false|unknown` per file (elle-cli's contract)."""
     try:
@@ -160,15 +194,16 @@ def check(
     errors = 0
     for path in files:
         try:
-            history = read_history(path, fmt)
+            history = read(path, fmt, lenient)
+            result = run_checker(checker, history, options, path)
         except HistoryFormatError as e:
             typer.echo(f"chaoscert: {e}", err=True)
             errors += 1
             continue
-        result = run_checker(checker, history, options)
         verdicts.append(result.valid)
         if as_json:
-            typer.echo(to_json({"file": str(path), **result.to_json()}))
+            warnings = {"warnings": list(history.warnings)} if history.warnings else {}
+            typer.echo(to_json({"file": str(path), **result.to_json(), **warnings}))
         else:
             typer.echo(f"{path}\t{str(result.valid).lower()}")
     raise typer.Exit(EXIT_ERROR if errors else exit_code(verdicts))
@@ -186,6 +221,7 @@ def sla(
     concurrency: Annotated[int | None, typer.Option(
         help="client threads: process p is client p mod this (default: the processes seen before the first "
              "crash)")] = None,
+    lenient: LenientOption = False,
 ) -> None:
     """Judge SLA claims on a history: certified / violated / inconclusive per claim (exit 0/1/2)."""
     from rich.console import Console
@@ -194,19 +230,22 @@ def sla(
     from chaos.sla.claims import ClaimError, evaluate, load_claims
     from checkers.sla import sla_figures
 
+    if not 0 <= min_downtime_ms <= 86_400_000 * 365:
+        fail(f"--min-downtime-ms: must be a number of milliseconds from 0 to a year, got {min_downtime_ms}")
     try:
         claims = load_claims(claims_path)
     except ClaimError as e:
         fail(str(e))
-    history = read_history(history_path, fmt)
+    history = read(history_path, fmt, lenient)
     consistency = claims.values.get("consistency")
     options = CheckOptions(consistency_models=(consistency,) if consistency else ("strict-serializable",))
     results = {}
     for name in _split_list(models_):
         try:
-            results[name] = run_checker(get_checker(name), history, options)
+            checker = get_checker(name)
         except KeyError as e:
             fail(e.args[0])
+        results[name] = run_checker(checker, history, options, history_path)
     if concurrency is not None and concurrency < 1:
         fail(f"--concurrency must be >= 1, not {concurrency}")
     figures = sla_figures(history, min_downtime_ns=int(min_downtime_ms * 1e6), concurrency=concurrency)

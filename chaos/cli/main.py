@@ -7,6 +7,7 @@ unknown, 255 on an error (bad input, bad option). Errors are one line, never a s
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -35,6 +36,13 @@ def register_all_commands() -> None:
     register_all_commands.done = True  # type: ignore[attr-defined]
 
 
+def _last_line(e: BaseException) -> str:
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return "?" if tb is None else f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the app; one line and exit 255 for any user error."""
     args = sys.argv[1:] if argv is None else argv
@@ -52,6 +60,18 @@ def main(argv: list[str] | None = None) -> NoReturn:
         code = EXIT_ERROR
     except (CliError, HistoryFormatError) as e:
         typer.echo(f"chaoscert: {e}", err=True)
+        code = EXIT_ERROR
+    except RecursionError:
+        typer.echo("chaoscert: input nested too deeply to handle", err=True)
+        code = EXIT_ERROR
+    except MemoryError:
+        typer.echo("chaoscert: out of memory", err=True)
+        code = EXIT_ERROR
+    except Exception as e:  # a bug of ours: one line, and where to report it
+        where = f" (at {_last_line(e)})"
+        typer.echo(f"chaoscert: internal error: {type(e).__name__}: {str(e)[:200]}{where}; please file a "
+                   f"chaoscert issue titled \"internal error in chaoscert {' '.join(args[:1])}\" with the command "
+                   "and its input", err=True)
         code = EXIT_ERROR
     sys.exit(code if isinstance(code, int) else 0)
 

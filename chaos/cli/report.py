@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chaos.cli.app import app, fail
+from chaos.cli.app import app, fail, run_checker
 from chaos.report.outputs import write_run_outputs
 from chaos.report.store import RunDir, StoreError
 from chaos.report.view import FAIL, MIN_DOWNTIME_NS, PASS, merge_status, run_items
@@ -60,7 +60,6 @@ def analyze_run(run_dir: Path, models: list[str], claims_path: Path | None,
 
     Raises KeyError (unknown model), ClaimError (bad claims file), StoreError or HistoryFormatError."""
     from chaos.sla.claims import evaluate, load_claims
-    from checkers.compose import check_safe
     from checkers.sla import sla_figures
 
     run = RunDir(run_dir)
@@ -73,7 +72,7 @@ def analyze_run(run_dir: Path, models: list[str], claims_path: Path | None,
     options = CheckOptions(consistency_models=wanted)
     stored = dict(results.get("checkers") or {})
     for name, checker in zip(models, checkers, strict=True):
-        stored[name] = check_safe(checker, history, options).to_json()
+        stored[name] = run_checker(checker, history, options, run.history).to_json()
     results["checkers"] = stored
     if claims is not None:
         clients = (results.get("parameters") or {}).get("clients")

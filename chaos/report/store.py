@@ -41,6 +41,11 @@ class StoreError(ValueError):
     """A run folder that cannot be read; ``str()`` is one line naming the file."""
 
 
+_RESULT_SHAPES: dict[str, type] = {"checkers": dict, "claims": dict, "figures": dict, "parameters": dict,
+                                    "error": str}
+_JSON_NAMES = {dict: "an object", str: "a string"}
+
+
 @dataclass(frozen=True)
 class RunDir:
     """One run's folder and the name of every file in it."""
@@ -97,8 +102,20 @@ class RunDir:
             raise StoreError(f"{self.results}: cannot read: {e}") from None
         except json.JSONDecodeError as e:
             raise StoreError(f"{self.results}:{e.lineno}: invalid JSON: {e.msg}") from None
+        except (ValueError, RecursionError) as e:  # an integer past Python's digit limit, deep nesting
+            raise StoreError(f"{self.results}: invalid JSON: {str(e).split(':')[0] or 'nested too deeply'}") from None
         if not isinstance(data, dict):
             raise StoreError(f"{self.results}: expected a JSON object, got {type(data).__name__}")
+        for key, kind in _RESULT_SHAPES.items():
+            if key in data and data[key] is not None and not isinstance(data[key], kind):
+                raise StoreError(f"{self.results}: {key}: expected {_JSON_NAMES[kind]}, got {type(data[key]).__name__}")
+        for name, result in (data.get("checkers") or {}).items():
+            if not isinstance(result, dict):
+                raise StoreError(f"{self.results}: checkers.{name}: expected an object, got {type(result).__name__}")
+        claims = data.get("claims") or {}
+        verdicts = claims.get("verdicts", [])
+        if not isinstance(verdicts, list) or not all(isinstance(v, dict) for v in verdicts):
+            raise StoreError(f"{self.results}: claims.verdicts: expected a list of objects")
         return data
 
     def save_results(self, data: dict[str, Any]) -> None:

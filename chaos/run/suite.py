@@ -180,6 +180,8 @@ def load_suite(path: str | Path, *, time_scale: float = 1.0, results_dir: Path =
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+)", str(e))
         raise SuiteError(f"{path}:{m.group(1) if m else '?'}: invalid TOML: {str(e).split(' (at line')[0]}") from None
+    except ValueError as e:  # an integer past Python's digit limit
+        raise SuiteError(f"{path}: invalid TOML: {str(e).split(':')[0]}") from None
     if time_scale <= 0:
         raise SuiteError(f"--time-scale must be positive, not {time_scale}")
     where = _Where(path, text)
@@ -217,6 +219,9 @@ def load_suite(path: str | Path, *, time_scale: float = 1.0, results_dir: Path =
     fields = _spec_fields()
     tests: list[SuiteTest] = []
     for i, raw in enumerate(tests_data):
+        if not isinstance(raw, dict):
+            raise SuiteError(f"{where('test')}: test: each [[test]] is a table, not {type(raw).__name__} "
+                             f"{str(raw)[:40]}")
         test_name = raw.get("name", f"test-{i + 1}")
         if not isinstance(test_name, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", test_name):
             raise SuiteError(f"{where('name', 'test', i)}: test.name: letters, digits, '.', '_', '-' only, "
@@ -229,6 +234,9 @@ def load_suite(path: str | Path, *, time_scale: float = 1.0, results_dir: Path =
                 if source == "test" and key in ("name", "claims"):
                     continue
                 spot = where(key, section, index)
+                if key == "claims_file":
+                    raise SuiteError(f"{spot}: {source}.{key}: set by the suite, not by a test (write claims = "
+                                     "a table or a claims file path)")
                 if key not in fields:
                     hint = " (set it under [cluster])" if key in NOT_PER_TEST else ""
                     raise SuiteError(f"{spot}: {source}.{key}: unknown key{hint}; known: "

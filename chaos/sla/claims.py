@@ -25,6 +25,7 @@ passes in. Adding a claim is adding one small evaluation function and one :class
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -353,6 +354,8 @@ def load_claims(path: str | Path) -> Claims:
         m = re.search(r"\(at line (\d+)", str(e))
         where = f"{path}:{m.group(1)}" if m else str(path)
         raise ClaimError(f"{where}: invalid TOML: {str(e).split(' (at line')[0]}") from None
+    except ValueError as e:  # an integer past Python's digit limit
+        raise ClaimError(f"{path}: invalid TOML: {str(e).split(':')[0]}") from None
     def where(key: str) -> str:
         line = _line_of(text, key)
         return f"{path}:{line}" if line else str(path)
@@ -371,6 +374,8 @@ def claims_from_mapping(data: Mapping[str, Any], where: Callable[[str], str], na
             raise ClaimError(f"{where(key)}: {key}: unknown claim{hint}")
         if not isinstance(value, spec.types) or isinstance(value, bool):
             raise ClaimError(f"{where(key)}: {key}: expected {spec.type_name}, got {type(value).__name__} {value!r}")
+        if isinstance(value, (int, float)) and not (abs(value) < 10**15 and math.isfinite(value)):
+            raise ClaimError(f"{where(key)}: {key}: must be {spec.range_text}, got a number out of range")
         if not spec.check(value):
             raise ClaimError(f"{where(key)}: {key}: must be {spec.range_text}, got {value!r}")
         values[key] = value

@@ -39,7 +39,17 @@ def garbage_and_aborted(txns: Txns, reads: Iterable[tuple[int, Any, Any, int, It
     ``reads`` yields (txn, key, value read, mop index, the values it shows).
     """
     garbage, aborted = [], []
+    written: dict[Any, set[Any]] = defaultdict(set)  # key -> every element some txn wrote
+    failed: dict[Any, set[Any]] = defaultdict(set)  # key -> elements only failed txns wrote
+    for (k, e), w in writer.items():
+        written[k].add(e)
+        if txns.typ[w] == "fail":
+            failed[k].add(e)
+    nothing: set[Any] = set()
     for t, k, _, i, shown in reads:
+        shown = shown if isinstance(shown, (list, tuple)) else list(shown)
+        if written.get(k, nothing).issuperset(shown) and failed.get(k, nothing).isdisjoint(shown):
+            continue  # set operations in C; the loop below only for the reads with something to report
         for e in shown:
             w = writer.get((k, e))
             if w is None:

@@ -125,12 +125,14 @@ def _internal(txns: Txns) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         if typ != "ok" or len({k for _, k, _ in mops}) == len(mops):  # no key touched twice: nothing to compare
             continue
         state: dict[Any, list[Any]] = {}  # key -> expected list; starting with ... when the prefix is unknown
-        seen: dict[Any, dict[Any, list[Any]]] = {}
+        earlier_reads: dict[Any, list[list[Any]]] = {}  # key -> this txn's reads of it so far
         future_case = None
         for f, k, v in mops:
             if f == "append":
-                if future_case is None and v in seen.get(k, {}):
-                    future_case = {"op": txns.ops[t].to_dict(), "mop": seen[k][v], "element": v}
+                if future_case is None:
+                    mop = next((m for m in earlier_reads.get(k, ()) if v in (m[2] or ())), None)
+                    if mop is not None:
+                        future_case = {"op": txns.ops[t].to_dict(), "mop": mop, "element": v}
                 state[k] = [*state.get(k, [UNKNOWN_PREFIX]), v]
                 continue
             lst = list(v or [])
@@ -146,8 +148,7 @@ def _internal(txns: Txns) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                     internal.append({"op": txns.ops[t].to_dict(), "mop": [f, k, v], "expected": expected})
                     break
             state[k] = lst
-            for e in lst:
-                seen.setdefault(k, {}).setdefault(e, [f, k, v])
+            earlier_reads.setdefault(k, []).append([f, k, v])
         if future_case is not None:
             future.append(future_case)
     return internal, future

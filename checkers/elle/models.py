@@ -105,11 +105,15 @@ CANONICAL_NAMES: Mapping[str, str] = {
     "strong-read-committed": "strong-PL-2",
 }
 
+# Elle renamed ROLA to update-atomic; the old name is still read.
+ALIASES = {"ROLA": "update-atomic"}
+
 _FRIENDLY = {canonical: friendly for friendly, canonical in CANONICAL_NAMES.items()}
 _FRIENDLY.update({"PL-3": "serializable", "PL-SS": "strict-serializable"})
 
 
 def canonical_model_name(model: str) -> str:
+    model = ALIASES.get(model, model)
     return CANONICAL_NAMES.get(model, model)
 
 
@@ -136,12 +140,12 @@ MODELS: Graph = _canonical_graph({
     "monotonic-atomic-view": ("read-committed",),
     "monotonic-view": ("PL-2",),
     "monotonic-snapshot-read": ("PL-2",),
-    "parallel-snapshot-isolation": ("causal-cerone", "ROLA"),
+    "parallel-snapshot-isolation": ("causal-cerone", "update-atomic"),
     "prefix": ("causal-cerone",),
     "read-atomic": ("monotonic-atomic-view",),
     "read-committed": ("read-uncommitted",),
     "repeatable-read": ("cursor-stability", "monotonic-atomic-view"),
-    "ROLA": ("read-atomic",),
+    "update-atomic": ("read-atomic",),
     "serializable": ("repeatable-read", "snapshot-isolation", "view-serializable"),
     "session-serializable": ("1SR",),
     "snapshot-isolation": ("forward-consistent-view", "monotonic-atomic-view", "monotonic-snapshot-read",
@@ -178,7 +182,7 @@ DIRECT_PROSCRIBED: Graph = _canonical_graph({
     "snapshot-isolation": ("internal", "G1", "G-SI", "G-nonadjacent", "PL-SI-cycle-exists"),
     "read-atomic": ("internal", "G1a", "future-read"),
     "repeatable-read": ("G1", "G2-item", "PL-2.99-cycle-exists", "lost-update"),
-    "ROLA": ("lost-update",),
+    "update-atomic": ("lost-update",),
     "strict-serializable": ("G1", "G1c-realtime", "G2-realtime", "PL-SS-cycle-exists"),
     "strong-session-PL-1": ("strong-session-PL-1-cycle-exists", "G0-process"),
     "strong-session-PL-2": ("strong-session-PL-2-cycle-exists", "G1c-process"),

@@ -64,7 +64,7 @@ def test_threads_recording_while_batches_are_written_keep_index_and_time_order(t
             t.start()
         for t in threads:
             t.join()
-    recorded = read_history(path).ops
+    recorded = read_history(path, lenient=True).ops  # invocations only: not a history, but in order
     assert [o.index for o in recorded] == list(range(12_000))
     assert all(a.time <= b.time for a, b in pairwise(recorded))
     for p in range(4):

@@ -1,0 +1,148 @@
+"""What an op's value must look like for each model, checked before the checker runs.
+
+A checker that met a value of the wrong shape used to skip it, read it as nil or crash; any of
+these can turn a broken history into ``true``. Instead :func:`check_shapes` raises
+:class:`ShapeError` for the first op whose value does not fit, and the command line names the
+file, line and field. Example: a bank ``read`` whose value is ``"100"`` instead of a map of
+balances, a kv ``get`` that returned ``3`` instead of ``[key 3]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from checkers.history import History, Op
+
+__all__ = ["SHAPES", "ShapeError", "check_shapes"]
+
+
+class ShapeError(ValueError):
+    """An op whose value has the wrong shape for the model; names the op and the field."""
+
+    def __init__(self, op: Op, field: str, message: str) -> None:
+        super().__init__(f"op {op.index}: {field}: {message}")
+        self.op, self.field, self.message = op, field, message
+
+
+_SCALARS = frozenset({type(None), int, float, str, bool})
+
+
+def _scalar(x: Any) -> bool:
+    return type(x) in _SCALARS or isinstance(x, (int, float, str))
+
+
+def _scalars(xs: list[Any]) -> bool:
+    """Every element a scalar (one C-level pass over the types; subclasses such as Symbol the slow way)."""
+    return frozenset(map(type, xs)) <= _SCALARS or all(map(_scalar, xs))
+
+
+def _show(x: Any) -> str:
+    text = repr(x)
+    return f"{type(x).__name__} {text[:50]}{'...' if len(text) > 50 else ''}"
+
+
+def _bank(op: Op, f: Any, value: Any) -> str | None:
+    if f in ("read", "final-read") and op.type == "ok" and not (
+            isinstance(value, Mapping) and all(v is None or type(v) in (int, float) for v in value.values())):
+        return f"a bank read returns a map of account to balance, not {_show(value)}"
+    if f == "transfer" and op.type == "invoke" and not (
+            isinstance(value, Mapping) and {"from", "to", "amount"} <= set(value)
+            and type(value["amount"]) in (int, float)):
+        return f"a transfer is {{:from a :to b :amount n}}, not {_show(value)}"
+    return None
+
+
+def _keyed(op: Op, f: Any, value: Any) -> str | None:
+    if "key" in op.extra or op.type in ("fail", "info"):
+        return None
+    if not (isinstance(value, list) and len(value) == 2 and _scalar(value[0])):
+        return f"a keyed op's value is [key value], not {_show(value)}"
+    return None
+
+
+def _register(op: Op, f: Any, value: Any) -> str | None:
+    if f == "cas":
+        pair = isinstance(value, list) and len(value) == 2
+        if not (pair and (all(map(_scalar, value)) or _cas_pair(value[1]))):  # [old new] or [key [old new]]
+            return f"a cas value is [old new], not {_show(value)}"
+    elif not _scalar(value) and not (isinstance(value, list) and len(value) == 2 and "key" not in op.extra):
+        return f"a register holds one value, not {_show(value)}"
+    return None
+
+
+def _cas_pair(x: Any) -> bool:
+    return isinstance(x, list) and len(x) == 2 and all(map(_scalar, x))
+
+
+def _txn(functions: frozenset[str], read_lists: bool, always: bool = False) -> Callable[[Op, Any, Any], str | None]:
+    """Transactions of [f key value] micro-ops; reads return lists (list-append) or one value.
+    Ops that are no transaction are left to the checker, unless ``always``."""
+
+    def check(op: Op, f: Any, value: Any) -> str | None:
+        if value is None or (not always and f != "txn" and not isinstance(value, list)):
+            return None
+        if not isinstance(value, list):
+            return f"a transaction is a list of [f key value] micro-ops, not {_show(value)}"
+        for mop in value:
+            if not (isinstance(mop, list) and len(mop) == 3 and mop[0] in functions and _scalar(mop[1])):
+                return f"micro-op {_show(mop)} is not [f key value] with f one of {', '.join(sorted(functions))}"
+            read = mop[2]
+            if mop[0] in ("r", "read") and op.type == "ok" and not (
+                    (read is None or (isinstance(read, list) and _scalars(read))) if read_lists else _scalar(read)):
+                return f"read {_show(mop)} returned a value of the wrong shape"
+            if mop[0] not in ("r", "read") and not _scalar(mop[2]):
+                return f"write {_show(mop)} writes a value of the wrong shape"
+        return None
+
+    return check
+
+
+def _element(x: Any) -> bool:
+    """A set element: a scalar, or a tuple of scalars such as an independent [key value]."""
+    return _scalar(x) or (isinstance(x, list) and _scalars(x))
+
+
+def _set(op: Op, f: Any, value: Any) -> str | None:
+    if f == "add" and not _element(value):
+        return f"an add is one element, not {_show(value)}"
+    if f == "read" and op.type == "ok" and not (value is None or (
+            isinstance(value, list) and (_scalars(value) or all(map(_element, value))))):
+        return f"a set read returns a list of elements, not {_show(value)}"
+    return None
+
+
+def _counter(op: Op, f: Any, value: Any) -> str | None:
+    if f in ("add", "increment") and op.type == "invoke" and value is not None and type(value) is not int:
+        return f"a counter add is an integer, not {_show(value)}"
+    if f == "read" and op.type == "ok" and value is not None and type(value) is not int:
+        return f"a counter read is an integer, not {_show(value)}"
+    return None
+
+
+SHAPES: dict[str, Callable[[Op, Any, Any], str | None]] = {
+    "bank": _bank,
+    "kv": _keyed,
+    "cas-register": _register,
+    "register": _register,
+    "list-append": _txn(frozenset({"append", "r"}), read_lists=True),
+    "rw-register": _txn(frozenset({"r", "w"}), read_lists=False),
+    "multi-register": _txn(frozenset({"read", "write", "r", "w"}), read_lists=False, always=True),
+    "set": _set,
+    "set-full": _set,
+    "linearizable-set": _set,
+    "counter": _counter,
+}
+
+
+def check_shapes(model: str, history: History) -> None:
+    """Raise ShapeError for the first client op whose value does not fit ``model`` (a no-op for
+    models without a rule)."""
+    rule = SHAPES.get(model)
+    if rule is None:
+        return
+    for op in history.ops:
+        if op.is_client:
+            problem = rule(op, op.f, op.value)
+            if problem is not None:
+                raise ShapeError(op, "value", problem)

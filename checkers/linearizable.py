@@ -308,12 +308,10 @@ def calls_by_key(history: History, keyed: bool) -> dict[Hashable, list[Call]]:
     """
     position = {id(op): i for i, op in enumerate(history.ops)}
     parts: dict[Hashable, list[Call]] = {}
-    for pair in history.pairs():
-        complete = pair.complete
+    for invoke, complete in history.pairs():
         kind = "info" if complete is None else complete.type
         if kind == "fail":
             continue
-        invoke = pair.invoke
         value = complete.value if kind == "ok" else invoke.value  # type: ignore[union-attr]
         key: Hashable = None
         if keyed:
@@ -324,9 +322,11 @@ def calls_by_key(history: History, keyed: bool) -> dict[Hashable, list[Call]]:
                 value = value[1] if isinstance(value, list) and len(value) == 2 else None
             else:
                 raise ValueError(f"op {invoke.index}: no key (expected a key field or a [key value] value)")
-        parts.setdefault(key, []).append(
-            Call(pair.f, value, kind, invoke.index, invoke.process, position[id(invoke)],
-                 position[id(complete)] if kind == "ok" else None))  # type: ignore[arg-type]
+        calls = parts.get(key)
+        if calls is None:
+            parts[key] = calls = []
+        calls.append(Call(invoke.f, value, kind, invoke.index, invoke.process, position[id(invoke)],
+                          position[id(complete)] if kind == "ok" else None))
     return parts
 
 

@@ -96,7 +96,7 @@ def decide(parts: Mapping[Hashable, Sequence[Call]], model: Model, *, deadline: 
                     break
                 continue
             if deadline is not None and time.monotonic() > deadline:
-                done.update((k, Outcome("unknown", cause="timeout", configs=held[k])) for k in running)
+                done.update((k, Outcome("unknown", cause="timeout", configs=held.get(k, 0))) for k in running)
                 running.clear()
                 break
             while sum(held.values()) > max_configs:

@@ -2,13 +2,14 @@
 sequential model accepts?
 
 The search is Wing and Gong's with Lowe's memoisation, as Porcupine does it: take, among the ops
-that may go next (invoked before the earliest pending return), one the model accepts, and go on;
-back up when stuck. A configuration (the set of ops taken, as a bitset, and the model state) seen
-before is not explored twice. Crashed (``info``) ops may or may not have taken effect: they stay
-pending to the end and the search may take them or leave them out, so a configuration that took
-*more* of them than one already explored, with the same ``ok`` ops and state, can do nothing new
-and is cut too. ``fail`` ops never happened and are dropped, as are crashed ops that cannot
-change the state (a crashed read).
+that may go next (invoked before the earliest pending return), the first in invocation order that
+the model accepts, and go on; back up when stuck. A configuration (the set of ops taken and the
+model state) seen before is not explored twice. A read the state allows is taken at once, without
+trying the others: an order that takes it later works with it taken now. Crashed (``info``) ops
+may or may not have taken effect: they stay pending to the end and the search may take them or
+leave them out, so a configuration that took *more* of them than one already explored, with the
+same ``ok`` ops and state, can do nothing new and is cut too. ``fail`` ops never happened and are
+dropped, as are crashed ops that cannot change the state (a crashed read).
 
 Example: a register starting at 0; process 1 reads 2 while process 0's write of 2 is still
 running, then process 2 reads 0 after the write returned::
@@ -20,7 +21,9 @@ since: not linearizable. The result names the op that cannot go (``read 0``), th
 found (``write 2, read 2``), the states possible there (``2``) and says it in one paragraph.
 
 Keyed models (``kv``), and any model with ``--independent``, are checked key by key
-(P-compositionality): a history is linearizable when each key's sub-history is.
+(P-compositionality): a history is linearizable when each key's sub-history is. The keys' searches
+take turns, so a key that is quickly found not linearizable ends the check even while another key
+is still searching.
 """
 
 from __future__ import annotations

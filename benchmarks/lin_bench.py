@@ -1,167 +1,159 @@
-"""Linearizability checker benchmark: generated Jepsen-like histories through the real CLI.
+"""Linearizability checker benchmark: generated Jepsen-like history FILES checked through the CLI.
 
 1. 100 cas-register histories (5 clients, values 0-4, ~170 ops each with crashed ``info`` ops whose
    processes are replaced, initial value nil), half of them with one read corrupted, checked in ONE
-   ``python -m chaos check -m cas-register`` call (start-up and EDN reading included).
-2. One kv history: 50 clients, ~2,000 ops over 10 keys (get/put/append), valid, then with one get
-   corrupted.
+   ``chaoscert check -m cas-register`` call (start-up and EDN reading included).
+2. The kinds of issue 22, each valid and invalid (one read in the middle returning a value nobody
+   wrote), written by ``benchmarks/lin_gen.py`` and checked one file per ``chaoscert check`` call:
+   a 2,000-op kv history with 50 clients, a 1-key 1,000-op kv history with 1 % ``info``, CAS
+   registers and 100-key kv histories of 10k and 100k ops with 1 % and 10 % ``info``. Porcupine's
+   times (Go, this machine, from the lin-study) are printed beside.
 
-Usage: python benchmarks/lin_bench.py [--files 100] [--seed 1] [--keep DIR]
-Prints wall-clock figures; the targets are < 1 s for (1) and < 0.5 s for (2).
+"Ops" are history lines (an invocation and its completion are two). Each line printed: kind, verdict
+(expected ``true`` for valid, ``false`` for invalid), wall-clock seconds of the CLI call, and with
+``--profile`` the same check in-process split into reading the file and the search.
+
+Usage: python benchmarks/lin_bench.py [--only SUBSTRING] [--skip-100k] [--time-limit S] [--profile] [--keep DIR]
+       [--source DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from lin_gen import corrupt, generate, register_apply, register_op, simulate, write_edn
 
 ROOT = Path(__file__).resolve().parents[1]
+CLI = ROOT / ".venv" / "bin" / "chaoscert"
 
 
-def _edn(x: Any) -> str:
-    if x is None:
-        return "nil"
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    if isinstance(x, str):
-        return x if x.startswith(":") else f'"{x}"'
-    if isinstance(x, (list, tuple)):
-        return "[" + " ".join(_edn(v) for v in x) + "]"
-    return str(x)
+class Kind(NamedTuple):
+    name: str
+    model: str  # lin_gen's: cas or kv
+    ops: int
+    clients: int
+    keys: int
+    info: float
+    porcupine: str  # seconds, valid / invalid where known
 
 
-def simulate(rng: random.Random, clients: int, ops: int, gen_op: Any, apply: Any, init: Any,
-             crash: float) -> list[dict[str, Any]]:
-    """Ops with random windows; each takes effect at a random point inside its window (crashed ones
-    maybe not at all); the real object's answers are computed in that order."""
-    procs = list(range(clients))
-    clock = [rng.randint(0, 50) for _ in procs]
-    calls = []
-    for _ in range(ops):
-        slot = min(range(clients), key=clock.__getitem__)
-        start = clock[slot] + rng.randint(1, 20)
-        end = start + rng.randint(1, 60)
-        crashed = rng.random() < crash
-        happens = not crashed or rng.random() < 0.5
-        point = rng.uniform(start, end if not crashed else end + 200)
-        calls.append({"process": procs[slot], "start": start, "end": end, "point": point, "happens": happens,
-                      "crashed": crashed, **gen_op(rng)})
-        clock[slot] = end
-        if crashed:
-            procs[slot] += clients
-    state = init
-    for c in sorted(calls, key=lambda c: c["point"]):
-        if c["happens"]:
-            state, c["out"], c["ok"] = apply(state, c)
-    events = []
-    for c in calls:
-        base = {k: c[k] for k in ("process", "f") if k in c} | ({"key": c["key"]} if "key" in c else {})
-        events.append((c["start"], {**base, "type": ":invoke", "value": c["value"]}))
-        if c["crashed"]:
-            events.append((c["end"], {**base, "type": ":info", "value": c["value"], "error": ":timed-out"}))
-        else:
-            events.append((c["end"], {**base, "type": ":ok" if c["ok"] else ":fail", "value": c["out"]}))
-    events.sort(key=lambda e: e[0])
-    return [{**e, "index": i, "time": t * 1_000_000} for i, (t, e) in enumerate(events)]
+KINDS = [
+    Kind("kv-2k-50clients", "kv", 2_000, 50, 10, 0.05, "0.23 / 0.06-0.09"),
+    Kind("kv-1key-1k-info1%", "kv", 1_000, 10, 1, 0.01, "0.03"),
+    Kind("cas-10k-info1%", "cas", 10_000, 10, 1, 0.01, "0.068"),
+    Kind("cas-10k-info10%", "cas", 10_000, 10, 1, 0.10, "0.38"),
+    Kind("kv-100keys-10k-info10%", "kv", 10_000, 20, 100, 0.10, "0.09"),
+    Kind("cas-100k-info1%", "cas", 100_000, 10, 1, 0.01, "1.75"),
+    Kind("cas-100k-info10%", "cas", 100_000, 10, 1, 0.10, "30.6"),
+    Kind("kv-100keys-100k-info1%", "kv", 100_000, 20, 100, 0.01, "1.0-1.2"),
+    Kind("kv-100keys-100k-info10%", "kv", 100_000, 20, 100, 0.10, "1.0-1.2"),
+]
+MODEL = {"cas": "cas-register", "kv": "kv"}
 
 
-def write_edn(path: Path, ops: list[dict[str, Any]]) -> None:
-    with open(path, "w") as out:
-        for op in ops:
-            out.write("{" + ", ".join(f":{k} {_edn(v)}" for k, v in op.items()) + "}\n")
+SOURCE: Path | None = None  # --source: check with the chaoscert sources there (an older commit, to compare)
 
 
-def register_op(rng: random.Random) -> dict[str, Any]:
-    f = rng.choice([":read", ":read", ":write", ":cas"])
-    value = None if f == ":read" else rng.randint(0, 4) if f == ":write" else [rng.randint(0, 4), rng.randint(0, 4)]
-    return {"f": f, "value": value}
-
-
-def register_apply(state: Any, c: dict[str, Any]) -> tuple[Any, Any, bool]:
-    if c["f"] == ":read":
-        return state, state, True
-    if c["f"] == ":write":
-        return c["value"], c["value"], True
-    old, new = c["value"]
-    return (new, c["value"], True) if state == old else (state, c["value"], False)
-
-
-def corrupt(rng: random.Random, ops: list[dict[str, Any]], f: str, values: list[Any]) -> None:
-    reads = [op for op in ops if op["type"] == ":ok" and op["f"] == f and op["value"] is not None]
-    op = rng.choice(reads)
-    op["value"] = rng.choice([v for v in values if v != op["value"]])
-
-
-def kv_op(rng: random.Random) -> dict[str, Any]:
-    f = rng.choice([":get", ":get", ":put", ":append"])
-    return {"f": f, "key": f"k{rng.randrange(10)}", "value": None if f == ":get" else f"x{rng.randrange(100)}"}
-
-
-def kv_apply(state: dict[str, str], c: dict[str, Any]) -> tuple[Any, Any, bool]:
-    current = state.get(c["key"], "")
-    if c["f"] == ":get":
-        return state, current, True
-    new = c["value"] if c["f"] == ":put" else current + c["value"]
-    return {**state, c["key"]: new}, c["value"], True
-
-
-def run(files: list[Path], model: str, *extra: str) -> tuple[float, Counter[str]]:
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "chaos", "check", "-m", model, *extra, *map(str, files)],
-                          cwd=ROOT, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - t0
+def run(files: list[Path], model: str, *extra: str) -> tuple[Timing, Counter[str]]:
+    command = [str(CLI)] if SOURCE is None else [sys.executable, "-m", "chaos"]
+    env = None if SOURCE is None else {**os.environ, "PYTHONPATH": str(SOURCE)}
+    t0, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run([*command, "check", "-m", model, *extra, *map(str, files)],
+                          cwd=SOURCE or ROOT, env=env, capture_output=True, text=True, check=False)
+    elapsed, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1, 2):
         raise SystemExit(f"check failed ({proc.returncode}): {proc.stderr.strip()}")
-    return elapsed, Counter(line.rsplit("\t", 1)[1] for line in proc.stdout.splitlines())
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return Timing(elapsed, cpu), Counter(line.rsplit("\t", 1)[1] for line in proc.stdout.splitlines())
+
+
+class Timing(NamedTuple):
+    """Wall-clock and CPU seconds of one CLI call (CPU is the steadier figure on a loaded machine)."""
+
+    wall: float
+    cpu: float
+
+    def __str__(self) -> str:
+        return f"{self.wall:.3f} s ({self.cpu:.3f} s CPU)"
+
+
+def profile(path: Path, model: str, time_limit: float) -> str:
+    """The same check in this process: CPU seconds reading the file, then checking (search included)."""
+    from checkers import CheckOptions, read_history
+    from checkers.linearizable import check_linearizable
+
+    t0 = time.process_time()
+    history = read_history(path)
+    t1 = time.process_time()
+    result = check_linearizable(history, CheckOptions(time_limit_s=time_limit), model)
+    t2 = time.process_time()
+    return f"CPU: read {t1 - t0:.3f} s, check {t2 - t1:.3f} s ({result.details.get('configs')} configurations)"
+
+
+def register_files(folder: Path, count: int, seed: int) -> None:
+    rng = random.Random(seed)
+    files, sizes, infos = [], [], 0
+    for n in range(count):
+        ops = simulate(rng, 5, rng.randint(75, 90), register_op, register_apply, None, crash=0.12)
+        if n % 2:
+            corrupt(ops)
+        path = folder / f"register-{n:03}.edn"
+        write_edn(path, ops)
+        files.append(path)
+        sizes.append(len(ops))
+        infos += sum(op["type"] == ":info" for op in ops)
+    run(files[:2], "cas-register")  # warm the file cache and bytecode
+    elapsed, verdicts = run(files, "cas-register")
+    print(f"register: {len(files)} files, {min(sizes)}-{max(sizes)} ops each ({sum(sizes)} ops, {infos} info), "
+          f"half with one corrupted read: one CLI call {elapsed}; verdicts {dict(verdicts)}")
+    empty = folder / "empty.edn"
+    empty.write_text("")
+    startup, _ = run([empty], "cas-register")
+    print(f"start-up alone (one empty file): {startup}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--only", help="run only the kinds whose name contains this")
+    parser.add_argument("--skip-100k", action="store_true", help="leave out the 100k-op kinds")
+    parser.add_argument("--time-limit", type=float, default=300, help="passed to chaoscert check")
+    parser.add_argument("--profile", action="store_true", help="also time reading and checking in-process")
     parser.add_argument("--keep", type=Path, help="write the histories here instead of a temporary folder")
+    parser.add_argument("--source", type=Path, help="run the CLI from these sources (e.g. `git archive` of a commit)")
     args = parser.parse_args()
-    rng = random.Random(args.seed)
+    global SOURCE
+    SOURCE = args.source
     with tempfile.TemporaryDirectory(prefix="lin-bench-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        files, sizes, infos = [], [], 0
-        for n in range(args.files):
-            ops = simulate(rng, 5, rng.randint(75, 90), register_op, register_apply, None, crash=0.12)
-            if n % 2:
-                corrupt(rng, ops, ":read", list(range(5)))
-            path = folder / f"register-{n:03}.edn"
-            write_edn(path, ops)
-            files.append(path)
-            sizes.append(len(ops))
-            infos += sum(op["type"] == ":info" for op in ops)
-        run(files[:2], "cas-register")  # warm the file cache and bytecode
-        elapsed, verdicts = run(files, "cas-register")
-        print(f"register: {len(files)} files, {min(sizes)}-{max(sizes)} ops each ({sum(sizes)} ops, {infos} info), "
-              f"half with one corrupted read")
-        print(f"register: one CLI call {elapsed:.3f} s (target < 1 s); verdicts {dict(verdicts)}")
-        empty = folder / "empty.edn"
-        empty.write_text("")
-        startup, _ = run([empty], "cas-register")
-        print(f"start-up alone (one empty file): {startup:.3f} s")
-
-        kv_ops = simulate(rng, 50, 1000, kv_op, kv_apply, {}, crash=0.05)
-        good = folder / "kv.edn"
-        write_edn(good, kv_ops)
-        corrupt(rng, kv_ops, ":get", [f"x{i}" for i in range(100)])
-        bad = folder / "kv-bad.edn"
-        write_edn(bad, kv_ops)
-        for path in (good, bad):
-            elapsed, verdicts = run([path], "kv")
-            print(f"kv: {len(kv_ops)} ops, 50 clients, 10 keys ({path.name}): {elapsed:.3f} s (target < 0.5 s); "
-                  f"verdict {dict(verdicts)}")
+        if args.only is None:
+            register_files(folder, args.files, args.seed)
+        for kind in KINDS:
+            if (args.only and args.only not in kind.name) or (args.skip_100k and kind.ops >= 100_000):
+                continue
+            for invalid in (False, True):
+                path = folder / f"{kind.name}-{'invalid' if invalid else 'valid'}.edn"
+                if not path.exists():
+                    write_edn(path, generate(kind.model, kind.ops, kind.clients, kind.keys, kind.info, args.seed,
+                                             invalid))
+                elapsed, verdicts = run([path], MODEL[kind.model], "--time-limit", str(args.time_limit))
+                extra = f"; {profile(path, MODEL[kind.model], args.time_limit)}" if args.profile else ""
+                print(f"{path.stem}: {', '.join(verdicts)} in {elapsed} (Porcupine {kind.porcupine} s){extra}",
+                      flush=True)
 
 
 if __name__ == "__main__":

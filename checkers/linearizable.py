@@ -2,13 +2,14 @@
 sequential model accepts?
 
 The search is Wing and Gong's with Lowe's memoisation, as Porcupine does it: take, among the ops
-that may go next (invoked before the earliest pending return), one the model accepts, and go on;
-back up when stuck. A configuration (the set of ops taken, as a bitset, and the model state) seen
-before is not explored twice. Crashed (``info``) ops may or may not have taken effect: they stay
-pending to the end and the search may take them or leave them out, so a configuration that took
-*more* of them than one already explored, with the same ``ok`` ops and state, can do nothing new
-and is cut too. ``fail`` ops never happened and are dropped, as are crashed ops that cannot
-change the state (a crashed read).
+that may go next (invoked before the earliest pending return), the first in invocation order that
+the model accepts, and go on; back up when stuck. A configuration (the set of ops taken and the
+model state) seen before is not explored twice. A read the state allows is taken at once, without
+trying the others: an order that takes it later works with it taken now. Crashed (``info``) ops
+may or may not have taken effect: they stay pending to the end and the search may take them or
+leave them out, so a configuration that took *more* of them than one already explored, with the
+same ``ok`` ops and state, can do nothing new and is cut too. ``fail`` ops never happened and are
+dropped, as are crashed ops that cannot change the state (a crashed read).
 
 Example: a register starting at 0; process 1 reads 2 while process 0's write of 2 is still
 running, then process 2 reads 0 after the write returned::
@@ -20,13 +21,16 @@ since: not linearizable. The result names the op that cannot go (``read 0``), th
 found (``write 2, read 2``), the states possible there (``2``) and says it in one paragraph.
 
 Keyed models (``kv``), and any model with ``--independent``, are checked key by key
-(P-compositionality): a history is linearizable when each key's sub-history is.
+(P-compositionality): a history is linearizable when each key's sub-history is. The keys' searches
+take turns, so a key that is quickly found not linearizable ends the check even while another key
+is still searching.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Sequence
+from bisect import bisect_left, insort
+from collections.abc import Generator, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,12 +39,12 @@ from checkers.models import MODELS, Call, Choice, Inconsistent, Model, model_for
 from checkers.registry import CheckOptions, register_checker
 from checkers.result import Result, unknown
 
-__all__ = ["MAX_CONFIGS", "Failure", "Outcome", "calls_by_key", "check_linearizable", "search"]
+__all__ = ["MAX_CONFIGS", "Failure", "Outcome", "calls_by_key", "check_linearizable", "decide", "search"]
 
-MAX_CONFIGS = 1_000_000
-"""The most configurations the memo may hold (about 250 MB) before the answer is ``unknown``."""
+MAX_CONFIGS = 4_000_000
+"""The most configurations the memos may hold together (a few hundred MB) before the answer is ``unknown``."""
 
-_CHECK_EVERY = 2048  # steps between looks at the clock
+_SLICE = 4096  # candidates tried by one search before the next search's turn (and a look at the clock)
 
 
 @dataclass(frozen=True)
@@ -65,133 +69,199 @@ class Outcome:
     linearization: tuple[Call, ...] = field(default=(), repr=False)
 
 
-class _Stop(Exception):
-    def __init__(self, cause: str) -> None:
-        self.cause = cause
-
-
 def search(calls: Sequence[Call], model: Model, *, deadline: float | None = None,
            max_configs: int = MAX_CONFIGS) -> Outcome:
     """Wing-Gong-Lowe search over ``calls`` (one key's ops). ``deadline`` is a ``time.monotonic()``."""
-    try:
-        return _search(calls, model, deadline, max_configs)
-    except _Stop as stop:
-        return Outcome("unknown", cause=stop.cause, configs=max_configs if stop.cause == "memory" else 0)
+    return decide({None: calls}, model, deadline=deadline, max_configs=max_configs)[None]
 
 
-def _search(calls: Sequence[Call], model: Model, deadline: float | None, max_configs: int) -> Outcome:
+def decide(parts: Mapping[Hashable, Sequence[Call]], model: Model, *, deadline: float | None = None,
+           max_configs: int = MAX_CONFIGS) -> dict[Hashable, Outcome]:
+    """Search every key's calls, taking turns, until one key is not linearizable or all are decided.
+
+    Keys left undecided when another key fails are not in the answer. Past ``deadline`` the keys
+    still searching are "unknown" (timeout); when the memos together pass ``max_configs``, the
+    largest search stops as "unknown" (memory) and the others go on.
+    """
+    running = {key: _explore(calls, model) for key, calls in parts.items()}
+    held: dict[Hashable, int] = {}
+    done: dict[Hashable, Outcome] = {}
+    while running:
+        for key, steps in list(running.items()):
+            try:
+                held[key] = next(steps)
+            except StopIteration as stop:
+                del running[key]
+                held.pop(key, None)
+                done[key] = stop.value
+                if stop.value.valid is False:
+                    running.clear()
+                    break
+                continue
+            if deadline is not None and time.monotonic() > deadline:
+                done.update((k, Outcome("unknown", cause="timeout", configs=held.get(k, 0))) for k in running)
+                running.clear()
+                break
+            while sum(held.values()) > max_configs:
+                largest = max(held, key=held.__getitem__)
+                del running[largest]
+                done[largest] = Outcome("unknown", cause="memory", configs=held.pop(largest))
+    return {key: done[key] for key in parts if key in done}
+
+
+def _explore(calls: Sequence[Call], model: Model) -> Generator[int, None, Outcome]:
+    """The search for one key's calls; yields the memo's size now and then, returns the outcome.
+
+    A configuration is (ok ops taken, crashed ops taken, state). Ok ops are numbered by invocation;
+    those taken are ``cp`` (all below it are taken, it is not) and ``rel`` (bit k: op cp+k is
+    taken), so the key stays small however long the history. Candidates are the ops invoked before
+    the earliest return still pending, tried in invocation order (crashed ones among them, as
+    Porcupine does); of identical crashed ops only the first not taken is a candidate. A pure op
+    (a read) that the state allows is taken alone: any order that takes it later can take it now.
+    """
     pure = model.pure
     ok = sorted((c for c in calls if c.ret is not None), key=lambda c: c.call)
     info = sorted((c for c in calls if c.ret is None and not pure(c)), key=lambda c: c.call)
-    ops = ok + info
-    m, n = len(ok), len(ok) + len(info)
-    bit = [1 << i for i in range(n)]
-    full = (1 << m) - 1
+    m = len(ok)
+    if not m:
+        return Outcome(True)
+    ops = sorted(ok + info, key=lambda c: c.call)
+    ok_ix = {id(c): i for i, c in enumerate(ok)}
+    info_ix = {id(c): j for j, c in enumerate(info)}
+    slot = [ok_ix[id(c)] if id(c) in ok_ix else ~info_ix[id(c)] for c in ops]  # ok i >= 0, crashed ~j
+    ok_u = [u for u, s in enumerate(slot) if s >= 0]
+    all_call = [c.call for c in ops]
     ok_call = [c.call for c in ok]
     ok_ret = [c.ret for c in ok]
-    info_call = [c.call for c in info]
+    ok_pure = [pure(c) for c in ok]
     ret_order = sorted(range(m), key=ok_ret.__getitem__)
-    # Identical crashed ops are interchangeable: take them in invocation order only.
-    before_same: list[int] = []
-    last_same: dict[tuple[Any, str], int] = {}
-    for j, c in enumerate(info):
-        sig = (c.f, repr(c.value))
-        before_same.append(bit[m + last_same[sig]] if sig in last_same else 0)
-        last_same[sig] = j
-    info_range = range(len(info))
+    ok_lim = [bisect_left(ok_call, ok_ret[r]) for r in ret_order]  # by rp: ok ops invoked before that return
+    u_lim = [bisect_left(all_call, ok_ret[r]) for r in ret_order]
+    info_u = [u for u, s in enumerate(slot) if s < 0]
+    next_same = [-1] * len(info)  # the next identical crashed op, as u
+    first_same: dict[tuple[Any, str], int] = {}
+    for j in reversed(range(len(info))):
+        sig = (info[j].f, repr(info[j].value))
+        next_same[j] = first_same.get(sig, -1)
+        first_same[sig] = info_u[j]
     step = model.step
     keyf = model.key
-    cache: dict[tuple[int, Hashable], list[int]] = {}
-    configs = 0
-    steps = 0
 
-    best = -1
-    best_path: list[int] = []
-    best_op = -1
-    best_states: list[Any] = []
-
-    def candidates(lin: int, rp: int, cp: int) -> tuple[list[Any], int, int, int]:
-        while rp < m and lin & bit[ret_order[rp]]:
+    def candidates(cp: int, rel: int, rp: int, heads: tuple[int, ...], state: Any) -> tuple[int, list[Any] | None]:
+        while rp < m:
+            d = ret_order[rp] - cp
+            if d >= 0 and not (rel >> d) & 1:
+                break
             rp += 1
         if rp == m:
-            return [], rp, cp, -1
-        while lin & bit[cp]:
-            cp += 1
-        min_ret = ok_ret[ret_order[rp]]
+            return rp, None
         cands: list[Any] = []
-        for i in range(cp, m):
-            if ok_call[i] > min_ret:
-                break
-            if not lin & bit[i]:
-                cands.append(i)
-        for j in info_range:
-            if info_call[j] > min_ret:
-                break
-            b = bit[m + j]
-            if not lin & b and (lin & before_same[j]) == before_same[j]:
-                cands.append(m + j)
-        return cands, rp, cp, ret_order[rp]
+        free = ~rel & ((1 << (ok_lim[rp] - cp)) - 1)
+        while free:
+            low = free & -free
+            free ^= low
+            i = cp + low.bit_length() - 1
+            if ok_pure[i]:
+                nxt = step(state, ok[i])
+                if nxt.__class__ is Inconsistent:
+                    continue
+                if nxt.__class__ is not Choice:
+                    return rp, [(ok_u[i], nxt)]
+            cands.append(ok_u[i])
+        if heads and heads[0] < u_lim[rp]:
+            cands.extend(heads[:bisect_left(heads, u_lim[rp])])
+            cands.sort()
+        return rp, cands
 
-    lin = 0
+    cache: dict[tuple[int, int, Hashable], Any] = {}  # (cp, rel, state) -> crashed ops taken: int or list
+    configs = tries = 0
     state = model.init()
-    path: list[int] = []
-    stack: list[tuple[int, Any, list[Any], int, int, int]] = []
-    cands, rp, cp, blocking = candidates(0, 0, 0)
+    cp = rel = taken = depth = 0
+    heads = tuple(sorted(first_same.values()))
+    path: tuple[int, Any] | None = None
+    rp, cands = candidates(cp, rel, 0, heads, state)
+    assert cands is not None
+    best, best_path, best_op, best_states = 0, path, ret_order[rp], [state]
+    stack: list[tuple[Any, ...]] = []
     ci = 0
-    depth = 0  # ok ops taken
-    if blocking < 0:
-        return Outcome(True, configs=0)
-    best, best_op, best_states = 0, blocking, [state]
     while True:
-        if ci < len(cands):
-            x = cands[ci]
+        if ci < len(cands):  # type: ignore[arg-type]
+            x = cands[ci]  # type: ignore[index]
             ci += 1
+            tries += 1
+            if not tries % _SLICE:
+                yield len(cache)
             if x.__class__ is tuple:
-                i, nxt = x
+                u, nxt = x
             else:
-                i = x
-                nxt = step(state, ops[i])
+                u = x
+                nxt = step(state, ops[u])
                 if nxt.__class__ is Inconsistent:
                     continue
                 if nxt.__class__ is Choice:
                     alternatives = list(nxt)
                     nxt = alternatives[0]
-                    cands[ci:ci] = [(i, s) for s in alternatives[1:]]
-            nlin = lin | bit[i]
-            key = (nlin & full, nxt if keyf is None else keyf(nxt))
-            taken = nlin >> m
+                    cands[ci:ci] = [(u, s) for s in alternatives[1:]]  # type: ignore[index]
+            s = slot[u]
+            if s >= 0:
+                if s == cp:
+                    r = rel | 1
+                    t = (r ^ (r + 1)).bit_length() - 1
+                    ncp, nrel = cp + t, r >> t
+                else:
+                    ncp, nrel = cp, rel | (1 << (s - cp))
+                ntaken, nheads, ndepth = taken, heads, depth + 1
+            else:
+                ncp, nrel, ntaken, ndepth = cp, rel, taken | (1 << ~s), depth
+                after = list(heads)
+                after.remove(u)
+                if next_same[~s] >= 0:
+                    insort(after, next_same[~s])
+                nheads = tuple(after)
+            key = (ncp, nrel, nxt if keyf is None else keyf(nxt))
             seen = cache.get(key)
             if seen is None:
-                cache[key] = [taken]
-            else:
-                if any(s & taken == s for s in seen):
+                cache[key] = ntaken
+            elif seen.__class__ is int:
+                if seen & ntaken == seen:
                     continue
-                seen.append(taken)
+                cache[key] = [seen, ntaken]
+            else:
+                for t in seen:
+                    if t & ntaken == t:
+                        break
+                else:
+                    t = -1
+                if t >= 0:
+                    continue
+                seen[:] = [t for t in seen if t & ntaken != ntaken]  # keep only the least sets
+                seen.append(ntaken)
             configs += 1
-            steps += 1
-            if configs > max_configs:
-                raise _Stop("memory")
-            if deadline is not None and not steps % _CHECK_EVERY and time.monotonic() > deadline:
-                raise _Stop("timeout")
-            stack.append((lin, state, cands, ci, rp, cp))
-            path.append(i)
-            lin, state = nlin, nxt
-            ndepth = depth + (i < m)
-            cands, rp, cp, blocking = candidates(lin, rp, cp)
+            stack.append((cp, rel, rp, taken, heads, state, depth, path, cands, ci))
+            cp, rel, taken, heads, state, depth, path = ncp, nrel, ntaken, nheads, nxt, ndepth, (u, path)
+            rp, cands = candidates(cp, rel, rp, heads, state)
             ci = 0
-            if blocking < 0:
-                return Outcome(True, configs=configs, linearization=tuple(ops[k] for k in path))
-            if ndepth > best:
-                best, best_path, best_op, best_states = ndepth, path[:], blocking, [state]
-            elif ndepth == best and blocking == best_op and len(best_states) < 64:
+            if cands is None:
+                return Outcome(True, configs=configs, linearization=tuple(ops[k] for k in _unwind(path)))
+            if depth > best:
+                best, best_path, best_op, best_states = depth, path, ret_order[rp], [state]
+            elif depth == best and ret_order[rp] == best_op and len(best_states) < 64:
                 best_states.append(state)
-            depth = ndepth
         else:
             if not stack:
                 break
-            lin, state, cands, ci, rp, cp = stack.pop()
-            depth -= path.pop() < m
-    return Outcome(False, _failure(model, ops[best_op], [ops[k] for k in best_path], best_states), configs=configs)
+            cp, rel, rp, taken, heads, state, depth, path, cands, ci = stack.pop()
+    failure = _failure(model, ok[best_op], [ops[k] for k in _unwind(best_path)], best_states)
+    return Outcome(False, failure, configs=configs)
+
+
+def _unwind(path: tuple[int, Any] | None) -> list[int]:
+    """A path kept as nested pairs (last, rest) as a list, first op first."""
+    out: list[int] = []
+    while path is not None:
+        out.append(path[0])
+        path = path[1]
+    return out[::-1]
 
 
 def _failure(model: Model, op: Call, linearized: list[Call], states: list[Any]) -> Failure:
@@ -241,12 +311,10 @@ def calls_by_key(history: History, keyed: bool) -> dict[Hashable, list[Call]]:
     """
     position = {id(op): i for i, op in enumerate(history.ops)}
     parts: dict[Hashable, list[Call]] = {}
-    for pair in history.pairs():
-        complete = pair.complete
+    for invoke, complete in history.pairs():
         kind = "info" if complete is None else complete.type
         if kind == "fail":
             continue
-        invoke = pair.invoke
         value = complete.value if kind == "ok" else invoke.value  # type: ignore[union-attr]
         key: Hashable = None
         if keyed:
@@ -257,9 +325,11 @@ def calls_by_key(history: History, keyed: bool) -> dict[Hashable, list[Call]]:
                 value = value[1] if isinstance(value, list) and len(value) == 2 else None
             else:
                 raise ValueError(f"op {invoke.index}: no key (expected a key field or a [key value] value)")
-        parts.setdefault(key, []).append(
-            Call(pair.f, value, kind, invoke.index, invoke.process, position[id(invoke)],
-                 position[id(complete)] if kind == "ok" else None))  # type: ignore[arg-type]
+        calls = parts.get(key)
+        if calls is None:
+            parts[key] = calls = []
+        calls.append(Call(invoke.f, value, kind, invoke.index, invoke.process, position[id(invoke)],
+                          position[id(complete)] if kind == "ok" else None))
     return parts
 
 
@@ -287,11 +357,7 @@ def check_linearizable(history: History, options: CheckOptions, model_name: str,
     except ValueError as e:
         return unknown(f"bad history: {e}")
     deadline = None if options.time_limit_s is None else time.monotonic() + options.time_limit_s
-    outcomes: dict[Hashable, Outcome] = {}
-    for key, calls in parts.items():
-        outcomes[key] = outcome = search(calls, model, deadline=deadline, max_configs=max_configs)
-        if outcome.valid is False:
-            break
+    outcomes = decide(parts, model, deadline=deadline, max_configs=max_configs)
     result = _result(model, outcomes, keyed)
     if options.html is not None:
         from checkers._lin_html import write_html

@@ -16,8 +16,9 @@ equal states. A register in four lines::
 ``op`` is a :class:`Call`: ``f``, ``value`` (what an ``ok`` completion returned, else what was
 invoked) and ``type`` (``ok`` or ``info``; ``info`` ops may have taken effect, with an unknown
 result). ``pure(op)`` says an op never changes the state: a crashed pure op cannot matter, so
-the checker drops it. A nondeterministic step (an ``info`` dequeue from an unordered queue could
-have removed any element) returns a :class:`Choice` of states.
+the checker drops it, and one the state allows is taken at once. A nondeterministic step (an
+``info`` dequeue from an unordered queue could have removed any element) returns a
+:class:`Choice` of states.
 
 Models are built from :class:`~checkers.registry.CheckOptions` by the factories in ``MODELS``
 (``--initial-value``, ``--nil-is-empty``). ``keyed`` models are checked per key, each key on its
@@ -36,11 +37,24 @@ from checkers.registry import CheckOptions
 __all__ = ["MODELS", "Call", "Choice", "Inconsistent", "Model", "model_for", "show"]
 
 
-@dataclass(frozen=True, slots=True)
 class Inconsistent:
-    """The op cannot happen in this state; ``why`` says so in a user's words."""
+    """The op cannot happen in this state; ``why`` says so in a user's words.
 
-    why: str
+    ``why`` is ``text``, or, given ``args``, ``text.format`` of the args as :func:`show` writes them,
+    done only when asked: the search meets far more dead ends than it explains.
+    """
+
+    __slots__ = ("args", "text")
+
+    def __init__(self, text: str, *args: Any) -> None:
+        self.text, self.args = text, args
+
+    @property
+    def why(self) -> str:
+        return self.text.format(*map(show, self.args)) if self.args else self.text
+
+    def __repr__(self) -> str:
+        return f"Inconsistent({self.why!r})"
 
 
 class Choice(tuple):
@@ -93,16 +107,16 @@ def _register_step(nil_is_empty: bool, cas: bool) -> Callable[[Any, Call], Any]:
         if f == "read":
             if value == state or (value is None and not nil_is_empty):
                 return state
-            return Inconsistent(f"can't read {show(value)} when the value is {show(state)}")
+            return Inconsistent("can't read {} when the value is {}", value, state)
         if f == "write":
             return value
         if cas and f == "cas":
             if not isinstance(value, (list, tuple)) or len(value) != 2:
-                return Inconsistent(f"cas needs [old new], got {show(value)}")
+                return Inconsistent("cas needs [old new], got {}", value)
             old, new = value
             if old == state:
                 return new
-            return Inconsistent(f"can't CAS {show(old)} -> {show(new)} when the value is {show(state)}")
+            return Inconsistent("can't CAS {} -> {} when the value is {}", old, new, state)
         return Inconsistent(f"unknown operation {f!r}")
 
     return step
@@ -225,7 +239,7 @@ def _kv_step(state: str, op: Call) -> Any:
     if f in ("get", "read"):
         if value is None or value == state:
             return state
-        return Inconsistent(f"can't get {value!r} when the value is {state!r}")
+        return Inconsistent("can't get {} when the value is {}", value, state)
     if f in ("put", "write"):
         return "" if value is None else str(value)
     if f == "append":

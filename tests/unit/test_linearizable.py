@@ -128,6 +128,14 @@ def test_tiny_time_limit_gives_unknown_timeout():
     assert r.valid == "unknown" and r.cause == "timeout"
 
 
+def test_time_limit_stops_every_key_still_searching():
+    hard = [invoke(p, "append", f"x{p}", key=k) for k in "ab" for p in range(16)]
+    hard += [invoke(90 + i, "get", key=k) for i, k in enumerate("ab")]
+    hard += [ok(90 + i, "get", "nope", key=k) for i, k in enumerate("ab")]
+    r = check(history(*hard), "kv", CheckOptions(time_limit_s=0.001))
+    assert r.valid == "unknown" and r.cause == "timeout" and r.details["unknown-keys"] == ["a", "b"]
+
+
 def test_memory_cap_gives_unknown_memory():
     r = check(_hard_history(), max_configs=1000)
     assert r.valid == "unknown" and r.cause == "memory"

@@ -59,7 +59,7 @@ def ensure_docker_engine() -> None:
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     """Stop the engine this session started (with its iptables changes), unless scripts/test.sh will."""
-    if _docker_used and DOCKERD_USER == os.getpid():
+    if _docker_used and os.getpid() == DOCKERD_USER:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "dockerd.py"), "release", "--user", str(DOCKERD_USER)])
 
 

@@ -10,7 +10,6 @@ so this machine reaches every node by address. Containers and networks carry the
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import tarfile
@@ -150,19 +149,25 @@ class DockerBackend:
 
 
 @releaser("docker-container")
-def _release_container(resource: Resource) -> None:
+def _release_container(resource: Resource) -> bool:
     import docker
 
-    with contextlib.suppress(docker.errors.NotFound):
+    try:
         docker_client().containers.get(resource.key).remove(force=True)
+    except docker.errors.NotFound:
+        return False
+    return True
 
 
 @releaser("docker-network")
-def _release_network(resource: Resource) -> None:
+def _release_network(resource: Resource) -> bool:
     import docker
 
-    with contextlib.suppress(docker.errors.NotFound):
+    try:
         docker_client().networks.get(resource.key).remove()
+    except docker.errors.NotFound:
+        return False
+    return True
 
 
 @sweeper

@@ -21,6 +21,7 @@ from chaos.cli.backend_options import (
     SshUserOption,
     backend_options,
 )
+from chaos.report.units import measured, percent, seconds
 from chaos.run.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, run
 from chaos.sla.claims import CERTIFIED, VIOLATED, ClaimError, load_claims
 from workloads.sql import ISOLATION_LEVELS
@@ -144,15 +145,16 @@ def summary(results: dict[str, Any]) -> list[str]:
         for f, counts in t["by-f"].items():
             lines.append(f"  {f}: " + ", ".join(f"{k} {counts[k]}" for k in ("ok", "fail", "info") if k in counts))
     sla = figures.get("sla") or {}
+    zero = sla.get("start-ns", 0)  # the report's time zero: the history's first op
     for r in sla.get("recoveries", []):
         fault = r["fault"]
-        healed = "never" if fault["end-ns"] is None else f"{fault['end-ns'] / 1e9:.3f} s"
-        rto = "never" if r["rto-ns"] is None else f"{r['rto-ns'] / 1e9:.3f} s"
-        lines.append(f"{fault['kind']} {fault['nodes']} at {fault['start-ns'] / 1e9:.3f} s, healed at {healed}, "
-                     f"first ok op invoked after it: {rto}")
+        healed = "never" if fault["end-ns"] is None else seconds(fault["end-ns"] - zero)
+        rto = "never" if r["rto-ns"] is None else seconds(r["rto-ns"])
+        lines.append(f"{fault['kind']} {', '.join(map(str, fault['nodes']))} at {seconds(fault['start-ns'] - zero)}, "
+                     f"healed at {healed}, first ok op invoked after it: {rto}")
     if sla.get("availability"):
         a = sla["availability"]
-        lines.append(f"availability: {a['ok']} of {a['attempted']} ok ({a['ratio']:.4%})")
+        lines.append(f"availability: {a['ok']} of {a['attempted']} ok ({percent(a['ratio'])})")
     bank = figures.get("bank")
     if bank:
         delta = bank["money-delta"]
@@ -170,7 +172,8 @@ def summary(results: dict[str, Any]) -> list[str]:
                          f"indeterminate: {bank.get('transfers-indeterminate')} "
                          f"({bank.get('transfers-indeterminate-committed')} committed)")
     for c in (results.get("claims") or {}).get("verdicts", []):
-        lines.append(f"claim {c['claim']} = {c['claimed']}: {c['verdict']} (measured {c['measured']})"
+        figure = measured(c["claim"], c["measured"])
+        lines.append(f"claim {c['claim']} = {c['claimed']}: {c['verdict']} (measured {figure})"
                      + (f": {c['reason']}" if c.get("reason") else ""))
     for name, r in results.get("checkers", {}).items():
         cause = f" ({r['cause']})" if r.get("cause") else ""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.report.outputs import FAIL, PASS, UNKNOWN, RunView
+from chaos.report.units import measured, millis, percent, seconds
 from checkers.sla import SlaFigures
 
 __all__ = ["STATUS_COLOURS", "STYLE", "badge", "report_html", "rerun_command"]
@@ -52,18 +53,6 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _s(ns: int | float | None) -> str:
-    return "—" if ns is None else f"{ns / 1e9:.3f} s"
-
-
-def _ms(ns: int | float | None) -> str:
-    return "—" if ns is None else f"{ns / 1e6:.2f} ms"
-
-
-def _pct(ratio: float | None) -> str:
-    return "—" if ratio is None else f"{ratio * 100:.4f} %"
-
-
 def _text(x: Any) -> str:
     if x is None:
         return "—"
@@ -76,7 +65,8 @@ def _items_html(view: RunView) -> str:
     parts = []
     claims = [i for i in view.items if i.kind == "claim"]
     if claims:
-        rows = [[escape(str(i.detail.get("claim"))), _text(i.detail.get("claimed")), _text(i.detail.get("measured")),
+        rows = [[escape(str(i.detail.get("claim"))), _text(i.detail.get("claimed")),
+                 escape(measured(str(i.detail.get("claim")), i.detail.get("measured"))),
                  badge(i.status, i.verdict), escape(i.message)] for i in claims]
         parts.append("<h2>SLA claims</h2>" + _table(["claim", "claimed", "measured", "verdict", "why"], rows))
     else:
@@ -90,18 +80,18 @@ def _items_html(view: RunView) -> str:
 
 
 def _availability(fig: SlaFigures) -> str:
-    rows = [["all operations", _pct(fig.availability.ratio), f"{fig.availability.ok} / {fig.availability.n}"],
-            ["during faults", _pct(fig.during_faults.ratio), f"{fig.during_faults.ok} / {fig.during_faults.n}"],
-            ["outside faults", _pct(fig.outside_faults.ratio), f"{fig.outside_faults.ok} / {fig.outside_faults.n}"]]
-    rows += [[f"f = {escape(k)}", _pct(v.ratio), f"{v.ok} / {v.n}"] for k, v in fig.by_f.items()]
-    rows += [[f"node {escape(k)}", _pct(v.ratio), f"{v.ok} / {v.n}"] for k, v in fig.by_node.items()]
+    rows = [["all operations", percent(fig.availability.ratio), f"{fig.availability.ok} / {fig.availability.n}"],
+            ["during faults", percent(fig.during_faults.ratio), f"{fig.during_faults.ok} / {fig.during_faults.n}"],
+            ["outside faults", percent(fig.outside_faults.ratio), f"{fig.outside_faults.ok} / {fig.outside_faults.n}"]]
+    rows += [[f"f = {escape(k)}", percent(v.ratio), f"{v.ok} / {v.n}"] for k, v in fig.by_f.items()]
+    rows += [[f"node {escape(k)}", percent(v.ratio), f"{v.ok} / {v.n}"] for k, v in fig.by_node.items()]
     return "<h3>Availability</h3>" + _table(["operations", "availability", "ok / attempted"], rows)
 
 
 def _downtimes(fig: SlaFigures) -> str:
     if not fig.downtimes:
         return '<h3>Downtime windows</h3><p class="muted">None of 1 s or more.</p>'
-    rows = [[_s(d.start_ns - fig.start_ns), _s(d.end_ns - fig.start_ns), _s(d.length_ns),
+    rows = [[seconds(d.start_ns - fig.start_ns), seconds(d.end_ns - fig.start_ns), seconds(d.length_ns),
              "yes" if d.recovered else "<b>no</b>", str(len(d.failed_indices)), escape(", ".join(d.faults) or "—")]
             for d in fig.downtimes]
     return "<h3>Downtime windows (1 s or more)</h3>" + _table(
@@ -111,9 +101,9 @@ def _downtimes(fig: SlaFigures) -> str:
 def _recoveries(fig: SlaFigures) -> str:
     if not fig.recoveries:
         return '<h3>Recovery time (RTO) per fault</h3><p class="muted">No faults in the history.</p>'
-    rows = [[escape(r.fault.kind), _text(r.fault.nodes), _s(r.fault.start_ns - fig.start_ns),
-             "never" if r.fault.end_ns is None else _s(r.fault.end_ns - fig.start_ns),
-             "<b>no recovery</b>" if r.rto_ns is None else _s(r.rto_ns), _s(r.heal_to_recovery_ns)]
+    rows = [[escape(r.fault.kind), _text(r.fault.nodes), seconds(r.fault.start_ns - fig.start_ns),
+             "never" if r.fault.end_ns is None else seconds(r.fault.end_ns - fig.start_ns),
+             "<b>no recovery</b>" if r.rto_ns is None else seconds(r.rto_ns), seconds(r.heal_to_recovery_ns)]
             for r in fig.recoveries]
     return "<h3>Recovery time (RTO) per fault</h3>" + _table(
         ["fault", "nodes", "start", "healed", "RTO (first ok op invoked after the start)", "heal to recovery"], rows)
@@ -147,7 +137,7 @@ def _data_loss(view: RunView) -> str:
 
 def _latency(fig: SlaFigures) -> str:
     def row(name: str, q: dict[float, int] | None) -> list[str]:
-        return [name, *(_ms(q.get(p)) if q else "—" for p in (0.5, 0.95, 0.99, 0.999, 1))]
+        return [name, *(millis(q.get(p)) if q else "—" for p in (0.5, 0.95, 0.99, 0.999, 1))]
 
     rows = [row("ok operations", fig.latency_ns), row("invoked during faults", fig.latency_during_faults_ns)]
     if fig.staleness_ns:

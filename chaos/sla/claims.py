@@ -173,12 +173,18 @@ def _data_loss(claimed: int, claims: Claims, fig: SlaFigures, results: Mapping[s
     total = sum(lost.values())
     evidence = {"lost": lost, **{f"{k}-lost": used[k].details.get("lost", [])[:20] for k in used if k != "bank"}}
     if total > claimed:
-        return Verdict("data_loss", claimed, VIOLATED, total, evidence, f"lost {lost}")
+        return Verdict("data_loss", claimed, VIOLATED, total, evidence, _lost_words(lost))
     unknown = [k for k, r in used.items() if r.valid == "unknown"]
     if unknown:
         return Verdict("data_loss", claimed, INCONCLUSIVE, total, evidence,
                        f"{', '.join(unknown)} could not decide: {used[unknown[0]].cause}")
-    return Verdict("data_loss", claimed, CERTIFIED, total, evidence, f"lost {lost}")
+    return Verdict("data_loss", claimed, CERTIFIED, total, evidence, _lost_words(lost))
+
+
+def _lost_words(lost: dict[str, Any]) -> str:
+    """``lost 0 (bank)``, ``lost 3 (set-full 2, bank 1)``."""
+    by = ", ".join(lost) if not any(lost.values()) else ", ".join(f"{k} {v}" for k, v in lost.items())
+    return f"lost {sum(lost.values())} ({by})"
 
 
 def _consistency(claimed: str, claims: Claims, fig: SlaFigures, results: Mapping[str, Result]) -> Verdict:

@@ -228,3 +228,39 @@ def test_find_runs_sees_example_folders_one_level_deeper(tmp_path: Path) -> None
     nested = make_run(root / "examples", {"test": "b"}, "b")
     write_run_outputs(nested.path)  # adds examples/latest and examples/b/latest: not runs
     assert {r.path for r in find_runs(root)} == {top.path, nested.path}
+
+
+def test_junit_properties_are_plain_values(run: RunDir) -> None:
+    props = {p.get("name"): p.get("value") for p in ET.parse(run.junit).getroot().iter("property")}
+    assert props["db"] == "seekdb" and props["nodes"] == "3" and props["seed"] == "42"
+    assert props["options"] == '{"api_key":"***","timeout":5}'
+
+
+def test_units_round_to_what_the_measure_holds() -> None:
+    from chaos.report.units import measured, millis, percent, seconds
+
+    assert seconds(3_179_618_450) == "3.18 s" and seconds(None) == "—"
+    assert millis(297_426_080) == "297 ms" and millis(12_345_000) == "12.3 ms" and millis(850_000) == "0.85 ms"
+    assert percent(0.7176368375325803) == "71.76 %" and percent(1) == "100 %" and percent(0) == "0 %"
+    assert percent(0.9995) == "99.950 %" and percent(0.99993) == "99.9930 %"
+    assert measured("rto_seconds", 3.17961845) == "3.18 s"
+    assert measured("p99_latency_ms", 297.42608) == "297 ms"
+    assert measured("availability", 0.7176368375325803) == "71.76 %"
+    assert measured("data_loss", 0) == "0" and measured("data_loss", None) == "—"
+
+
+def test_console_and_report_share_one_time_zero(run: RunDir) -> None:
+    """The console's fault times count from the history's first op, as report.html's do."""
+    from chaos.cli.run import summary
+    from chaos.report.units import seconds
+
+    view = load_view(run.path)
+    fig = view.figures
+    assert fig is not None and fig.start_ns == 0
+    late = dict(RESULTS, figures={"sla": {**fig.to_json(), "start-ns": 250_000_000}})
+    lines = summary(late)
+    fault_line = next(line for line in lines if line.startswith("start-partition"))
+    assert fault_line.startswith(f"start-partition n1 at {seconds(fig.faults[0].start_ns - 250_000_000)}, ")
+    assert "at 0.75 s, healed at 1.75 s" in fault_line
+    assert seconds(fig.faults[0].start_ns - fig.start_ns) in run.report.read_text()
+    assert "measured 1.10 s" in "\n".join(lines) and "measured 66.00 %" in "\n".join(lines)

@@ -21,7 +21,7 @@ from chaos.cli.backend_options import (
     SshUserOption,
     backend_options,
 )
-from chaos.report.units import measured, percent, seconds
+from chaos.report.units import duration, measured, node_list, percent, seconds
 from chaos.run.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, run
 from chaos.sla.claims import CERTIFIED, VIOLATED, ClaimError, load_claims
 from workloads.sql import ISOLATION_LEVELS
@@ -149,8 +149,8 @@ def summary(results: dict[str, Any]) -> list[str]:
     for r in sla.get("recoveries", []):
         fault = r["fault"]
         healed = "never" if fault["end-ns"] is None else seconds(fault["end-ns"] - zero)
-        rto = "never" if r["rto-ns"] is None else seconds(r["rto-ns"])
-        lines.append(f"{fault['kind']} {', '.join(map(str, fault['nodes']))} at {seconds(fault['start-ns'] - zero)}, "
+        rto = "never" if r["rto-ns"] is None else duration(r["rto-ns"])
+        lines.append(f"{fault['kind']} {node_list(fault['nodes'])} at {seconds(fault['start-ns'] - zero)}, "
                      f"healed at {healed}, first ok op invoked after it: {rto}")
     if sla.get("availability"):
         a = sla["availability"]

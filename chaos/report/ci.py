@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from chaos.report.outputs import FAIL, PASS, UNKNOWN
-from chaos.report.units import millis, percent, seconds
+from chaos.report.units import duration, millis, percent
 
 if TYPE_CHECKING:
     from chaos.report.outputs import RunView
@@ -53,7 +53,7 @@ def summary_md(view: RunView) -> str:
         p99 = fig.latency_ns.get(0.99) if fig.latency_ns else None
         lines += ["", f"Availability {a.ok}/{a.n}"
                   + (f" ({percent(a.ratio)})" if a.ratio is not None else "")
-                  + f"; faults {len(fig.faults)}; worst RTO {seconds(rto)}"
+                  + f"; faults {len(fig.faults)}; worst RTO {duration(rto)}"
                   + f"; downtime windows ≥ 1 s: {len(fig.downtimes)}; p99 latency {millis(p99)}."]
     seed = view.parameters.get("seed")
     lines += ["", f"Full report: `{view.run.report}`" + (f"; seed {seed}" if seed is not None else ""), ""]

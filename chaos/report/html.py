@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from chaos.report.outputs import FAIL, PASS, UNKNOWN, RunView
-from chaos.report.units import measured, millis, percent, seconds
+from chaos.report.units import duration, measured, millis, node_list, percent, seconds, size_words
+from chaos.run.store import LOG_GZIP_BYTES
 from checkers.sla import SlaFigures
 
 __all__ = ["STATUS_COLOURS", "STYLE", "badge", "report_html", "rerun_command"]
@@ -91,7 +92,7 @@ def _availability(fig: SlaFigures) -> str:
 def _downtimes(fig: SlaFigures) -> str:
     if not fig.downtimes:
         return '<h3>Downtime windows</h3><p class="muted">None of 1 s or more.</p>'
-    rows = [[seconds(d.start_ns - fig.start_ns), seconds(d.end_ns - fig.start_ns), seconds(d.length_ns),
+    rows = [[seconds(d.start_ns - fig.start_ns), seconds(d.end_ns - fig.start_ns), duration(d.length_ns),
              "yes" if d.recovered else "<b>no</b>", str(len(d.failed_indices)), escape(", ".join(d.faults) or "—")]
             for d in fig.downtimes]
     return "<h3>Downtime windows (1 s or more)</h3>" + _table(
@@ -101,9 +102,9 @@ def _downtimes(fig: SlaFigures) -> str:
 def _recoveries(fig: SlaFigures) -> str:
     if not fig.recoveries:
         return '<h3>Recovery time (RTO) per fault</h3><p class="muted">No faults in the history.</p>'
-    rows = [[escape(r.fault.kind), _text(r.fault.nodes), seconds(r.fault.start_ns - fig.start_ns),
+    rows = [[escape(r.fault.kind), escape(node_list(r.fault.nodes)), seconds(r.fault.start_ns - fig.start_ns),
              "never" if r.fault.end_ns is None else seconds(r.fault.end_ns - fig.start_ns),
-             "<b>no recovery</b>" if r.rto_ns is None else seconds(r.rto_ns), seconds(r.heal_to_recovery_ns)]
+             "<b>no recovery</b>" if r.rto_ns is None else duration(r.rto_ns), duration(r.heal_to_recovery_ns)]
             for r in fig.recoveries]
     return "<h3>Recovery time (RTO) per fault</h3>" + _table(
         ["fault", "nodes", "start", "healed", "RTO (first ok op invoked after the start)", "heal to recovery"], rows)
@@ -232,7 +233,20 @@ def _parameters_html(view: RunView) -> str:
              "logs/"]
     parts.append("<p>Files next to this report: " + ", ".join(
         f'<a href="{f}">{f}</a>' for f in files if (view.run.path / f).exists()) + "</p>")
-    return "".join(parts)
+    return "".join(parts) + _logs_html(view)
+
+
+def _logs_html(view: RunView) -> str:
+    """The node logs: how many, how big, and which are compressed."""
+    logs = view.run.log_files()
+    if not logs:
+        return ""
+    packed = [name for name, _ in logs if name.endswith(".gz")]
+    note = (f"; {len(packed)} over {LOG_GZIP_BYTES // 1024} KiB were gzip-compressed when collected "
+            "(read them with <code>zless</code>)" if packed else "")
+    rows = [[f'<a href="logs/{escape(name)}">{escape(name)}</a>', size_words(size)] for name, size in logs]
+    return (f"<h3>Node logs</h3><p>{len(logs)} files, {size_words(sum(s for _, s in logs))} on disk{note}.</p>"
+            + _table(["file", "size"], rows))
 
 
 def report_html(view: RunView, images: dict[str, Path]) -> str:

@@ -7,15 +7,23 @@ report.html, summary.md, ``chaoscert sla``) uses these, so one figure reads the 
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
-__all__ = ["measured", "millis", "percent", "seconds"]
+__all__ = ["duration", "measured", "millis", "node_list", "percent", "seconds", "size_words"]
+
+VALIDITY = {True: "valid", False: "invalid"}
 
 
 def seconds(ns: float | None) -> str:
     """A time or duration in seconds, to the hundredth: ``3.18 s`` (``—`` when unknown)."""
     return "—" if ns is None else f"{ns / 1e9:.2f} s"
+
+
+def duration(ns: float | None) -> str:
+    """A duration: under a second in milliseconds (``3.2 ms``), else in seconds (``3.18 s``)."""
+    return millis(ns) if ns is not None and abs(ns) < 1e9 else seconds(ns)
 
 
 def millis(ns: float | None) -> str:
@@ -38,13 +46,28 @@ def percent(ratio: float | None) -> str:
     return f"{ratio * 100:.{digits}f} %"
 
 
+def size_words(size: int) -> str:
+    """Bytes for people: ``812 B``, ``14.2 KB``, ``5.3 MB`` (powers of 1000)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}" if size < 100 * scale else f"{size / scale:.0f} {unit}"
+    return f"{size} B"
+
+
+def node_list(nodes: Any) -> str:
+    """A fault's nodes: ``n1, n2`` for a list, else as recorded (a partition's map, a name)."""
+    return ", ".join(map(str, nodes)) if isinstance(nodes, list) else json.dumps(nodes, default=str)
+
+
 def measured(claim: str, value: Any) -> str:
     """A claim's measured value in the claim's unit (``rto_seconds``: ``3.18 s``, ``p99_latency_ms``:
     ``297 ms``, ``availability``: ``71.76 %``); other values as they are."""
+    if isinstance(value, dict):  # a figure per checker: {"cas-register": True}
+        return ", ".join(f"{k} {VALIDITY.get(v, v) if isinstance(v, bool) else v}" for k, v in value.items())
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "—" if value is None else str(value)
     if claim.endswith("_seconds"):
-        return seconds(value * 1e9)
+        return duration(value * 1e9)
     if claim.endswith("_ms"):
         return millis(value * 1e6)
     if claim == "availability":

@@ -374,6 +374,7 @@ def _teardown_db(db: Any, nodes: list[Node], logs: Path) -> None:
     for node in nodes:
         db.collect_logs(node, logs / node.name)
     db.teardown(nodes)
+    RunDir(logs.parent).compress_logs()
 
 
 def _release_leftovers(ledger: Ledger, say: Callable[[str], None]) -> None:

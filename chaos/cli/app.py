@@ -7,6 +7,7 @@ unknown, 255 on an error (bad input, bad option). Errors are one line, never a s
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -23,6 +24,7 @@ __all__ = ["EXIT_ERROR", "app", "exit_code", "fail", "main"]
 
 EXIT_ERROR = 255
 
+PIPED_WIDTH = 120  # --help's width when stdout is no terminal (a pipe, a file, a CI log)
 app = typer.Typer(name="chaoscert", no_args_is_help=True, add_completion=False,
                   help="Fault injection on real database clusters, history checking, SLA certification.")
 history_app = typer.Typer(no_args_is_help=True, help="Read, convert and summarise history files.")
@@ -259,6 +261,10 @@ def register_all_commands() -> None:
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the app; one line and exit 255 for any user error."""
     args = sys.argv[1:] if argv is None else argv
+    if not sys.stdout.isatty() and not os.environ.get("COLUMNS") and not os.environ.get("TERMINAL_WIDTH"):
+        import typer.rich_utils
+
+        typer.rich_utils.MAX_WIDTH = PIPED_WIDTH  # rich assumes 80 columns, and cuts option help short
     if not args or args[0] not in LIGHT_COMMANDS:
         register_all_commands()
     try:

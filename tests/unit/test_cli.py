@@ -89,3 +89,17 @@ def test_no_docker_engine_says_exactly_what_to_run(capsys, monkeypatch):
     assert err.startswith("chaoscert: no Docker engine answers at unix:///nonexistent/docker.sock; start one: `")
     assert f"bash {ROOT_SCRIPTS / 'ensure-dockerd.sh'}`" in err
     assert f"python3 {ROOT_SCRIPTS / 'dockerd.py'} release`" in err
+
+
+def test_help_is_not_cut_at_80_columns_when_piped():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH")}
+    for command in (["--help"], ["run", "--help"], ["check", "--help"]):
+        done = subprocess.run([sys.executable, "-m", "chaos", *command], capture_output=True, text=True, env=env,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "…" not in done.stdout, command
+        assert max(map(len, done.stdout.splitlines())) <= 120

@@ -34,3 +34,16 @@ def test_activating_the_venv_puts_chaoscert_on_path() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == str(ROOT / ".venv" / "bin" / "chaoscert")
     assert "source .venv/bin/activate" in README
+
+
+def test_findings_name_only_files_and_tests_that_exist() -> None:
+    """docs/findings.md: every file, regression history and control test it cites is in the repository."""
+    text = (ROOT / "docs" / "findings.md").read_text()
+    paths = set(re.findall(r"\b((?:tests|benchmarks|suites|examples)/[\w/.-]+\.(?:py|jsonl|log|toml))", text))
+    paths |= {f"tests/data/regressions/{name}" for name in re.findall(r"`([\w-]+\.(?:jsonl|log))`", text)}
+    assert len(paths) > 10
+    for path in paths:
+        assert (ROOT / path).is_file(), path
+    controls = " ".join(p.read_text() for p in (ROOT / "tests" / "controls").glob("test_*.py"))
+    for name in set(re.findall(r"\b(test_\w+)", text)) - {Path(p).stem for p in paths}:
+        assert f"def {name}(" in controls, name

@@ -52,7 +52,8 @@ def index_html(root: Path) -> str:
              f"{rows}</table>") if runs else f"<p>No runs under {escape(str(root))} yet.</p>"
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>chaoscert runs</title>"
             f"<style>{STYLE}</style></head><body><h1>chaoscert runs</h1>"
-            f"<p class=\"muted\">{len(runs)} runs in {escape(str(root.resolve()))}</p>{table}</body></html>\n")
+            f"<p class=\"muted\">{len(runs)} run{'s' if len(runs) != 1 else ''} in {escape(str(root.resolve()))}</p>"
+            f"{table}</body></html>\n")
 
 
 class _Handler(SimpleHTTPRequestHandler):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from typer import rich_utils
 
 from chaos.report.units import measured
 from checkers import CheckOptions, HistoryFormatError, checker_names, get_checker, read_history
@@ -262,9 +263,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the app; one line and exit 255 for any user error."""
     args = sys.argv[1:] if argv is None else argv
     if not sys.stdout.isatty() and not os.environ.get("COLUMNS") and not os.environ.get("TERMINAL_WIDTH"):
-        import typer.rich_utils
-
-        typer.rich_utils.MAX_WIDTH = PIPED_WIDTH  # rich assumes 80 columns, and cuts option help short
+        rich_utils.MAX_WIDTH = PIPED_WIDTH  # rich assumes 80 columns, and cuts option help short
     if not args or args[0] not in LIGHT_COMMANDS:
         register_all_commands()
     try:

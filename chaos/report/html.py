@@ -242,7 +242,8 @@ def _logs_html(view: RunView) -> str:
     if not logs:
         return ""
     packed = [name for name, _ in logs if name.endswith(".gz")]
-    note = (f"; {len(packed)} over {LOG_GZIP_BYTES // 1024} KiB were gzip-compressed when collected "
+    note = (f"; {len(packed)} over {LOG_GZIP_BYTES // 1024} KiB {'was' if len(packed) == 1 else 'were'} "
+            "gzip-compressed when collected "
             "(read them with <code>zless</code>)" if packed else "")
     rows = [[f'<a href="logs/{escape(name)}">{escape(name)}</a>', size_words(size)] for name, size in logs]
     return (f"<h3>Node logs</h3><p>{len(logs)} files, {size_words(sum(s for _, s in logs))} on disk{note}.</p>"

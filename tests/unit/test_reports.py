@@ -299,4 +299,4 @@ def test_big_node_logs_are_compressed_and_the_report_says_so(run: RunDir) -> Non
     assert (node / "server.log.gz").stat().st_size < len(chatty) / 5
     write_run_outputs(run.path)
     html = run.report.read_text()
-    assert "Node logs" in html and "2 files" in html and "1 over 256 KiB were gzip-compressed" in html
+    assert "Node logs" in html and "2 files" in html and "1 over 256 KiB was gzip-compressed" in html

@@ -10,7 +10,6 @@ so this machine reaches every node by address. Containers and networks carry the
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import tarfile
@@ -27,6 +26,7 @@ __all__ = ["DockerBackend", "DockerRemote", "docker_client"]
 
 LABEL = "chaoscert.run"
 NODE_STATE_DIR = "/var/lib/chaoscert"
+ROOT_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"  # in a source checkout
 
 
 def docker_client(timeout: int = 120):
@@ -37,8 +37,18 @@ def docker_client(timeout: int = 120):
         client = docker.from_env(timeout=timeout)
         client.ping()
     except docker.errors.DockerException as e:
-        raise RemoteError(f"no Docker engine answers ({e}); as root, scripts/ensure-dockerd.sh starts one") from e
+        raise RemoteError(no_engine_message()) from e
     return client
+
+
+def no_engine_message() -> str:
+    """What to run when no Docker engine answers."""
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    script = ROOT_SCRIPTS / "ensure-dockerd.sh"
+    sudo = "" if os.geteuid() == 0 else "sudo "
+    start = (f"`{sudo}bash {script}` (starts dockerd; `{sudo}python3 {script.with_name('dockerd.py')} release` "
+             "stops it and undoes its iptables changes)" if script.exists() else f"`{sudo}dockerd &`")
+    return f"no Docker engine answers at {where}; start one: `{sudo}systemctl start docker`, or {start}"
 
 
 class DockerRemote(ShellRemote):
@@ -150,19 +160,25 @@ class DockerBackend:
 
 
 @releaser("docker-container")
-def _release_container(resource: Resource) -> None:
+def _release_container(resource: Resource) -> bool:
     import docker
 
-    with contextlib.suppress(docker.errors.NotFound):
+    try:
         docker_client().containers.get(resource.key).remove(force=True)
+    except docker.errors.NotFound:
+        return False
+    return True
 
 
 @releaser("docker-network")
-def _release_network(resource: Resource) -> None:
+def _release_network(resource: Resource) -> bool:
     import docker
 
-    with contextlib.suppress(docker.errors.NotFound):
+    try:
         docker_client().networks.get(resource.key).remove()
+    except docker.errors.NotFound:
+        return False
+    return True
 
 
 @sweeper

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 
 from clusters.ledger import Resource, releaser, state_dir, sweeper
+from clusters.proctree import wait_gone
 
 __all__ = ["NETNS_PREFIX", "PREFIX", "SUBNET_POOL", "ip", "iptables_rule", "pick_subnet", "subnet_lock"]
 
@@ -84,13 +85,14 @@ def iptables_rule(comment: str, chain: str, rule: list[str], *, table: str = "fi
 # ---------------------------------------------------------------- releasers
 
 @releaser("netns")
-def _release_netns(resource: Resource) -> None:
+def _release_netns(resource: Resource) -> bool:
     """Kill every process inside the namespace, then delete it (its veth ends go with it)."""
     ns = resource.key
     if ns not in ip("netns", "list", check=False).stdout.split():
-        return
-    deadline = time.monotonic() + 10
+        return False
+    deadline, seen = time.monotonic() + 10, set()
     while pids := [int(p) for p in ip("netns", "pids", ns, check=False).stdout.split()]:
+        seen.update(pids)
         for pid in pids:
             for sig in (signal.SIGCONT, signal.SIGKILL):
                 with contextlib.suppress(ProcessLookupError):
@@ -98,23 +100,30 @@ def _release_netns(resource: Resource) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"processes {pids} in namespace {ns} did not exit")
         time.sleep(0.05)
+    if running := wait_gone(sorted(seen)):  # out of the namespace, maybe still exiting
+        raise RuntimeError(f"processes {running} of namespace {ns} did not exit")
     ip("netns", "del", ns, check=False)
     if ns in ip("netns", "list", check=False).stdout.split():
         raise RuntimeError(f"namespace {ns} still exists")
+    return True
 
 
 @releaser("link")
-def _release_link(resource: Resource) -> None:
-    if ip("link", "show", resource.key, check=False).returncode == 0:
-        ip("link", "del", resource.key)
+def _release_link(resource: Resource) -> bool:
+    if ip("link", "show", resource.key, check=False).returncode != 0:
+        return False
+    ip("link", "del", resource.key)
+    return True
 
 
 @releaser("iptables")
-def _release_iptables(resource: Resource) -> None:
+def _release_iptables(resource: Resource) -> bool:
     d = resource.data
     base = ["iptables", "-w", "5", "-t", d["table"]]
-    if subprocess.run([*base, "-C", d["chain"], *d["rule"]], capture_output=True).returncode == 0:
-        subprocess.run([*base, "-D", d["chain"], *d["rule"]], check=True, capture_output=True)
+    if subprocess.run([*base, "-C", d["chain"], *d["rule"]], capture_output=True).returncode != 0:
+        return False
+    subprocess.run([*base, "-D", d["chain"], *d["rule"]], check=True, capture_output=True)
+    return True
 
 
 # ---------------------------------------------------------------- sweepers

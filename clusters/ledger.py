@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clusters.proctree import signal_tree
+from clusters.proctree import descendants, signal_tree, wait_gone
 
-__all__ = ["Ledger", "Resource", "clean_all", "owners_dir", "release", "releaser", "run_suffix", "state_dir", "sweep",
-           "sweeper"]
+__all__ = ["Cleaned", "Ledger", "Resource", "clean_all", "owners_dir", "release", "releaser", "run_suffix", "state_dir",
+           "sweep", "sweeper"]
 
 # the run suffix inside a chaoscert-made name (see the module docstring)
 OWNED_NAME = re.compile(r"^(?:chaoscert-(?:nem-)?|ccbr|ccv)([0-9a-f]{6})(?:$|[-n])")
@@ -118,13 +118,15 @@ class Resource:
     data: dict[str, Any]
 
 
-_RELEASERS: dict[str, Callable[[Resource], None]] = {}
+Releaser = Callable[[Resource], bool]
+_RELEASERS: dict[str, Releaser] = {}
 
 
-def releaser(kind: str) -> Callable[[Callable[[Resource], None]], Callable[[Resource], None]]:
-    """Register how to remove a resource kind. Releasing must be idempotent."""
+def releaser(kind: str) -> Callable[[Releaser], Releaser]:
+    """Register how to remove a resource kind. Releasing must be idempotent: it returns True when it
+    removed something, False when the resource was already gone (a stale record)."""
 
-    def register(fn: Callable[[Resource], None]) -> Callable[[Resource], None]:
+    def register(fn: Releaser) -> Releaser:
         _RELEASERS[kind] = fn
         return fn
 
@@ -140,11 +142,12 @@ def sweeper(fn: Callable[[], list[Resource]]) -> Callable[[], list[Resource]]:
     return fn
 
 
-def release(resource: Resource) -> None:
+def release(resource: Resource) -> bool:
+    """Remove a resource: True when it existed, False when it was already gone."""
     fn = _RELEASERS.get(resource.kind)
     if fn is None:
         raise KeyError(f"no releaser for resource kind {resource.kind!r}")
-    fn(resource)
+    return fn(resource)
 
 
 class Ledger:
@@ -202,7 +205,11 @@ class Ledger:
 
     def release_all(self) -> list[str]:
         """Release every outstanding resource, newest first; returns the errors (empty if clean)."""
-        return _release_file(self.path)[1]
+        return self.release_counted().errors
+
+    def release_counted(self) -> Cleaned:
+        """Release every outstanding resource, newest first, telling removed from already gone."""
+        return _release_file(self.path)
 
 
 def _outstanding(path: Path) -> Iterator[Resource]:
@@ -219,22 +226,39 @@ def _outstanding(path: Path) -> Iterator[Resource]:
     yield from live.values()
 
 
-def _release_file(path: Path) -> tuple[list[str], list[str]]:
-    """Release a ledger's outstanding resources, newest first: (released, errors) as ``kind key``."""
-    released, errors = [], []
+@dataclass
+class Cleaned:
+    """What a clean-up did, as ``kind key`` strings: really removed, records of resources already
+    gone (stale), and what could not be removed."""
+
+    removed: list[str]
+    stale: list[str]
+    errors: list[str]
+
+    def __iadd__(self, other: Cleaned) -> Cleaned:
+        self.removed += other.removed
+        self.stale += other.stale
+        self.errors += other.errors
+        return self
+
+
+def _release_file(path: Path) -> Cleaned:
+    """Release a ledger's outstanding resources, newest first."""
+    done = Cleaned([], [], [])
     for resource in reversed(list(_outstanding(path))):
+        name = f"{resource.kind} {resource.key}"
         try:
-            release(resource)
+            existed = release(resource)
         except Exception as e:  # keep going: one stuck resource must not keep the others alive
-            errors.append(f"{resource.kind} {resource.key}: {e}")
+            done.errors.append(f"{name}: {e}")
         else:
-            released.append(f"{resource.kind} {resource.key}")
+            (done.removed if existed else done.stale).append(name)
             with open(path, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"event": "released", "kind": resource.kind, "key": resource.key}) + "\n")
-    if not errors:
+    if not done.errors:
         path.unlink(missing_ok=True)
         _marker(path.stem).unlink(missing_ok=True)
-    return released, errors
+    return done
 
 
 def _owner_alive(path: Path) -> bool:
@@ -252,42 +276,39 @@ def _owner_alive(path: Path) -> bool:
     return True
 
 
-def clean_all(directory: Path | None = None, *, include_live: bool = False) -> tuple[list[str], list[str]]:
-    """Release what killed runs left. Returns (resources released, errors) as ``kind key`` strings.
-    Runs whose chaoscert process is still alive, or that were kept, are left alone unless
-    ``include_live``."""
+def clean_all(directory: Path | None = None, *, include_live: bool = False) -> Cleaned:
+    """Release what killed runs left. Runs whose chaoscert process is still alive, or that were
+    kept, are left alone unless ``include_live``."""
     directory = directory or state_dir()
-    released, errors = [], []
+    done = Cleaned([], [], [])
     for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
         if not include_live and _owner_alive(path):
             continue
-        done, failed = _release_file(path)
-        released += done
-        errors += failed
-    return released, errors
+        done += _release_file(path)
+    return done
 
 
-def sweep(directory: Path | None = None) -> tuple[list[str], list[str]]:
+def sweep(directory: Path | None = None) -> Cleaned:
     """Release chaoscert-named resources that exist but that no ledger in ``directory`` records
     (run after ``clean_all``, so what is left in ledgers belongs to live or kept runs) and whose
     run's owner marker does not say it is alive or kept (whatever state dir that run uses).
-    Returns (removed, errors) as ``kind key`` strings."""
+    Nothing found is stale: a sweeper lists only what exists."""
     directory = directory or state_dir()
     covered = {(r.kind, r.key) for path in (directory.glob("*.jsonl") if directory.is_dir() else [])
                for r in _outstanding(path)}
-    removed, errors = [], []
+    done = Cleaned([], [], [])
     for find in _SWEEPERS:
         for resource in find():
             owner = OWNED_NAME.match(resource.key)
             if (resource.kind, resource.key) in covered or (owner and _marker_alive(owner.group(1))):
                 continue
             try:
-                release(resource)
+                existed = release(resource)
             except Exception as e:
-                errors.append(f"{resource.kind} {resource.key}: {e}")
+                done.errors.append(f"{resource.kind} {resource.key}: {e}")
             else:
-                removed.append(f"{resource.kind} {resource.key}")
-    return removed, errors
+                (done.removed if existed else done.stale).append(f"{resource.kind} {resource.key}")
+    return done
 
 
 @sweeper
@@ -299,8 +320,11 @@ def _find_dead_markers() -> list[Resource]:
 
 
 @releaser("owner-marker")
-def _release_marker(resource: Resource) -> None:
-    Path(resource.data["path"]).unlink(missing_ok=True)
+def _release_marker(resource: Resource) -> bool:
+    path = Path(resource.data["path"])
+    existed = path.exists()
+    path.unlink(missing_ok=True)
+    return existed
 
 
 # ---------------------------------------------------------------- releasers for local kinds
@@ -320,35 +344,22 @@ def process_identity(pid: int) -> dict[str, Any]:
 
 
 @releaser("process")
-def _release_process(resource: Resource) -> None:
-    """SIGCONT then SIGKILL the process and every process it started, wait until it is gone."""
+def _release_process(resource: Resource) -> bool:
+    """SIGCONT then SIGKILL the process and every process it started; return when all have exited."""
     pid, started = int(resource.data["pid"]), resource.data.get("start_time")
     if _proc_start_time(pid) is None or (started is not None and _proc_start_time(pid) != started):
-        return  # gone, or the pid now belongs to someone else
+        return False  # gone, or the pid now belongs to someone else
+    tree = [pid, *descendants(pid)]
     for sig in ("CONT", "KILL"):
         signal_tree(pid, sig)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        state = _proc_state(pid)
-        if state is None or _proc_start_time(pid) != started:
-            return
-        if state == "Z":
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                return  # dead; its own parent reaps it
-        time.sleep(0.05)
-    raise RuntimeError(f"process {pid} did not exit")
-
-
-def _proc_state(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return None
+    if running := wait_gone(tree):
+        raise RuntimeError(f"processes {running} (of {pid}'s tree) did not exit")
+    return True
 
 
 @releaser("path")
-def _release_path(resource: Resource) -> None:
+def _release_path(resource: Resource) -> bool:
     """Remove a file or directory tree the run made (data dirs, faketime files)."""
+    existed = os.path.lexists(resource.data["path"])
     subprocess.run(["rm", "-rf", "--one-file-system", "--", resource.data["path"]], check=True)
+    return existed

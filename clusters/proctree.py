@@ -21,9 +21,13 @@ processes of this machine use :func:`signal_tree`::
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
+import time
+from pathlib import Path
 
-__all__ = ["SIGNAL_TREE", "TREE_SIGNALS", "signal_tree"]
+__all__ = ["SIGNAL_TREE", "TREE_SIGNALS", "descendants", "signal_tree", "wait_gone"]
 
 TREE_SIGNALS = ("STOP", "CONT", "KILL")
 
@@ -73,3 +77,46 @@ def signal_tree(pid: int, signal: str, *, timeout: float = 30.0) -> None:
     """Run :data:`SIGNAL_TREE` on this machine for ``pid``."""
     subprocess.run(["sh", "-c", SIGNAL_TREE, "sh", str(pid), signal], check=True, capture_output=True,
                    timeout=timeout)
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Fields 3.. of /proc/PID/stat (state first, then ppid), None when the pid is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process started by ``pid`` (children, their children...) on this machine."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            parents[int(entry.name)] = int(fields[1])
+    tree, grew = {pid}, True
+    while grew:
+        new = {p for p, parent in parents.items() if parent in tree} - tree
+        tree |= new
+        grew = bool(new)
+    return sorted(tree - {pid})
+
+
+def wait_gone(pids: list[int], timeout: float = 10.0) -> list[int]:
+    """Wait until every pid has exited (a zombie counts as exited; ours are reaped); returns those
+    still running at the timeout. A killed server can take seconds to exit (freeing its memory,
+    finishing its I/O): whoever reports it removed waits for this."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = []
+        for pid in pids:
+            fields = _stat(pid)
+            if fields is None:
+                continue
+            if fields[0] in "ZX":
+                with contextlib.suppress(ChildProcessError):  # else its own parent reaps it
+                    os.waitpid(pid, os.WNOHANG)
+                continue
+            running.append(pid)
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.05)

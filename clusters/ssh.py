@@ -186,7 +186,7 @@ def _stop_and_remove(remote: SshRemote) -> None:
 
 
 @releaser("ssh-node")
-def _release_ssh_node(resource: Resource) -> None:
+def _release_ssh_node(resource: Resource) -> bool:
     data = dict(resource.data)
     state_dir = data.pop("state_dir")
     remote = SshRemote("n?", SshHost(**data), state_dir)
@@ -194,3 +194,4 @@ def _release_ssh_node(resource: Resource) -> None:
         _stop_and_remove(remote)
     finally:
         remote.close()
+    return True  # the host cannot say cheaply whether anything ran

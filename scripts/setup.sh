@@ -50,4 +50,4 @@ fi
 extras=dev,seekdb
 [ -n "${CHAOSCERT_MINIMAL:-}" ] || extras=$extras,nemesis
 .venv/bin/python -m pip install -q -e ".[$extras]"
-echo "setup: ready ($(.venv/bin/chaoscert version))"
+echo "setup: ready ($(.venv/bin/chaoscert version)); 'source .venv/bin/activate' puts chaoscert on your PATH"

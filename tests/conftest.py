@@ -8,6 +8,8 @@ test that cannot find what it needs fails there instead of skipping (CHAOSCERT_R
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,14 +17,10 @@ import pytest
 
 
 def _find_corpus() -> Path:
-    """$CHAOSCERT_CORPUS, else the nearest ``shared/corpus`` beside the checkout or above it."""
+    """$CHAOSCERT_CORPUS, else the copy in the repository (tests/data/corpus, see its README)."""
     if env := os.environ.get("CHAOSCERT_CORPUS"):
         return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents[1:]:
-        if (parent / "shared" / "corpus").is_dir():
-            return parent / "shared" / "corpus"
-    return here.parents[2] / "shared" / "corpus"
+    return Path(__file__).resolve().parent / "data" / "corpus"
 
 
 CORPUS = _find_corpus()
@@ -30,10 +28,9 @@ CORPUS = _find_corpus()
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
+    """The reference histories; missing is a failure, never a skip (the repository ships them)."""
     if not CORPUS.is_dir():
-        if os.environ.get("CHAOSCERT_REQUIRE_ALL"):
-            pytest.fail(f"reference corpus not found at {CORPUS}")
-        pytest.skip(f"reference corpus not found at {CORPUS} (set CHAOSCERT_CORPUS)")
+        pytest.fail(f"reference corpus not found at {CORPUS} (tests/data/corpus, or $CHAOSCERT_CORPUS)")
     return CORPUS
 
 
@@ -43,6 +40,27 @@ def require(condition: bool, why: str) -> None:
         if os.environ.get("CHAOSCERT_REQUIRE_ALL"):
             pytest.fail(f"CI must provide this: {why}")
         pytest.skip(why)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# Who uses the Docker engine scripts/dockerd.py may start: scripts/test.sh's shell (it releases the
+# engine after all its pytest runs), else this pytest process (released when its session ends).
+DOCKERD_USER = int(os.environ.get("CHAOSCERT_DOCKERD_USER", os.getpid()))
+_docker_used: list[bool] = []
+
+
+def ensure_docker_engine() -> None:
+    """A Docker engine answers, started for these tests when none ran (stopped after them)."""
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "dockerd.py"), "ensure", "--user", str(DOCKERD_USER)],
+                          capture_output=True, text=True)
+    _docker_used.append(True)
+    require(done.returncode == 0, f"no Docker engine: {done.stderr.strip()}")
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Stop the engine this session started (with its iptables changes), unless scripts/test.sh will."""
+    if _docker_used and os.getpid() == DOCKERD_USER:
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "dockerd.py"), "release", "--user", str(DOCKERD_USER)])
 
 
 def command_lines() -> dict[int, str]:

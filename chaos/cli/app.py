@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from chaos.report.units import measured
 from chaos.run.exits import EXIT_ERROR, exit_code
 from checkers import CheckOptions, HistoryFormatError, checker_names, get_checker, read_history
 from checkers.formats import FORMATS, parse_edn, write_history
@@ -255,8 +256,8 @@ def sla(
         table.add_column(column)
     colour = {"certified": "green", "violated": "red", "inconclusive": "yellow"}
     for v in verdicts:
-        measured = f"{v.measured:.6g}" if isinstance(v.measured, float) else str(v.measured)
-        table.add_row(v.claim, str(v.claimed), measured, f"[{colour[v.verdict]}]{v.verdict}[/]", v.reason)
+        table.add_row(v.claim, str(v.claimed), measured(v.claim, v.measured), f"[{colour[v.verdict]}]{v.verdict}[/]",
+                      v.reason)
     Console(width=160).print(table)
     if json_out is not None:
         report = {"history": str(history_path), "claims": str(claims_path), "verdicts": verdicts,

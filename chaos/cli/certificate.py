@@ -22,8 +22,8 @@ def certificate_command(
 ) -> None:
     """Write certificate.html and certificate.json (exit 0 certified, 1 violated, 2 inconclusive), or with
     --verify check an existing one (exit 0 it holds, 1 it does not)."""
+    from chaos.certificate.document import CertificateError, verify_certificate, write_certificate
     from chaos.report.browser import BrowserError
-    from chaos.sla.certificate import CertificateError, verify_certificate, write_certificate
 
     if not directory.is_dir():
         fail(f"{directory}: no such folder")

@@ -182,13 +182,12 @@ def cluster_down(name: Annotated[str, typer.Option(help="cluster name")] = "defa
     """Remove every node and everything recorded for the cluster."""
     load_backends()
     cluster = _load_cluster(name)
-    ledger = Ledger(cluster["run_id"])
-    resources = ledger.outstanding()
-    errors = ledger.release_all()
-    if errors:
-        _fail(f"cluster {name}: could not remove: {'; '.join(errors)}")
+    done = Ledger(cluster["run_id"]).release_counted()
+    if done.errors:
+        _fail(f"cluster {name}: could not remove: {'; '.join(done.errors)}")
     _cluster_file(name).unlink()
-    typer.echo(f"cluster {name}: removed {len(resources)} resources")
+    stale = f" (forgot {len(done.stale)} already gone)" if done.stale else ""
+    typer.echo(f"cluster {name}: removed {len(done.removed)} resources{stale}")
 
 
 @image_app.command("build")
@@ -212,19 +211,21 @@ def image_build(
 
 def clean() -> None:
     """Remove what killed runs left (ledgers whose chaoscert process is dead), then anything named
-    with chaoscert's prefixes that no ledger covers; prints each thing removed."""
+    with chaoscert's prefixes that no ledger covers; prints each thing really removed (records of
+    things already gone are dropped and only counted)."""
     load_backends()
-    released, errors = clean_all()
-    swept, sweep_errors = sweep()
-    for item in released:
+    recorded, swept = clean_all(), sweep()
+    for item in recorded.removed:
         typer.echo(f"removed {item}")
-    for item in swept:
+    for item in swept.removed:
         typer.echo(f"removed {item} (no ledger)")
-    for error in errors + sweep_errors:
+    for error in recorded.errors + swept.errors:
         typer.echo(f"chaoscert: could not remove {error}", err=True)
-    if not released and not swept and not errors + sweep_errors:
+    if not recorded.removed + swept.removed + recorded.errors + swept.errors:
         typer.echo("nothing to clean")
-    raise typer.Exit(1 if errors or sweep_errors else 0)
+    if stale := len(recorded.stale):
+        typer.echo(f"forgot {stale} stale ledger record{'s' if stale != 1 else ''} (already gone)")
+    raise typer.Exit(1 if recorded.errors or swept.errors else 0)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,17 +6,21 @@ unknown, 255 on an error (bad input, bad option). Errors are one line, never a s
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
 
 import typer
+from typer import rich_utils
 
 from chaos.cli.app import CliError, app
 from chaos.run.exits import EXIT_ERROR
 from checkers import HistoryFormatError
 
 __all__ = ["main"]
+
+PIPED_WIDTH = 120  # --help's width when stdout is no terminal (a pipe, a file, a CI log)
 
 
 # Commands defined in this module need only ``checkers``; the others pull in clusters, workloads,
@@ -46,6 +50,8 @@ def _last_line(e: BaseException) -> str:
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the app; one line and exit 255 for any user error."""
     args = sys.argv[1:] if argv is None else argv
+    if not sys.stdout.isatty() and not os.environ.get("COLUMNS") and not os.environ.get("TERMINAL_WIDTH"):
+        rich_utils.MAX_WIDTH = PIPED_WIDTH  # rich assumes 80 columns, and cuts option help short
     if not args or args[0] not in LIGHT_COMMANDS:
         register_all_commands()
     try:

@@ -24,6 +24,7 @@ from chaos.cli.backend_options import (
     backend_options,
 )
 from chaos.report.rerun import rerun_command
+from chaos.report.units import measured, percent, seconds
 from chaos.run.exits import EXIT_ERROR, exit_code
 from chaos.run.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, fault_problems, run
 from chaos.sla.claims import CERTIFIED, VIOLATED, ClaimError, load_claims
@@ -178,8 +179,8 @@ def summary(results: dict[str, Any]) -> list[str]:
         lines.append(recovery_line(r))
     if sla.get("availability-time", {}).get("ratio") is not None:
         t, a, ab = sla["availability-time"], sla["availability"], sla["aborts"]
-        lines.append(f"availability (clients' time answered): {t['ratio']:.4%} ({t['down-ns'] / 1e9:.3f} s down of "
-                     f"{t['observed-ns'] / 1e9:.1f} s over {t['clients']} clients); requests ok {a['ok']} of "
+        lines.append(f"availability (clients' time answered): {percent(t['ratio'])} ({seconds(t['down-ns'])} down of "
+                     f"{seconds(t['observed-ns'])} over {t['clients']} clients); requests ok {a['ok']} of "
                      f"{a['attempted']}, refused or aborted {ab['ok']}")
     bank = figures.get("bank")
     if bank:
@@ -198,7 +199,8 @@ def summary(results: dict[str, Any]) -> list[str]:
                          f"indeterminate: {bank.get('transfers-indeterminate')} "
                          f"({bank.get('transfers-indeterminate-committed')} committed)")
     for c in (results.get("claims") or {}).get("verdicts", []):
-        lines.append(f"claim {c['claim']} = {c['claimed']}: {c['verdict']} (measured {c['measured']})"
+        figure = measured(c["claim"], c["measured"])
+        lines.append(f"claim {c['claim']} = {c['claimed']}: {c['verdict']} (measured {figure})"
                      + (f": {c['reason']}" if c.get("reason") else ""))
     for name, r in results.get("checkers", {}).items():
         cause = f" ({r['cause']})" if r.get("cause") else ""

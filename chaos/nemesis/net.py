@@ -167,7 +167,7 @@ def _on_node(prefix: list[str] | None, argv: list[str], what: str) -> subprocess
 
 
 @releaser("node-iptables")
-def _release_rule(resource: Resource) -> None:
+def _release_rule(resource: Resource) -> bool:
     d = resource.data
     rule = [d["chain"], *d["args"], "-m", "comment", "--comment", d["comment"]]
     check = _on_node(d.get("via"), ["iptables", "-w", "5", "-C", *rule], resource.key)
@@ -175,18 +175,22 @@ def _release_rule(resource: Resource) -> None:
         done = _on_node(d.get("via"), ["iptables", "-w", "5", "-D", *rule], resource.key)
         if done.returncode != 0:
             raise RuntimeError(f"iptables -D on {d['node']}: {done.stderr.strip()}")
-    elif "No such file" in check.stderr or "Cannot open network namespace" in check.stderr:
-        return  # the namespace is gone, and its rules with it
+        return True
+    if "No such file" in check.stderr or "Cannot open network namespace" in check.stderr:
+        return False  # the namespace is gone, and its rules with it
+    return False
 
 
 @releaser("node-qdisc")
-def _release_qdisc(resource: Resource) -> None:
+def _release_qdisc(resource: Resource) -> bool:
     d = resource.data
     shown = _on_node(d.get("via"), ["tc", "qdisc", "show", "dev", d["dev"], "root"], resource.key)
     if shown.returncode == 0 and shown.stdout.split()[1:2] == [d["qdisc"]]:
         done = _on_node(d.get("via"), ["tc", "qdisc", "del", "dev", d["dev"], "root"], resource.key)
         if done.returncode != 0:
             raise RuntimeError(f"tc qdisc del on {d['node']}: {done.stderr.strip()}")
+        return True
+    return False
 
 
 @sweeper

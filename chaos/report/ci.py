@@ -19,6 +19,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
+from chaos.report.units import duration, millis, percent
 from chaos.report.view import FAIL, PASS, UNKNOWN
 
 if TYPE_CHECKING:
@@ -50,11 +51,9 @@ def summary_md(view: RunView) -> str:
         a, t = fig.availability, fig.time_availability
         rto = fig.worst_rto_ns
         p99 = fig.latency_ns.get(0.99) if fig.latency_ns else None
-        lines += ["", "Availability (clients' time answered) " + ("—" if t is None else f"{t * 100:.4f} %")
-                  + f"; ok {a.ok}/{a.n}"
-                  + f"; faults {len(fig.faults)}; worst RTO " + ("—" if rto is None else f"{rto / 1e9:.3f} s")
-                  + f"; downtime windows ≥ 1 s: {len(fig.downtimes)}; p99 latency "
-                  + ("—" if p99 is None else f"{p99 / 1e6:.2f} ms") + "."]
+        lines += ["", "Availability (clients' time answered) " + percent(t) + f"; ok {a.ok}/{a.n}"
+                  + f"; faults {len(fig.faults)}; worst RTO {duration(rto)}"
+                  + f"; downtime windows ≥ 1 s: {len(fig.downtimes)}; p99 latency {millis(p99)}."]
     seed = view.parameters.get("seed")
     lines += ["", f"Full report: `{view.run.report}`" + (f"; seed {seed}" if seed is not None else ""), ""]
     return "\n".join(lines)
@@ -64,13 +63,24 @@ def _counts(view: RunView) -> dict[str, int]:
     return {s: sum(1 for i in view.items if i.status == s) for s in (PASS, FAIL, UNKNOWN)}
 
 
+def _plain(value: object) -> str:
+    """A property's value as CI shows it: ``seekdb``, ``7``, ``true``; lists and maps as compact JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    return json.dumps(value, default=str, separators=(",", ":"))
+
+
 def _testsuite(view: RunView) -> ET.Element:
     counts = _counts(view)
     suite = ET.Element("testsuite", name=f"chaoscert {view.title}", tests=str(len(view.items)),
                        failures=str(counts[FAIL]), errors="0", skipped=str(counts[UNKNOWN]))
     props = ET.SubElement(suite, "properties")
     for key, value in view.parameters.items():
-        ET.SubElement(props, "property", name=str(key), value=json.dumps(value, default=str))
+        ET.SubElement(props, "property", name=str(key), value=_plain(value))
     for item in view.items:
         case = ET.SubElement(suite, "testcase", name=item.name, classname=f"chaoscert.{item.kind}")
         if item.status == PASS:

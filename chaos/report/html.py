@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from chaos.report.rerun import rerun_command
+from chaos.report.store import LOG_GZIP_BYTES
+from chaos.report.units import duration, measured, millis, percent, seconds, size_words
 from chaos.report.view import FAIL, PASS, UNKNOWN, RunView
 from checkers.sla import SlaFigures
 
@@ -53,18 +55,6 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _s(ns: int | float | None) -> str:
-    return "—" if ns is None else f"{ns / 1e9:.3f} s"
-
-
-def _ms(ns: int | float | None) -> str:
-    return "—" if ns is None else f"{ns / 1e6:.2f} ms"
-
-
-def _pct(ratio: float | None) -> str:
-    return "—" if ratio is None else f"{ratio * 100:.4f} %"
-
-
 def _text(x: Any) -> str:
     if x is None:
         return "—"
@@ -77,7 +67,8 @@ def _items_html(view: RunView) -> str:
     parts = []
     claims = [i for i in view.items if i.kind == "claim"]
     if claims:
-        rows = [[escape(str(i.detail.get("claim"))), _text(i.detail.get("claimed")), _text(i.detail.get("measured")),
+        rows = [[escape(str(i.detail.get("claim"))), _text(i.detail.get("claimed")),
+                 escape(measured(str(i.detail.get("claim")), i.detail.get("measured"))),
                  badge(i.status, i.verdict), escape(i.message)] for i in claims]
         parts.append("<h2>SLA claims</h2>" + _table(["claim", "claimed", "measured", "verdict", "why"], rows))
     else:
@@ -91,22 +82,22 @@ def _items_html(view: RunView) -> str:
 
 
 def _availability(fig: SlaFigures) -> str:
-    rows = [["clients' time answered (the claim's figure)", _pct(fig.time_availability),
+    rows = [["clients' time answered (the claim's figure)", percent(fig.time_availability),
              f"{fig.down_ns / 1e9:.3f} s down of {fig.observed_ns / 1e9:.1f} s, {len(fig.clients)} clients"],
-            ["requests answered (ok, refused or aborted)", _pct(fig.answered.ratio),
+            ["requests answered (ok, refused or aborted)", percent(fig.answered.ratio),
              f"{fig.answered.ok} / {fig.answered.n} ({fig.aborts.ok} refused or aborted)"],
-            ["all operations ok", _pct(fig.availability.ratio), f"{fig.availability.ok} / {fig.availability.n}"],
-            ["during faults", _pct(fig.during_faults.ratio), f"{fig.during_faults.ok} / {fig.during_faults.n}"],
-            ["outside faults", _pct(fig.outside_faults.ratio), f"{fig.outside_faults.ok} / {fig.outside_faults.n}"]]
-    rows += [[f"f = {escape(k)}", _pct(v.ratio), f"{v.ok} / {v.n}"] for k, v in fig.by_f.items()]
-    rows += [[f"node {escape(k)}", _pct(v.ratio), f"{v.ok} / {v.n}"] for k, v in fig.by_node.items()]
+            ["all operations ok", percent(fig.availability.ratio), f"{fig.availability.ok} / {fig.availability.n}"],
+            ["during faults", percent(fig.during_faults.ratio), f"{fig.during_faults.ok} / {fig.during_faults.n}"],
+            ["outside faults", percent(fig.outside_faults.ratio), f"{fig.outside_faults.ok} / {fig.outside_faults.n}"]]
+    rows += [[f"f = {escape(k)}", percent(v.ratio), f"{v.ok} / {v.n}"] for k, v in fig.by_f.items()]
+    rows += [[f"node {escape(k)}", percent(v.ratio), f"{v.ok} / {v.n}"] for k, v in fig.by_node.items()]
     return "<h3>Availability</h3>" + _table(["operations", "availability", "ok / attempted"], rows)
 
 
 def _downtimes(fig: SlaFigures) -> str:
     if not fig.downtimes:
         return '<h3>Downtime windows</h3><p class="muted">None of 1 s or more.</p>'
-    rows = [[_s(d.start_ns - fig.start_ns), _s(d.end_ns - fig.start_ns), _s(d.length_ns),
+    rows = [[seconds(d.start_ns - fig.start_ns), seconds(d.end_ns - fig.start_ns), duration(d.length_ns),
              "yes" if d.recovered else "<b>no</b>", str(len(d.failed_indices)), escape(", ".join(d.faults) or "—")]
             for d in fig.downtimes]
     return "<h3>Downtime windows (1 s or more)</h3>" + _table(
@@ -114,7 +105,7 @@ def _downtimes(fig: SlaFigures) -> str:
 
 
 def _recoveries(fig: SlaFigures) -> str:
-    failed = [[escape(f.kind), _text(f.nodes), _s(f.start_ns - fig.start_ns), escape(f.injection_error or "")]
+    failed = [[escape(f.kind), _text(f.nodes), duration(f.start_ns - fig.start_ns), escape(f.injection_error or "")]
               for f in fig.faults if not f.injected]
     heal = [f"{escape(f.kind)}: {escape(f.heal_error)}" for f in fig.faults if f.heal_error]
     extra = ("<h3>Faults whose injection failed (not counted)</h3>"
@@ -122,11 +113,11 @@ def _recoveries(fig: SlaFigures) -> str:
     extra += f"<p><b>Heal errors:</b> {'; '.join(heal)}</p>" if heal else ""
     if not fig.recoveries:
         return '<h3>Recovery time (RTO) per fault</h3><p class="muted">No injected fault.</p>' + extra
-    rows = [[escape(r.fault.kind), _text(r.fault.nodes), _s(r.fault.start_ns - fig.start_ns),
-             "never" if r.fault.end_ns is None else _s(r.fault.end_ns - fig.start_ns),
+    rows = [[escape(r.fault.kind), _text(r.fault.nodes), duration(r.fault.start_ns - fig.start_ns),
+             "never" if r.fault.end_ns is None else duration(r.fault.end_ns - fig.start_ns),
              escape(", ".join(map(str, r.affected)) or "none") if r.observed else "no request",
-             _s(r.first_answer_ns), "<b>not all answered</b>" if r.rto_ns is None else _s(r.rto_ns),
-             _s(r.heal_to_recovery_ns), _s(r.tool_delay_ns)]
+             duration(r.first_answer_ns), "<b>not all answered</b>" if r.rto_ns is None else duration(r.rto_ns),
+             duration(r.heal_to_recovery_ns), duration(r.tool_delay_ns)]
             for r in fig.recoveries]
     return "<h3>Recovery time (RTO) per fault</h3>" + _table(
         ["fault", "nodes", "start", "healed", "clients affected", "first answer", "RTO (all affected answered)",
@@ -161,7 +152,7 @@ def _data_loss(view: RunView) -> str:
 
 def _latency(fig: SlaFigures) -> str:
     def row(name: str, q: dict[float, int] | None) -> list[str]:
-        return [name, *(_ms(q.get(p)) if q else "—" for p in (0.5, 0.95, 0.99, 0.999, 1))]
+        return [name, *(millis(q.get(p)) if q else "—" for p in (0.5, 0.95, 0.99, 0.999, 1))]
 
     lower = f" ({fig.latency_censored} timed out: at least their latency)" if fig.latency_censored else ""
     rows = [row(f"every request{lower}", fig.latency_ns), row("invoked during faults", fig.latency_during_faults_ns)]
@@ -228,7 +219,21 @@ def _parameters_html(view: RunView) -> str:
              "logs/"]
     parts.append("<p>Files next to this report: " + ", ".join(
         f'<a href="{f}">{f}</a>' for f in files if (view.run.path / f).exists()) + "</p>")
-    return "".join(parts)
+    return "".join(parts) + _logs_html(view)
+
+
+def _logs_html(view: RunView) -> str:
+    """The node logs: how many, how big, and which are compressed."""
+    logs = view.run.log_files()
+    if not logs:
+        return ""
+    packed = [name for name, _ in logs if name.endswith(".gz")]
+    note = (f"; {len(packed)} over {LOG_GZIP_BYTES // 1024} KiB {'was' if len(packed) == 1 else 'were'} "
+            "gzip-compressed when collected "
+            "(read them with <code>zless</code>)" if packed else "")
+    rows = [[f'<a href="logs/{escape(name)}">{escape(name)}</a>', size_words(size)] for name, size in logs]
+    return (f"<h3>Node logs</h3><p>{len(logs)} files, {size_words(sum(s for _, s in logs))} on disk{note}.</p>"
+            + _table(["file", "size"], rows))
 
 
 def report_html(view: RunView, images: dict[str, Path]) -> str:

@@ -29,14 +29,16 @@ def _row(root: Path, run: RunDir) -> str:
     try:
         results = run.load_results()
     except StoreError as e:
-        return f"<tr><td colspan=6>{escape(str(e))}</td></tr>"
+        return f"<tr><td colspan=9>{escape(str(e))}</td></tr>"
     items = run_items(results)
     status = merge_status(items)
     rel = run.path.relative_to(root).as_posix()
     links = " ".join(f'<a href="/{quote(rel)}/{f}">{f}</a>' for f in FILES if (run.path / f).exists())
     detail = "; ".join(f"{i.name}: {i.verdict}" for i in items if i.status != PASS) or "all passed"
+    p = results.get("parameters") or {}
+    setup = "".join(f"<td>{escape(str(p.get(k, '—')))}</td>" for k in ("backend", "db", "seed"))
     return (f'<tr style="border-left:6px solid {STATUS_COLOURS[status]}"><td>{escape(run.path.parent.name)}</td>'
-            f"<td>{escape(run.path.name)}</td><td>{badge(status, WORDS[status])}</td>"
+            f"<td>{escape(run.path.name)}</td>{setup}<td>{badge(status, WORDS[status])}</td>"
             f"<td>{'<b>interrupted</b>' if results.get('interrupted') else ''}</td>"
             f"<td>{escape(detail)}</td><td>{links}</td></tr>")
 
@@ -45,11 +47,13 @@ def index_html(root: Path) -> str:
     """The index page of every run under ``root``, newest first."""
     runs = find_runs(root)
     rows = "".join(_row(root, r) for r in runs)
-    table = ("<table><tr><th>test</th><th>run</th><th>verdict</th><th></th><th>not passed</th><th>files</th></tr>"
+    table = ("<table><tr><th>test</th><th>run</th><th>backend</th><th>database</th><th>seed</th><th>verdict</th>"
+             "<th></th><th>not passed</th><th>files</th></tr>"
              f"{rows}</table>") if runs else f"<p>No runs under {escape(str(root))} yet.</p>"
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>chaoscert runs</title>"
             f"<style>{STYLE}</style></head><body><h1>chaoscert runs</h1>"
-            f"<p class=\"muted\">{len(runs)} runs in {escape(str(root.resolve()))}</p>{table}</body></html>\n")
+            f"<p class=\"muted\">{len(runs)} run{'s' if len(runs) != 1 else ''} in {escape(str(root.resolve()))}</p>"
+            f"{table}</body></html>\n")
 
 
 class _Handler(SimpleHTTPRequestHandler):

@@ -15,7 +15,7 @@ One folder per run, under the test's name and the run's start time::
           summary.md      verdicts for CI step summaries
           junit.xml       one test case per claim and per checker, for CI test views
           run.log         what the runner said
-          logs/<node>/    each node's logs
+          logs/<node>/    each node's logs (files over 256 KiB gzip-compressed: NAME.gz)
           plots/          the report's plots as PNG files
 
 Everything but history.jsonl, results.json, run.log and logs/ is derived and rebuilt by
@@ -24,8 +24,10 @@ Everything but history.jsonl, results.json, run.log and logs/ is derived and reb
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ from typing import Any
 __all__ = ["LATEST", "RunDir", "StoreError", "find_runs", "link_latest", "new_run_dir"]
 
 LATEST = "latest"
+LOG_GZIP_BYTES = 256 * 1024  # node logs larger than this are kept gzip-compressed
 
 
 class StoreError(ValueError):
@@ -91,6 +94,21 @@ class RunDir:
 
     def node_logs(self, node: str) -> Path:
         return self.logs / node
+
+    def compress_logs(self) -> None:
+        """Gzip every collected node log over :data:`LOG_GZIP_BYTES` (a chatty server writes tens of
+        MB a minute; its text shrinks about tenfold): ``NAME`` becomes ``NAME.gz``."""
+        for path in sorted(self.logs.rglob("*")) if self.logs.is_dir() else []:
+            if path.is_file() and path.suffix != ".gz" and path.stat().st_size > LOG_GZIP_BYTES:
+                packed = path.with_name(path.name + ".gz")
+                with path.open("rb") as src, gzip.open(packed, "wb", compresslevel=6) as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                path.unlink()
+
+    def log_files(self) -> list[tuple[str, int]]:
+        """Each node log as (path under logs/, bytes on disk)."""
+        files = sorted(p for p in self.logs.rglob("*") if p.is_file()) if self.logs.is_dir() else []
+        return [(p.relative_to(self.logs).as_posix(), p.stat().st_size) for p in files]
 
     def load_results(self) -> dict[str, Any]:
         """results.json as a dict; StoreError when missing or not JSON."""

@@ -2,8 +2,8 @@
 // Wheel zooms around the pointer, dragging pans, hovering an op shows it. Only visible ops are drawn.
 (function () {
   const D = JSON.parse(document.getElementById("data").textContent);
-  const colours = ["#2e9d3e", "#d62728", "#f0a020"];  // ok, fail, info
-  const names = ["ok", "fail", "info"];
+  const colours = ["#2e9d3e", "#d62728", "#f0a020", "#6a51a3"];  // ok, fail, info, nemesis op
+  const names = ["ok", "fail", "info", "nemesis"];
   const canvas = document.getElementById("tl"), ctx = canvas.getContext("2d"), tip = document.getElementById("tip");
   const rowH = 18, left = 90, top = 22;
   const lanes = D.lanes.map(() => []);
@@ -26,13 +26,21 @@
     while (lo < hi) { const m = (lo + hi) >> 1; if (D.ops[lane[m]][1] < t - D.longest) lo = m + 1; else hi = m; }
     return lo;
   }
+  function niceStep(raw) {  // 1, 2 or 5 times a power of ten: ticks at round times
+    const p = Math.pow(10, Math.floor(Math.log10(raw)));
+    return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw);
+  }
   function draw() {
     ctx.clearRect(0, 0, width, canvas.height);
     ctx.font = "11px sans-serif";
     ctx.fillStyle = "#444";
-    for (let k = 0; k < 8; k++) {
-      const t = t0 + ((t1 - t0) * k) / 8;
-      ctx.fillText(t.toFixed(3) + " s", x(t) - 10, 12);
+    const step = niceStep((t1 - t0) / 8), digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+    for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
+      const px = x(t);
+      if (px < left) continue;
+      const label = t.toFixed(digits) + " s";
+      ctx.fillText(label, Math.min(px - 10, width - ctx.measureText(label).width - 2), 12);
+      ctx.fillRect(px, 15, 1, 4);
     }
     D.lanes.forEach((name, li) => {
       ctx.fillStyle = li % 2 ? "#fafafa" : "#f0f0f0";

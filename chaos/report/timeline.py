@@ -2,7 +2,10 @@
 
 As Jepsen's timeline, but drawn on one canvas from inline JSON (``timeline.html.js``), so 100k
 operations stay fast: the page holds compact arrays ``[lane, start s, end s (-1: never), type, f,
-value]`` and draws only what is in view. Fault periods are shaded. No network is needed.
+value]`` and draws only what is in view. Rows are the client processes in order, the nemesis last;
+the nemesis's ops have a colour of their own (their completions are ``info`` by convention, which
+for them says nothing about "may have happened"). Time 0 is the history's first op, as in
+report.html; fault periods are shaded. No network is needed.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ __all__ = ["timeline_data", "timeline_html"]
 
 SCRIPT = (Path(__file__).with_name("timeline.html.js")).read_text(encoding="utf-8")
 TYPES = {"ok": 0, "fail": 1, "info": 2}
+NEMESIS_TYPE = 3
 VALUE_CHARS = 120
 NS = 1e9
 
@@ -27,13 +31,19 @@ def _index(table: dict[str, int], key: str) -> int:
     return table.setdefault(key, len(table))
 
 
+def _lane_order(process: object) -> tuple[bool, int, str]:
+    """Client processes by number, then the others (the nemesis) by name."""
+    return (not isinstance(process, int), process if isinstance(process, int) else 0, str(process))
+
+
 def timeline_data(view: RunView) -> dict[str, Any]:
-    """The compact arrays the page draws (client and fault processes, in order of first appearance)."""
+    """The compact arrays the page draws (client processes in order, then the nemesis)."""
     if view.history is None or not len(view.history):
         return {"lanes": [], "ops": [], "fs": [], "values": [], "faults": [], "end": 0, "longest": 0}
     t0 = min(op.time for op in view.history.ops)
     end = (max(op.time for op in view.history.ops) - t0) / NS
-    lanes: dict[str, int] = {}
+    processes = sorted({op.process for op in view.history.ops}, key=_lane_order)
+    lanes = {str(p): i for i, p in enumerate(processes)}
     fs: dict[str, int] = {}
     values: dict[str, int] = {}
     ops = []
@@ -44,8 +54,9 @@ def timeline_data(view: RunView) -> dict[str, Any]:
         longest = max(longest, (stop if stop >= 0 else end) - start)
         done = p.complete if p.complete is not None else p.invoke
         value = json.dumps(p.value, default=str) + (f"  error: {done.error}" if done.error is not None else "")
-        ops.append([_index(lanes, str(p.process)), round(start, 6), round(stop, 6) if stop >= 0 else -1,
-                    TYPES.get(p.type, 2), _index(fs, str(p.f)), _index(values, value[:VALUE_CHARS])])
+        kind = TYPES.get(p.type, 2) if isinstance(p.process, int) else NEMESIS_TYPE
+        ops.append([lanes[str(p.process)], round(start, 6), round(stop, 6) if stop >= 0 else -1,
+                    kind, _index(fs, str(p.f)), _index(values, value[:VALUE_CHARS])])
     faults = [[(f.start_ns - t0) / NS, -1 if f.end_ns is None else (f.end_ns - t0) / NS]
               for f in (view.figures.faults if view.figures else [])]
     return {"lanes": list(lanes), "ops": ops, "fs": list(fs), "values": list(values), "faults": faults,
@@ -63,7 +74,9 @@ def timeline_html(view: RunView) -> str:
             f"<h1 style=\"font-size:18px\">Timeline: {escape(view.title)}</h1><p>"
             '<span class="k" style="background:#2e9d3e"></span>ok<span class="k" style="background:#d62728"></span>'
             'fail<span class="k" style="background:#f0a020"></span>info (may have happened)'
+            '<span class="k" style="background:#6a51a3"></span>nemesis op'
             '<span class="k" style="background:rgba(148,103,189,0.3)"></span>fault in effect. '
-            'Wheel: zoom; drag: pan. <button id="reset">reset view</button> <a href="report.html">report</a></p>'
+            'Time from the first operation. Wheel: zoom; drag: pan. '
+            '<button id="reset">reset view</button> <a href="report.html">report</a></p>'
             '<div id="wrap"><canvas id="tl"></canvas></div><div id="tip"></div>'
             f'<script id="data" type="application/json">{data}</script><script>{SCRIPT}</script></body></html>\n')

@@ -12,16 +12,20 @@ checkers. ``--concurrency 5n`` means 5 clients per node.
 
 The history streams to ``results/<test>/<timestamp>/history.jsonl`` as ops happen. The first
 SIGINT/SIGTERM while clients run stops them, heals and tears down, leaving a checkable partial
-history and ``"interrupted": true`` in results.json; a signal during setup (or a second one)
-unwinds at once. Whatever the path, every process and folder is in the run's ledger and released.
+history and ``"interrupted": true`` in results.json; during setup it unwinds at once. Either way
+teardown gets :data:`TEARDOWN_BUDGET_S` seconds from the signal; a second signal, or the budget
+running out, abandons it: the run says what may be left and exits (130) at once, and ``chaoscert
+clean`` removes the rest (everything is in the run's ledger).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -174,20 +178,51 @@ class RunResult:
     results: dict[str, Any]
 
 
-class _Signals:
-    """SIGINT/SIGTERM: while clients run, the first one asks them to stop; otherwise unwind now.
-    During teardown a signal is only noted: teardown must finish."""
+# seconds from the first Ctrl-C to the end of teardown (clients drained, faults healed, nodes removed)
+TEARDOWN_BUDGET_S = 60.0
+ABANDONED_EXIT = 130
 
-    def __init__(self) -> None:
+
+class _Signals:
+    """SIGINT/SIGTERM: the first one asks the clients to stop (during setup: unwinds now) and gives
+    teardown :data:`TEARDOWN_BUDGET_S`; a second one, or the budget running out, abandons teardown."""
+
+    def __init__(self, say: Callable[[str], None], budget: float = TEARDOWN_BUDGET_S) -> None:
         self.stop = threading.Event()
         self.phase = "setup"
+        self.ledger: Ledger | None = None
+        self._say, self._budget = say, budget
         self._saved: dict[int, Any] = {}
+        self._watchdog: threading.Timer | None = None
 
     def _handle(self, signum: int, frame: Any) -> None:
-        first = not self.stop.is_set()
+        if self.stop.is_set():
+            self.abandon("interrupted again")
         self.stop.set()
-        if self.phase == "setup" or (self.phase == "running" and not first):
+        self._say(f"interrupted: stopping the clients, healing and tearing down (up to {self._budget:g} s); "
+                  "interrupt again to abandon")
+        self._watchdog = threading.Timer(self._budget, self.abandon, (f"teardown took over {self._budget:g} s",))
+        self._watchdog.daemon = True
+        self._watchdog.start()
+        if self.phase == "setup":
             raise KeyboardInterrupt
+
+    def abandon(self, why: str) -> None:
+        """Exit now, saying what the run's ledger still holds (``chaoscert clean`` removes it)."""
+        left = self.ledger.outstanding() if self.ledger is not None else []
+        kinds = sorted({r.kind for r in left})
+        counts = ", ".join(f"{sum(r.kind == k for r in left)} {k}" for k in kinds) or "nothing recorded"
+        where = f" (ledger {self.ledger.path})" if self.ledger is not None else ""
+        self._say(f"{why}: abandoning teardown; may be left: {counts}{where}; `chaoscert clean` removes it; "
+                  "the partial history.jsonl is kept (no report)")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(ABANDONED_EXIT)
+
+    def finished(self) -> None:
+        """Teardown is over: the budget no longer runs."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[_Signals]:
@@ -207,7 +242,7 @@ def run(spec: RunSpec, say: Callable[[str], None] = print) -> RunResult:
     test_dir = _new_test_dir(spec)
     history_path = test_dir / "history.jsonl"
     say = RunDir(test_dir).logger(say)
-    signals = _Signals()
+    signals = _Signals(say)
     error: str | None = None
     say(f"chaoscert: {spec.test_name} -> {test_dir}")
     with signals.installed():
@@ -217,6 +252,8 @@ def run(spec: RunSpec, say: Callable[[str], None] = print) -> RunResult:
             signals.stop.set()
         except Exception as e:
             error = f"{type(e).__name__}: {e}"
+        finally:
+            signals.finished()
     results = _results(spec, seed, history_path, interrupted=signals.stop.is_set(), error=error)
     for line in fault_problems(results):
         say(line)
@@ -231,7 +268,7 @@ def run(spec: RunSpec, say: Callable[[str], None] = print) -> RunResult:
 def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: Path, signals: _Signals,
                say: Callable[[str], None]) -> None:
     with ExitStack() as stack:
-        ledger = Ledger()
+        ledger = signals.ledger = Ledger()
         stack.callback(_release_leftovers, ledger, say)
         run_dir = Path(tempfile.mkdtemp(prefix=f"chaoscert-{ledger.run_id}-"))
         run_dir.chmod(0o755)  # servers that drop to their own user (mysql, postgres) must reach their folders
@@ -358,6 +395,7 @@ def _teardown_db(db: Any, nodes: list[Node], logs: Path) -> None:
     for node in nodes:
         db.collect_logs(node, logs / node.name)
     db.teardown(nodes)
+    RunDir(logs.parent).compress_logs()
 
 
 def _release_leftovers(ledger: Ledger, say: Callable[[str], None]) -> None:

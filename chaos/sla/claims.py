@@ -28,7 +28,7 @@ import difflib
 import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from checkers.sla_stats import proportion_bounds
 from checkers.sla_stats import trials_needed as ops_needed
 
 __all__ = ["CLAIMS", "ClaimError", "ClaimSpec", "Claims", "Verdict", "claims_from_mapping", "evaluate", "load_claims",
-           "ops_needed", "proportion_bounds"]
+           "merge_verdicts", "ops_needed", "proportion_bounds"]
 
 CERTIFIED, VIOLATED, INCONCLUSIVE = "certified", "violated", "inconclusive"
 DATA_LOSS_CHECKERS = ("set", "set-full", "bank", "bank-log")
@@ -70,7 +70,7 @@ class Claims:
     values: dict[str, Any]
     confidence: float = 0.95
     rto_quantile: float = 0.95
-    fault_model: dict[str, float] | None = None  # faults per year by kind (see chaos/sla/certificate.py)
+    fault_model: dict[str, float] | None = None  # faults per year by kind (see chaos/certificate/document.py)
 
     def to_mapping(self) -> dict[str, Any]:
         """The claims as a claims file would state them (settings included)."""
@@ -260,14 +260,20 @@ def _data_loss(claimed: int, claims: Claims, fig: SlaFigures, results: Mapping[s
     evidence = {"lost": lost, "acknowledged-writes-checked": checked, "undecided": unknown,
                 **{f"{k}-lost": used[k].details.get("lost", [])[:20] for k in used if k != "bank"}}
     if total > claimed:
-        return Verdict("data_loss", claimed, VIOLATED, total, evidence, f"lost {lost}")
+        return Verdict("data_loss", claimed, VIOLATED, total, evidence, _lost_words(lost))
     if unknown:
         return Verdict("data_loss", claimed, INCONCLUSIVE, total, evidence,
                        "; ".join(f"{k}: {why}" for k, why in unknown.items()))
     if not any(checked.values()):
         return Verdict("data_loss", claimed, INCONCLUSIVE, total, evidence, "no acknowledged write to check")
     return Verdict("data_loss", claimed, CERTIFIED, total, evidence,
-                   f"lost {lost} of {checked} acknowledged writes checked")
+                   f"{_lost_words(lost)} of {sum(v or 0 for v in checked.values())} acknowledged writes checked")
+
+
+def _lost_words(lost: Mapping[str, int | None]) -> str:
+    """``lost 0 (bank)``, ``lost 3 (set-full 2, bank 1)``: the most any checker saw, and by whom."""
+    by = ", ".join(lost) if not any(lost.values()) else ", ".join(f"{k} {v}" for k, v in lost.items() if v)
+    return f"lost {max((v or 0 for v in lost.values()), default=0)} ({by})"
 
 
 def _consistency(claimed: str, claims: Claims, fig: SlaFigures, results: Mapping[str, Result]) -> Verdict:
@@ -317,6 +323,12 @@ def _staleness(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping
 def _fault_model_ok(model: dict[str, Any]) -> bool:
     return bool(model) and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
                                for v in model.values())
+
+
+def merge_verdicts(verdicts: Iterable[str]) -> str:
+    """violated > inconclusive > certified; nothing judged is inconclusive."""
+    found = set(verdicts)
+    return VIOLATED if VIOLATED in found else INCONCLUSIVE if INCONCLUSIVE in found or not found else CERTIFIED
 
 
 CLAIMS: dict[str, ClaimSpec] = {s.key: s for s in (

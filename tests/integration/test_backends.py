@@ -21,7 +21,7 @@ import pytest
 
 from clusters.ledger import Ledger
 from clusters.remote import Node, RemoteError
-from tests.conftest import require
+from tests.conftest import ensure_docker_engine, require
 
 ROOT = Path(__file__).resolve().parents[2]
 PORT = 8000
@@ -32,8 +32,7 @@ PROBE = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout
 
 def ensure_docker() -> None:
     require(os.geteuid() == 0 or shutil.which("docker") is not None, "docker backend needs root or an engine")
-    done = subprocess.run(["bash", str(ROOT / "scripts" / "ensure-dockerd.sh")], capture_output=True, text=True)
-    require(done.returncode == 0, f"no Docker engine: {done.stderr.strip()}")
+    ensure_docker_engine()
     from clusters.images import build_image
 
     build_image("all")  # cached after the first build

@@ -259,8 +259,8 @@ def test_interrupted_run_leaves_nothing(how: str, tmp_path: Path) -> None:
             # on a shared machine): a fresh process, the same registration of ledger kinds
             code = ("import sys; from pathlib import Path; from chaos.cli.cluster import load_backends; "
                     "from clusters.ledger import clean_all; load_backends(); "
-                    "released, errors = clean_all(Path(sys.argv[1])); print(*released, sep='\\n'); "
-                    "print(*errors, sep='\\n', file=sys.stderr); sys.exit(1 if errors else 0)")
+                    "done = clean_all(Path(sys.argv[1])); print(*done.removed, sep='\\n'); "
+                    "print(*done.errors, sep='\\n', file=sys.stderr); sys.exit(1 if done.errors else 0)")
             done = subprocess.run([sys.executable, "-c", code, str(child_state)], cwd=ROOT, capture_output=True,
                                   text=True, timeout=120)
             assert done.returncode == 0, done.stdout + done.stderr

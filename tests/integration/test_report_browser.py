@@ -21,6 +21,7 @@ pytestmark = pytest.mark.browser
 
 FAULT_SHADE = (239, 232, 245)  # matplotlib's 15 % purple fault band over white
 OK_GREEN, FAIL_RED = (46, 157, 62), (214, 39, 40)  # op colours in plots and the timeline
+NEMESIS_PURPLE = (106, 81, 163)  # the timeline's nemesis ops
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -61,6 +62,7 @@ def test_report_shows_verdicts_and_plots(run: RunDir, tmp_path: Path) -> None:
 def test_timeline_draws_ops(run: RunDir, tmp_path: Path) -> None:
     png = screenshot(run.timeline, tmp_path / "timeline.png", 1200, 400)
     assert _count(png, OK_GREEN, 6) > 100 and _count(png, FAIL_RED, 6) > 50  # 20 ok and 10 failed bars
+    assert _count(png, NEMESIS_PURPLE, 6) > 50  # the partition's start and stop, in their own colour
 
 
 def test_pdf(run: RunDir) -> None:

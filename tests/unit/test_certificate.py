@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from chaos.certificate.document import CERTIFICATE_HTML, CERTIFICATE_JSON, verify_certificate, write_certificate
 from chaos.cli.app import main
-from chaos.sla.certificate import CERTIFICATE_HTML, CERTIFICATE_JSON, verify_certificate, write_certificate
 from chaos.sla.claims import ClaimError, load_claims
 from checkers.formats import write_history
 from tests.helpers import fail, history, info, invoke, ok

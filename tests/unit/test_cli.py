@@ -77,3 +77,30 @@ def test_check_path_imports_no_heavy_library(tmp_path):
             "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))")
     out = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_no_docker_engine_says_exactly_what_to_run(capsys, monkeypatch):
+    """An engine that does not answer: one line naming the socket and the commands that start one."""
+    from clusters.docker_backend import ROOT_SCRIPTS
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    code, out, err = run(capsys, "image", "build", "bare")
+    assert code != 0 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("chaoscert: no Docker engine answers at unix:///nonexistent/docker.sock; start one: `")
+    assert f"bash {ROOT_SCRIPTS / 'ensure-dockerd.sh'}`" in err
+    assert f"python3 {ROOT_SCRIPTS / 'dockerd.py'} release`" in err
+
+
+def test_help_is_not_cut_at_80_columns_when_piped():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH")}
+    for command in (["--help"], ["run", "--help"], ["check", "--help"]):
+        done = subprocess.run([sys.executable, "-m", "chaos", *command], capture_output=True, text=True, env=env,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "…" not in done.stdout, command
+        assert max(map(len, done.stdout.splitlines())) <= 120

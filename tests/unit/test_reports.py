@@ -152,6 +152,17 @@ def test_timeline_data_has_every_op_in_a_lane(run: RunDir) -> None:
     never = [o for o in data["ops"] if o[3] == 2 and data["lanes"][o[0]] == "1"]
     assert len(never) == 1
     assert data["faults"] == [[1.0, 2.0]]
+    assert {o[3] for o in data["ops"] if data["lanes"][o[0]] == "nemesis"} == {3}  # not "info (may have happened)"
+
+
+def test_timeline_rows_are_processes_in_order_then_the_nemesis(tmp_path: Path) -> None:
+    ops = [invoke("nemesis", "kill", None, time=0), info("nemesis", "kill", "n1", time=1),
+           invoke(10, "read", None, time=2), ok(10, "read", 1, time=3),
+           invoke(2, "read", None, time=4), ok(2, "read", 1, time=5)]
+    run = new_run_dir(tmp_path, "order")
+    write_history(history(*[dict(o, index=i) for i, o in enumerate(ops)]), run.history)
+    run.save_results({"test": "order", "parameters": {}, "checkers": {}})
+    assert timeline_data(load_view(run.path))["lanes"] == ["2", "10", "nemesis"]
 
 
 def test_analyze_judges_claims_on_a_stored_corpus_run(tmp_path: Path, corpus: Path,
@@ -210,6 +221,8 @@ def test_serve_lists_runs_and_serves_their_files(run: RunDir, tmp_path: Path) ->
     root = tmp_path / "results"
     page = index_html(root)
     assert "demo" in page and "failed" in page and "report.html" in page and "interrupted" in page
+    assert "<th>backend</th><th>database</th><th>seed</th>" in page
+    assert "<td>—</td><td>seekdb</td><td>42</td>" in page  # RESULTS records no backend
     server = make_server(root, 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -232,3 +245,62 @@ def test_find_runs_sees_example_folders_one_level_deeper(tmp_path: Path) -> None
     nested = make_run(root / "examples", {"test": "b"}, "b")
     write_run_outputs(nested.path)  # adds examples/latest and examples/b/latest: not runs
     assert {r.path for r in find_runs(root)} == {top.path, nested.path}
+
+
+def test_junit_properties_are_plain_values(run: RunDir) -> None:
+    props = {p.get("name"): p.get("value") for p in ET.parse(run.junit).getroot().iter("property")}
+    assert props["db"] == "seekdb" and props["nodes"] == "3" and props["seed"] == "42"
+    assert props["options"] == '{"api_key":"***","timeout":5}'
+
+
+def test_units_round_to_what_the_measure_holds() -> None:
+    from chaos.report.units import measured, millis, percent, seconds
+
+    assert seconds(3_179_618_450) == "3.18 s" and seconds(None) == "—"
+    assert millis(297_426_080) == "297 ms" and millis(12_345_000) == "12.3 ms" and millis(850_000) == "0.85 ms"
+    assert percent(0.7176368375325803) == "71.76 %" and percent(1) == "100 %" and percent(0) == "0 %"
+    assert percent(0.9995) == "99.950 %" and percent(0.99993) == "99.9930 %"
+    assert measured("rto_seconds", 3.17961845) == "3.18 s" and measured("rto_seconds", 0.0032) == "3.2 ms"
+    assert measured("p99_latency_ms", 297.42608) == "297 ms"
+    assert measured("availability", 0.7176368375325803) == "71.76 %"
+    assert measured("data_loss", 0) == "0" and measured("data_loss", None) == "—"
+    assert measured("consistency", {"cas-register": True, "list-append": "unknown"}) == \
+        "cas-register valid, list-append unknown"
+
+
+def test_console_and_report_share_one_time_zero(run: RunDir) -> None:
+    """The console's fault times count from the history's first op, as report.html's do."""
+    from chaos.cli.run import summary
+    from chaos.report.units import seconds
+
+    view = load_view(run.path)
+    fig = view.figures
+    assert fig is not None and fig.start_ns == 0
+    late = dict(RESULTS, figures={"sla": {**fig.to_json(), "start-ns": 250_000_000}})
+    lines = summary(late)
+    fault_line = next(line for line in lines if line.startswith("start-partition"))
+    at = seconds(fig.faults[0].start_ns - 250_000_000)
+    assert fault_line.startswith(f'start-partition {{"n1": ["n2"]}} at {at}, ')
+    assert "at 0.75 s, healed at 1.75 s" in fault_line
+    assert seconds(fig.faults[0].start_ns - fig.start_ns) in run.report.read_text()
+    assert "measured 1.10 s" in "\n".join(lines) and "measured 66.00 %" in "\n".join(lines)
+
+
+def test_big_node_logs_are_compressed_and_the_report_says_so(run: RunDir) -> None:
+    import gzip
+
+    from chaos.report.store import LOG_GZIP_BYTES
+
+    node = run.node_logs("n1")
+    node.mkdir(parents=True)
+    chatty = b"".join(b"2026-12-06 05:00:00.%06d INFO election tick\n" % i for i in range(40_000))
+    assert len(chatty) > 4 * LOG_GZIP_BYTES
+    (node / "server.log").write_bytes(chatty)
+    (node / "small.log").write_text("started\n")
+    run.compress_logs()
+    assert sorted(name for name, _ in run.log_files()) == ["n1/server.log.gz", "n1/small.log"]
+    assert gzip.decompress((node / "server.log.gz").read_bytes()) == chatty  # nothing lost
+    assert (node / "server.log.gz").stat().st_size < len(chatty) / 5
+    write_run_outputs(run.path)
+    html = run.report.read_text()
+    assert "Node logs" in html and "2 files" in html and "1 over 256 KiB was gzip-compressed" in html

@@ -117,6 +117,7 @@ def test_data_loss_from_set_result(tmp_path):
     claims = load_claims(claims_file(tmp_path, "data_loss = 0\n"))
     (v,) = evaluate(claims, sla_figures(h), {"set": check_set(h, CheckOptions())})
     assert v.verdict == "violated" and v.measured == 1 and v.evidence["set-lost"] == [2]
+    assert v.reason == "lost 1 (set 1)"
 
 
 def test_consistency_is_certified_only_by_a_checker_of_that_model_or_a_stronger_one(tmp_path):

@@ -35,14 +35,14 @@ import os
 import platform
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from chaos.report.outputs import RunView, load_view
-from chaos.run.store import RunDir, StoreError
+from chaos.report.store import RunDir, StoreError
 from chaos.sla.claims import (
     CERTIFIED,
     INCONCLUSIVE,
@@ -53,6 +53,7 @@ from chaos.sla.claims import (
     claims_from_mapping,
     evaluate,
     load_claims,
+    merge_verdicts,
 )
 from checkers.formats import HistoryFormatError
 from checkers.quantiles import quantiles
@@ -61,7 +62,7 @@ from checkers.sla import NS_PER_S, SlaFigures
 from checkers.sla_stats import project_availability, rto_quantile_verdict
 
 __all__ = ["CERTIFICATE_HTML", "CERTIFICATE_JSON", "CertificateError", "Evidence", "FaultRecord", "TestEvidence",
-           "certificate_data", "fault_kind", "fault_records", "judge", "load_evidence", "merge_verdicts",
+           "certificate_data", "fault_kind", "fault_records", "judge", "load_evidence",
            "verify_certificate", "write_certificate"]
 
 CERTIFICATE_JSON, CERTIFICATE_HTML, CERTIFICATE_PDF = "certificate.json", "certificate.html", "certificate.pdf"
@@ -215,12 +216,6 @@ def load_evidence(path: Path) -> Evidence:
         test = replace(test, claims=claims)
         files.append(file)
     return Evidence(path, test.name, None, claims, [test], files)
-
-
-def merge_verdicts(verdicts: Iterable[str]) -> str:
-    """violated > inconclusive > certified; nothing judged is inconclusive."""
-    found = set(verdicts)
-    return VIOLATED if VIOLATED in found else INCONCLUSIVE if INCONCLUSIVE in found or not found else CERTIFIED
 
 
 def _combine(key: str, claimed: Any, judged: Sequence[tuple[str, Verdict]]) -> Verdict:
@@ -420,7 +415,7 @@ def certificate_data(ev: Evidence, verdicts: list[Verdict]) -> dict[str, Any]:
 def write_certificate(path: Path, *, pdf: bool = False) -> tuple[list[Path], str]:
     """Write certificate.json and certificate.html (and certificate.pdf) into ``path``; returns the files
     and the overall verdict. CertificateError on unreadable input; BrowserError when the PDF fails."""
-    from chaos.sla.certificate_html import certificate_html
+    from chaos.certificate.html import certificate_html
 
     path = Path(path)
     try:

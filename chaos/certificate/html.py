@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from chaos.report.html import STATUS_COLOURS, STYLE, badge
 from chaos.report.outputs import FAIL, PASS, UNKNOWN
 from chaos.report.plots import availability_plot, rto_plot
-from chaos.sla.certificate import merge_verdicts
+from chaos.sla.claims import merge_verdicts
 
 if TYPE_CHECKING:
-    from chaos.sla.certificate import Evidence
+    from chaos.certificate.document import Evidence
 
 __all__ = ["certificate_html"]
 

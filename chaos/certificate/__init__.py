@@ -1,0 +1,1 @@
+"""SLA certificates: many runs' evidence judged over every fault, as one verifiable document."""

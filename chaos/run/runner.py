@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos.nemesis.failover import FollowPrimary, PrimaryRoute
+from chaos.nemesis.failover import FollowPrimary, LeaderWatch, PrimaryRoute
 from chaos.nemesis.package import FAULTS, NemesisPackage, build_nemesis, parse_spec
 from chaos.report.figures import bank_money, throughput
 from chaos.report.outputs import MIN_DOWNTIME_NS, write_run_outputs
@@ -46,11 +46,12 @@ from checkers.registry import CheckOptions, get_checker
 from checkers.result import Result, merge_validity, unknown
 from checkers.sla import sla_figures
 from clusters.backends import BACKENDS, BackendOptions, make_backend
-from clusters.db import HasPrimaries, Promotable
+from clusters.db import ElectsPrimary, HasPrimaries, Promotable
 from clusters.etcd import Etcd
 from clusters.galera import Galera
 from clusters.ledger import Ledger
 from clusters.mariadb import MariaDB, MariaDBAsync
+from clusters.patroni import Patroni
 from clusters.postgres import Postgres
 from clusters.remote import Node
 from clusters.seekdb import SeekDB
@@ -63,7 +64,8 @@ from workloads.workload import Workload, WorkloadOptions
 __all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "clients_for", "run"]
 
 DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb": MariaDB,
-                                         "mariadb-async": MariaDBAsync, "postgres": Postgres, "etcd": Etcd}
+                                         "mariadb-async": MariaDBAsync, "postgres": Postgres, "etcd": Etcd,
+                                         "patroni": Patroni}
 NEMESES = (*FAULTS, "all", "none")
 # the client protocol of each database (an adapter may say it itself with a ``protocol`` attribute)
 DB_PROTOCOLS = {"seekdb": "mysql", "galera": "mysql", "mariadb": "mysql", "mariadb-async": "mysql",
@@ -223,7 +225,10 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         nodes = backend.create(spec.nodes, run_dir)
         db = DBS[spec.db](run_dir, **spec.db_options)
         # a primary/replica database: every client writes to the primary, and follows a failover
-        route = PrimaryRoute(db, nodes[0]) if isinstance(db, Promotable) and isinstance(db, HasPrimaries) else None
+        # (made by the failover nemesis, or by the database's own agents: then a LeaderWatch follows it)
+        elects = isinstance(db, ElectsPrimary) and isinstance(db, HasPrimaries)
+        route = PrimaryRoute(db, nodes[0]) if elects or (isinstance(db, Promotable) and isinstance(db, HasPrimaries)) \
+            else None
         package = build_nemesis(spec.nemesis, db, nodes, random.Random(rng.random()), ledger=ledger,
                                 interval=spec.nemesis_interval, duration=spec.nemesis_down, quiet=spec.nemesis_quiet,
                                 grudge=spec.nemesis_grudge, packet=spec.nemesis_packet, route=route)
@@ -233,6 +238,8 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         db.setup(nodes)
         if route is not None:
             route.move(next(iter(db.primaries(nodes)), nodes[0]))
+        if elects and route is not None:
+            stack.enter_context(LeaderWatch(route, lambda: db.primaries(nodes)))
         if package:
             stack.enter_context(package.healing())  # heals before teardown, whatever happens
 

@@ -40,6 +40,7 @@ from chaos.run.progress import progress_line
 from chaos.run.recorder import Recorder
 from chaos.run.store import RunDir
 from chaos.sla.claims import Claims, evaluate
+from checkers.failovers import failover_figures
 from checkers.formats import read_history
 from checkers.history import History, Op
 from checkers.registry import CheckOptions, get_checker
@@ -400,6 +401,9 @@ def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool,
         out["cause"] = f"the run failed: {error}"
     sla = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS)
     figures: dict[str, Any] = {"throughput": throughput(history), "sla": sla.to_json()}
+    failovers = failover_figures(history)
+    if failovers:
+        figures["failovers"] = failovers
     if "bank-log" in results:
         total = BankSpec.of(spec.options()).total
         figures["bank"] = {**bank_money(history, total), **_lost(results["bank-log"])}

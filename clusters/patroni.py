@@ -91,7 +91,7 @@ class Patroni(LogFiles):
 
     def log_files(self, node: Node) -> dict[str, str]:
         home = self.home(node)
-        return {"patroni.log": f"{home}/patroni.log", "postgres.log": f"{home}/data/log/postgres.log",
+        return {"patroni.log": f"{home}/patroni.log", "postgres.log": f"{home}/postgres.log",
                 **self.etcd.log_files(node)}
 
     # ---------------------------------------------------------------- DB
@@ -224,11 +224,15 @@ class Patroni(LogFiles):
                 "listen": f"{node.address}:{PORT}", "connect_address": f"{node.address}:{PORT}",
                 "data_dir": f"{home}/data", "bin_dir": BIN, "pgpass": f"{home}/pgpass",
                 "use_unix_socket": True, "pg_hba": hba,
+                # a failed pg_rewind (seen after a demotion under load) would leave the node a replica
+                # waiting forever for WAL; Patroni clones it from the leader again instead
+                "remove_data_directory_on_rewind_failure": True, "remove_data_directory_on_diverged_timelines": True,
                 "authentication": {"superuser": {"username": "postgres", "password": self._superuser},
                                    "replication": {"username": "replicator", "password": self._replicator},
                                    "rewind": {"username": "postgres", "password": self._superuser}},
+                # the log outside the data dir: pg_basebackup would copy the leader's into a clone
                 "parameters": {"unix_socket_directories": f"{home}/sock", "logging_collector": "on",
-                               "log_directory": "log", "log_filename": "postgres.log"},
+                               "log_directory": home, "log_filename": "postgres.log"},
             },
         }
 

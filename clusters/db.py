@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 from clusters.remote import Node
 
 __all__ = ["DB", "ElectsPrimary", "HasLogFiles", "HasPrimaries", "HoldsCommits", "Killable", "Pausable", "Promotable",
-           "Supervised"]
+           "Replicates", "Supervised"]
 
 
 @runtime_checkable
@@ -90,6 +90,16 @@ class HoldsCommits(Protocol):
 
     def cancel_waiting(self, primary: Node) -> int:
         """``pg_cancel_backend`` every backend waiting for a standby; returns how many were cancelled."""
+
+
+@runtime_checkable
+class Replicates(Protocol):
+    """Replicas that can be read once they have replayed what the primary has."""
+
+    replica_isolation: str  # the strongest isolation a replica serves reads at
+
+    def caught_up(self, nodes: Sequence[Node], primary: Node, timeout: float = 30.0) -> list[Node]:
+        """The other running nodes that replayed ``primary``'s WAL as of now (waiting up to ``timeout``)."""
 
 
 @runtime_checkable

@@ -20,7 +20,9 @@ whatever is down and waits until Patroni answers.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from collections.abc import Sequence
 
 import httpx
@@ -57,6 +59,7 @@ set -- "$pid" "$2"
 class Patroni(LogFiles):
     name = "patroni"
     protocol = "postgres"
+    replica_isolation = "repeatable-read"  # a hot standby refuses serializable transactions
 
     def __init__(self, root: str, *, synchronous_mode: bool = False, synchronous_mode_strict: bool = False,
                  ttl: int = 30, loop_wait: int = 10, retry_timeout: int = 10,
@@ -187,6 +190,19 @@ class Patroni(LogFiles):
         rows = psql(primary, self._sock(primary), "SELECT count(*) FILTER (WHERE pg_cancel_backend(pid)) "
                                                   "FROM pg_stat_activity WHERE wait_event = 'SyncRep'", timeout=5)
         return int(rows[0][0]) if rows else 0
+
+    def caught_up(self, nodes: Sequence[Node], primary: Node, timeout: float = 30.0) -> list[Node]:
+        lsn = self.sql(primary, "SELECT pg_current_wal_lsn()", timeout=5)[0][0]
+        pending, done = [n for n in nodes if n != primary], []
+        deadline = time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            for node in list(pending):
+                with contextlib.suppress(RemoteError):
+                    if self.sql(node, f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn", timeout=5) == [["t"]]:
+                        done.append(node)
+                        pending.remove(node)
+            time.sleep(0.5)
+        return done
 
     def sql(self, node: Node, statements: str, *, timeout: float = 30.0) -> list[list[str]]:
         return psql(node, self._sock(node), statements, timeout=timeout)

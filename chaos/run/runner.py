@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ from checkers.registry import CheckOptions, get_checker
 from checkers.result import Result, merge_validity, unknown
 from checkers.sla import sla_figures
 from clusters.backends import BACKENDS, BackendOptions, make_backend
-from clusters.db import ElectsPrimary, HasPrimaries, Promotable
+from clusters.db import ElectsPrimary, HasPrimaries, Promotable, Replicates
 from clusters.etcd import Etcd
 from clusters.galera import Galera
 from clusters.ledger import Ledger
@@ -288,12 +288,20 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
             if len(primaries) > 1:
                 say(f"{len(primaries)} writable primaries after the heal ({', '.join(n.name for n in primaries)}): "
                     f"split brain; a final read on each")
-            for node in primaries or [None]:
+            # and every replica of a lone primary, once it has replayed all the primary has
+            replicas: list[Node] = []
+            if isinstance(db, Replicates) and len(primaries) == 1:
+                replicas = db.caught_up(nodes, primaries[0])
+                lagging = [n.name for n in nodes if n not in replicas and n not in primaries]
+                if lagging:
+                    say(f"no final read on {', '.join(lagging)}: not caught up with {primaries[0].name} in 30 s")
+            for node in [*primaries, *replicas] or [None]:
                 if node is None:
                     say("final read")
                     final = connect(0)
                 else:
-                    final = _client(workload, protocol, spec)
+                    final = _client(workload, protocol, replace(spec, isolation=db.replica_isolation)
+                                    if node in replicas else spec)
                     final.open(db.endpoint(node))
                 try:
                     process = _final(recorder, final, workload.final, process, None if node is None else node.name)

@@ -12,8 +12,9 @@ node that served the last ok write completed before the fault::
 - ``new``: the node that served that write;
 - ``moved-ns``: from the fault's start to the first ok write invoked at or after it that another
   node than the old leader served (None if the writes never moved);
-- ``old-accepted``: ok writes the old leader served that were invoked after the fault started
-  and before the next fault (a cut-off leader that has not demoted itself yet), and
+- ``old-accepted``: ok writes the old leader served that were invoked while the fault lasted (from
+  its start to the next nemesis op's completion, its stop; a cut-off leader that has not demoted
+  itself yet), and
   ``old-accepted-for-ns`` from the fault's start to the completion of the last of them.
 
 Writes are ops whose ``f`` is not ``read``. Pure; reads only the history.
@@ -40,12 +41,13 @@ def failover_figures(history: History) -> list[dict[str, Any]]:
                     key=lambda p: p.complete.time)  # type: ignore[union-attr]
     if not writes:
         return []
-    starts = [p for p in history.pairs(client=False)
-              if p.complete is not None and (str(p.f) in FAULT_STARTS or str(p.f).startswith("start-"))]
+    nemesis = [p for p in history.pairs(client=False) if p.complete is not None]
     out = []
-    for k, p in enumerate(starts):
+    for k, p in enumerate(nemesis):
+        if not (str(p.f) in FAULT_STARTS or str(p.f).startswith("start-")):
+            continue
         at = p.complete.time  # type: ignore[union-attr]
-        until = starts[k + 1].complete.time if k + 1 < len(starts) else None  # type: ignore[union-attr]
+        until = nemesis[k + 1].complete.time if k + 1 < len(nemesis) else None  # type: ignore[union-attr]
         before = [w for w in writes if w.complete.time <= at]  # type: ignore[union-attr]
         old = _served_by(before[-1]) if before else None
         after = [w for w in writes if w.invoke.time >= at]

@@ -100,6 +100,9 @@ class Patroni(LogFiles):
     # ---------------------------------------------------------------- DB
     def setup(self, nodes: Sequence[Node]) -> None:
         self._nodes = list(nodes)
+        if any("LD_PRELOAD" in getattr(n.remote, "daemon_env", {}) for n in nodes):
+            raise DBSetupError("patroni cannot run under clock faults: libfaketime makes Patroni's time.sleep fail "
+                               "(OSError EINVAL) and it stops")
         try:
             for node in nodes:
                 check_binaries(node, {PATRONI: "patroni", f"{BIN}/postgres": "postgresql-15"})

@@ -182,3 +182,13 @@ def test_cancel_wait_cuts_the_standby_cancels_then_crashes_the_leader(monkeypatc
 def test_cancel_wait_names_the_missing_abilities():
     with pytest.raises(NemesisError, match="HoldsCommits"):
         CancelWaitNemesis(FakeDB(), NODES, FakeNet())
+
+
+def test_patroni_settings_are_checked_before_anything_runs():
+    from clusters.patroni import Patroni
+
+    with pytest.raises(ValueError, match="loop_wait \\+ 2 x retry_timeout <= ttl"):
+        Patroni("/nonexistent", ttl=5, loop_wait=2, retry_timeout=4)
+    strict = Patroni("/nonexistent", synchronous_mode_strict=True, ttl=10, loop_wait=2, retry_timeout=4)
+    dcs = strict._config(Node("n1", "10.0.0.11", None))["bootstrap"]["dcs"]
+    assert (dcs["synchronous_mode"], dcs["synchronous_mode_strict"], dcs["ttl"]) == (True, True, 10)

@@ -13,7 +13,8 @@ from typing import Protocol, runtime_checkable
 
 from clusters.remote import Node
 
-__all__ = ["DB", "HasLogFiles", "HasPrimaries", "Killable", "Pausable", "Promotable"]
+__all__ = ["DB", "ElectsPrimary", "HasLogFiles", "HasPrimaries", "HoldsCommits", "Killable", "Pausable", "Promotable",
+           "Replicates", "Supervised"]
 
 
 @runtime_checkable
@@ -58,6 +59,47 @@ class Promotable(Protocol):
     def promote(self, node: Node) -> None:
         """Failover: make replica (or standby) ``node`` the writable primary; the old primary is not
         fenced."""
+
+
+@runtime_checkable
+class ElectsPrimary(Protocol):
+    """A database whose HA agents elect the primary themselves (Patroni): clients follow it the way
+    production does, by asking the agents, and nobody promotes by hand."""
+
+    def answers_primary(self, node: Node) -> bool:
+        """Whether ``node``'s agent says it is the leader now (Patroni's ``GET /primary`` is 200)."""
+
+
+@runtime_checkable
+class Supervised(Protocol):
+    """A server run by an HA agent on each node; ``Killable.start`` restarts the agent if it is gone."""
+
+    def kill_server(self, node: Node) -> None:
+        """SIGKILL the database server alone (its agent stays and may restart it)."""
+
+    def kill_agent(self, node: Node) -> None:
+        """SIGKILL the HA agent alone (the server keeps running without it)."""
+
+
+@runtime_checkable
+class HoldsCommits(Protocol):
+    """Synchronous replication: commits on the primary wait for a standby's acknowledgement."""
+
+    def sync_standbys(self, primary: Node) -> list[str]:
+        """Names of the nodes the primary's commits wait for now."""
+
+    def cancel_waiting(self, primary: Node) -> int:
+        """``pg_cancel_backend`` every backend waiting for a standby; returns how many were cancelled."""
+
+
+@runtime_checkable
+class Replicates(Protocol):
+    """Replicas that can be read once they have replayed what the primary has."""
+
+    replica_isolation: str  # the strongest isolation a replica serves reads at
+
+    def caught_up(self, nodes: Sequence[Node], primary: Node, timeout: float = 30.0) -> list[Node]:
+        """The other running nodes that replayed ``primary``'s WAL as of now (waiting up to ``timeout``)."""
 
 
 @runtime_checkable

@@ -33,8 +33,9 @@ class Etcd(LogFiles):
     name = "etcd"
 
     def __init__(self, root: str, *, heartbeat_ms: int = 100, election_ms: int = 1000,
-                 ready_timeout: float = 30.0) -> None:
+                 ready_timeout: float = 30.0, enable_v2: bool = False) -> None:
         self.root = str(root)
+        self.enable_v2 = enable_v2  # the v2 API too (Debian's Patroni 3.0 speaks only v2)
         self.heartbeat_ms, self.election_ms = heartbeat_ms, election_ms
         self.ready_timeout = ready_timeout
         self._nodes: list[Node] = []
@@ -128,6 +129,7 @@ class Etcd(LogFiles):
             "--advertise-client-urls", self.url(node),
             "--initial-cluster", peers, "--initial-cluster-state", state, "--initial-cluster-token", "chaoscert",
             "--heartbeat-interval", str(self.heartbeat_ms), "--election-timeout", str(self.election_ms),
+            *(["--enable-v2"] if self.enable_v2 else []),
         ], log_file=f"{home}/etcd.log")
 
     def _wait(self, node: Node, probe) -> float:

@@ -30,13 +30,23 @@ from clusters.servers import (
     wait_until,
 )
 
-__all__ = ["Postgres"]
+__all__ = ["Postgres", "psql"]
 
 DAEMON = "postgres"
 PORT = 5432
 BIN = "/usr/lib/postgresql/15/bin"
 ISOLATION_LEVELS = ("read committed", "repeatable read", "serializable")
 CLIENT_USER = "chaos"
+
+
+def psql(node: Node, socket_dir: str, statements: str, *, timeout: float = 30.0) -> list[list[str]]:
+    """Run SQL as ``postgres`` over the node's socket (on stdin: no secret on a command line); rows of fields."""
+    done = node.remote.run([f"{BIN}/psql", "-h", socket_dir, "-p", str(PORT), "-U", "postgres",
+                            "-d", "postgres", "-XAtq", "-F", "\t", "-v", "ON_ERROR_STOP=1"],
+                           input=statements, user="postgres", timeout=timeout, check=False)
+    if not done.ok:
+        raise RemoteError(f"{node.name}: SQL failed: {done.stderr.strip()[-300:]}")
+    return [line.split("\t") for line in done.stdout.splitlines()]
 
 
 class Postgres(LogFiles):
@@ -181,13 +191,7 @@ class Postgres(LogFiles):
         return found
 
     def sql(self, node: Node, statements: str, *, timeout: float = 30.0) -> list[list[str]]:
-        """Run SQL as ``postgres`` over the node's socket (on stdin: no secret on a command line)."""
-        done = node.remote.run([f"{BIN}/psql", "-h", f"{self.home(node)}/sock", "-p", str(PORT), "-U", "postgres",
-                                "-d", "postgres", "-XAtq", "-F", "\t", "-v", "ON_ERROR_STOP=1"],
-                               input=statements, user="postgres", timeout=timeout, check=False)
-        if not done.ok:
-            raise RemoteError(f"{node.name}: SQL failed: {done.stderr.strip()[-300:]}")
-        return [line.split("\t") for line in done.stdout.splitlines()]
+        return psql(node, f"{self.home(node)}/sock", statements, timeout=timeout)
 
     # ---------------------------------------------------------------- helpers
     def _launch(self, node: Node) -> None:

@@ -14,7 +14,7 @@ APT_PACKAGES=(
 if [ -z "${CHAOSCERT_MINIMAL:-}" ]; then
   APT_PACKAGES+=(
     mariadb-server mariadb-client galera-4 rsync socat
-    etcd-server etcd-client postgresql
+    etcd-server etcd-client postgresql patroni
     faketime libaio1 debootstrap docker.io gdb
     iputils-ping libnetfilter-queue-dev gcc python3-dev
     openssh-server openssh-client

@@ -192,7 +192,7 @@ def cluster_down(name: Annotated[str, typer.Option(help="cluster name")] = "defa
 
 @image_app.command("build")
 def image_build(
-    db: Annotated[str, typer.Argument(help="database: all, galera, etcd, postgres or bare")] = "all",
+    db: Annotated[str, typer.Argument(help="database: all, galera, etcd, postgres, patroni or bare")] = "all",
     method: Annotated[str, typer.Option("--from", help="auto, debootstrap (offline) or dockerfile")] = "auto",
     force: Annotated[bool, typer.Option(help="rebuild even if the image exists")] = False,
     mirror: Annotated[str | None, typer.Option(help="debootstrap: Debian mirror (default: apt's)")] = None,

@@ -30,30 +30,39 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from chaos.nemesis.clock import ClockNemesis
-from chaos.nemesis.failover import FailoverNemesis, PrimaryRoute
+from chaos.nemesis.failover import CancelWaitNemesis, FailoverNemesis, PrimaryRoute
 from chaos.nemesis.net import NemesisError, NodeNet
 from chaos.nemesis.packet import PacketNemesis, behaviour_from_json
 from chaos.nemesis.partition import GRUDGES, PartitionNemesis, grudge_from_json, grudge_to_json
-from clusters.db import DB, HasPrimaries, Killable, Pausable
+from clusters.db import DB, HasPrimaries, Killable, Pausable, Supervised
 from clusters.ledger import Ledger
 from clusters.remote import Node
 from workloads.generator import SECOND, Answer, Context, Generator, Invocation
 
-__all__ = ["FAULTS", "FaultSpec", "Nemesis", "NemesisError", "NemesisPackage", "build_nemesis", "parse_spec",
+__all__ = ["FAULTS", "SIGNAL_FAULTS", "FaultSpec", "Nemesis", "NemesisError", "NemesisPackage", "build_nemesis",
+           "parse_spec",
            "pick_nodes", "schedule"]
 
 NODE_TARGETS = ("one", "minority", "majority", "minority-third", "primaries", "all")
 FAULTS: dict[str, tuple[str, ...]] = {
     "kill": NODE_TARGETS,
+    "kill-agent": NODE_TARGETS,
+    "kill-server": NODE_TARGETS,
     "pause": NODE_TARGETS,
     "partition": (*GRUDGES, "primaries", "grudge"),
     "clock": ("one", "minority", "majority", "minority-third", "all"),
     "packet": ("one", "minority", "majority", "minority-third", "all"),
     "failover": ("primaries",),
+    "cancel-wait": ("primaries",),
 }
 ALL = ("kill", "pause", "partition", "clock", "packet")  # what ``all`` means: failover needs replicas
-DEFAULT_TARGET = {"kill": "one", "pause": "one", "partition": "one", "clock": "one", "packet": "one",
-                  "failover": "primaries"}
+DEFAULT_TARGET = {"kill": "one", "kill-agent": "one", "kill-server": "one", "pause": "one", "partition": "one",
+                  "clock": "one", "packet": "one", "failover": "primaries", "cancel-wait": "primaries"}
+# fault kind -> (the part that applies and heals it, the ability it needs, the ability's method)
+SIGNAL_FAULTS: dict[str, tuple[str, Any, str]] = {
+    "kill": ("kill", Killable, "kill"), "kill-agent": ("kill", Supervised, "kill_agent"),
+    "kill-server": ("kill", Supervised, "kill_server"), "pause": ("pause", Pausable, "pause")}
+HEALS = {"kill": (Killable, "start"), "pause": (Pausable, "resume")}  # part -> (ability, heal f and method)
 CLOCK_BUMPS_MS = (-300_000, -60_000, -5_000, -250, 250, 5_000, 60_000, 300_000)
 STROBE_DELTAS_MS = (200, 2_000, 20_000)
 STROBE_PERIODS_MS = (100, 500, 1_000)
@@ -120,9 +129,11 @@ def _fault_ops(fault: FaultSpec, names: Sequence[str], rng: random.Random, grudg
     target = rng.choice(fault.targets)
     if fault.kind == "failover":
         return Invocation("failover", target), Invocation("rejoin", None)
-    if fault.kind in ("kill", "pause"):
+    if fault.kind == "cancel-wait":
+        return Invocation("start-cancel-wait", target), Invocation("stop-cancel-wait", None)
+    if fault.kind in SIGNAL_FAULTS:
         nodes = pick_nodes(target, names, rng)
-        stop = "start" if fault.kind == "kill" else "resume"
+        stop = HEALS[SIGNAL_FAULTS[fault.kind][0]][1]
         return Invocation(fault.kind, nodes), Invocation(stop, "all" if nodes == "primaries" else nodes)
     if fault.kind == "partition":
         if target == "primaries":
@@ -184,22 +195,24 @@ def schedule(faults: Sequence[FaultSpec], names: Sequence[str], seed: int, *, in
 
 
 class _NodeSignals:
-    """kill/start or pause/resume on targets, through the database's Killable or Pausable ability."""
+    """kill/start or pause/resume on targets (and kill-agent, kill-server healed by start), through the
+    database's abilities (Killable, Pausable, Supervised)."""
 
-    def __init__(self, kind: str, db: DB, nodes: Sequence[Node], rng: random.Random) -> None:
-        ability, self.fs = {"kill": (Killable, frozenset({"kill", "start"})),
-                            "pause": (Pausable, frozenset({"pause", "resume"}))}[kind]
-        if not isinstance(db, ability):
-            raise NemesisError(f"the {kind} nemesis needs a database that can be {kind}ed "
-                               f"({ability.__name__}); {db.name} cannot")
-        self._kind, self._db, self._nodes, self._rng = kind, db, list(nodes), rng
+    def __init__(self, part: str, kinds: Sequence[str], db: DB, nodes: Sequence[Node], rng: random.Random) -> None:
+        ability, self._heal_f = HEALS[part]
+        for kind, needs in [(part, ability), *((k, SIGNAL_FAULTS[k][1]) for k in kinds)]:
+            if not isinstance(db, needs):
+                raise NemesisError(f"the {kind} nemesis needs a database that can be {kind}ed "
+                                   f"({needs.__name__}); {db.name} cannot")
+        self._kind, self._kinds, self.fs = part, frozenset(kinds), frozenset({*kinds, self._heal_f})
+        self._db, self._nodes, self._rng = db, list(nodes), rng
         self._affected: list[Node] = []
 
     def invoke(self, f: str, value: Any) -> Any:
-        if f == self._kind:
+        if f in self._kinds:
             targets = self._targets(value)
             for node in targets:
-                (self._db.kill if f == "kill" else self._db.pause)(node)
+                getattr(self._db, SIGNAL_FAULTS[f][2])(node)
                 self._affected.append(node)
             return [n.name for n in targets]
         if f in self.fs:
@@ -210,7 +223,7 @@ class _NodeSignals:
         done = []
         while self._affected:
             node = self._affected[0]
-            (self._db.start if self._kind == "kill" else self._db.resume)(node)
+            getattr(self._db, self._heal_f)(node)
             self._affected.pop(0)
             done.append(node.name)
         return done
@@ -266,7 +279,8 @@ class NemesisPackage:
 
 # Heal order: the network first (so restarted nodes find their peers), clocks, then processes.
 _HEAL_ORDER = (("packet", "stop-packet", None), ("partition", "stop-partition", None), ("clock", "reset-clock", "all"),
-               ("pause", "resume", "all"), ("kill", "start", "all"), ("failover", "rejoin", None))
+               ("pause", "resume", "all"), ("kill", "start", "all"), ("failover", "rejoin", None),
+               ("cancel-wait", "stop-cancel-wait", None))
 
 
 def build_nemesis(spec: str, db: DB, nodes: Sequence[Node], rng: random.Random, *, ledger: Ledger, interval: float,
@@ -287,15 +301,21 @@ def build_nemesis(spec: str, db: DB, nodes: Sequence[Node], rng: random.Random, 
         raise ValueError("--nemesis partition:grudge needs --nemesis-grudge '{\"n1\": [\"n2\", \"n3\"]}'")
     net = NodeNet(ledger)
     parts: dict[str, Any] = {}
+    for part in ("kill", "pause"):
+        kinds = [f.kind for f in faults if f.kind in SIGNAL_FAULTS and SIGNAL_FAULTS[f.kind][0] == part]
+        if kinds:
+            parts[part] = _NodeSignals(part, kinds, db, nodes, random.Random(rng.random()))
     for fault in faults:
-        if fault.kind in ("kill", "pause"):
-            parts[fault.kind] = _NodeSignals(fault.kind, db, nodes, random.Random(rng.random()))
+        if fault.kind in SIGNAL_FAULTS:
+            continue
         elif fault.kind == "partition":
             parts["partition"] = PartitionNemesis(nodes, net, db.primaries if isinstance(db, HasPrimaries) else None)
         elif fault.kind == "packet":
             parts["packet"] = PacketNemesis(nodes, net)
         elif fault.kind == "failover":
             parts["failover"] = FailoverNemesis(db, nodes, route)
+        elif fault.kind == "cancel-wait":
+            parts["cancel-wait"] = CancelWaitNemesis(db, nodes, net)
         else:
             parts["clock"] = ClockNemesis(db, nodes, ledger)
             parts["clock"].prepare()

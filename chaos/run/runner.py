@@ -31,11 +31,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chaos.nemesis.failover import FollowPrimary, PrimaryRoute
+from chaos.nemesis.failover import FollowPrimary, LeaderWatch, PrimaryRoute
 from chaos.nemesis.package import FAULTS, NemesisPackage, build_nemesis, parse_spec
 from chaos.report.figures import bank_money, throughput
 from chaos.report.outputs import write_run_outputs
@@ -45,17 +45,19 @@ from chaos.run.interpreter import NEMESIS, client_worker, interpret, nemesis_wor
 from chaos.run.progress import progress_line
 from chaos.run.recorder import Recorder
 from chaos.sla.claims import Claims, evaluate
+from checkers.failovers import failover_figures
 from checkers.formats import read_history
 from checkers.history import FINAL, History, Op
 from checkers.registry import CheckOptions, get_checker
 from checkers.result import Result, merge_validity, unknown
 from checkers.sla import sla_figures
 from clusters.backends import BACKENDS, BackendOptions, make_backend
-from clusters.db import HasPrimaries, Promotable
+from clusters.db import ElectsPrimary, HasPrimaries, Promotable, Replicates
 from clusters.etcd import Etcd
 from clusters.galera import Galera
 from clusters.ledger import Ledger
 from clusters.mariadb import MariaDB, MariaDBAsync
+from clusters.patroni import Patroni
 from clusters.postgres import Postgres
 from clusters.remote import Node
 from clusters.seekdb import SeekDB
@@ -69,7 +71,8 @@ __all__ = ["BACKENDS", "DBS", "NEMESES", "WORKLOADS", "RunResult", "RunSpec", "c
            "fault_problems", "recorded_parameters", "run", "workload_options"]
 
 DBS: dict[str, Callable[[Path], Any]] = {"seekdb": SeekDB, "galera": Galera, "mariadb": MariaDB,
-                                         "mariadb-async": MariaDBAsync, "postgres": Postgres, "etcd": Etcd}
+                                         "mariadb-async": MariaDBAsync, "postgres": Postgres, "etcd": Etcd,
+                                         "patroni": Patroni}
 NEMESES = (*FAULTS, "all", "none")
 # the client protocol of each database (an adapter may say it itself with a ``protocol`` attribute)
 DB_PROTOCOLS = {"seekdb": "mysql", "galera": "mysql", "mariadb": "mysql", "mariadb-async": "mysql",
@@ -279,7 +282,10 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         nodes = backend.create(spec.nodes, run_dir)
         db = DBS[spec.db](run_dir, **spec.db_options)
         # a primary/replica database: every client writes to the primary, and follows a failover
-        route = PrimaryRoute(db, nodes[0]) if isinstance(db, Promotable) and isinstance(db, HasPrimaries) else None
+        # (made by the failover nemesis, or by the database's own agents: then a LeaderWatch follows it)
+        elects = isinstance(db, ElectsPrimary) and isinstance(db, HasPrimaries)
+        route = PrimaryRoute(db, nodes[0]) if elects or (isinstance(db, Promotable) and isinstance(db, HasPrimaries)) \
+            else None
         package = build_nemesis(spec.nemesis, db, nodes, random.Random(rng.random()), ledger=ledger,
                                 interval=spec.nemesis_interval, duration=spec.nemesis_down, quiet=spec.nemesis_quiet,
                                 grudge=spec.nemesis_grudge, packet=spec.nemesis_packet, route=route)
@@ -289,6 +295,8 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
         db.setup(nodes)
         if route is not None:
             route.move(next(iter(db.primaries(nodes)), nodes[0]))
+        if elects and route is not None:
+            stack.enter_context(LeaderWatch(route, lambda: db.primaries(nodes)))
         if package:
             stack.enter_context(package.healing(say))  # heals before teardown, whatever happens
 
@@ -337,12 +345,20 @@ def _lifecycle(spec: RunSpec, rng: random.Random, history_path: Path, test_dir: 
             if len(primaries) > 1:
                 say(f"{len(primaries)} writable primaries after the heal ({', '.join(n.name for n in primaries)}): "
                     f"split brain; a final read on each")
-            for node in primaries or [None]:
+            # and every replica of a lone primary, once it has replayed all the primary has
+            replicas: list[Node] = []
+            if isinstance(db, Replicates) and len(primaries) == 1:
+                replicas = db.caught_up(nodes, primaries[0])
+                lagging = [n.name for n in nodes if n not in replicas and n not in primaries]
+                if lagging:
+                    say(f"no final read on {', '.join(lagging)}: not caught up with {primaries[0].name} in 30 s")
+            for node in [*primaries, *replicas] or [None]:
                 if node is None:
                     say("final read")
                     final = connect(0)
                 else:
-                    final = _client(workload, protocol, spec)
+                    final = _client(workload, protocol, replace(spec, isolation=db.replica_isolation)
+                                    if node in replicas else spec)
                     final.open(db.endpoint(node))
                 try:
                     process = _final(recorder, final, workload.final, process, None if node is None else node.name)
@@ -455,6 +471,9 @@ def _results(spec: RunSpec, seed: int, history_path: Path, *, interrupted: bool,
         out["cause"] = f"the run failed: {error}"
     sla = sla_figures(history, min_downtime_ns=MIN_DOWNTIME_NS, concurrency=spec.clients)
     figures: dict[str, Any] = {"throughput": throughput(history), "sla": sla.to_json()}
+    failovers = failover_figures(history)
+    if failovers:
+        figures["failovers"] = failovers
     if "bank-log" in results:
         total = BankSpec.of(spec.options()).total
         figures["bank"] = {**bank_money(history, total), **_lost(results["bank-log"])}

@@ -32,6 +32,7 @@ DB_PACKAGES: dict[str, tuple[str, ...]] = {
     "postgres": ("postgresql",),
 }
 DB_PACKAGES["all"] = tuple(p for pkgs in DB_PACKAGES.values() for p in pkgs)
+DB_PACKAGES["patroni"] = ("postgresql", "patroni", "etcd-server", "etcd-client")  # its own image: "all" stays as built
 SUITE = "bookworm"
 DOCKERFILE_DIR = Path(__file__).parent
 LABEL = "chaoscert.packages"

@@ -67,3 +67,17 @@ def test_postgres_held_commit_schedule_is_g2_item(name, r_on_a):
     [cycle] = result.details["anomalies"]["G2-item"]
     assert held_commit_steps(cycle) == [("P", "rw", "W", 2), ("R", "rw", "P", 3), ("W", r_on_a, "R", 2)]
     assert list_append(history, CheckOptions(consistency_models=("snapshot-isolation",))).valid is True
+
+
+def test_patroni_cancel_wait_loses_acknowledged_visible_inserts():
+    """Inserts acknowledged by Patroni's leader after their wait for the synchronous standby was
+    cancelled, read back on that leader, are gone after the failover: lost by both set checkers."""
+    history = read_history(REGRESSIONS / "patroni-sync-strict-cancel-wait.jsonl")
+    lost = get_checker("set")(history, CheckOptions())
+    assert lost.valid is False and lost.details["lost-count"] == 48
+    assert get_checker("set-full")(history, CheckOptions()).details["lost"] == lost.details["lost"]
+    acked = {p.value: p.complete for p in history.pairs(client=True) if p.f == "add" and p.type == "ok"}
+    assert {acked[e].extra["served-by"] for e in lost.details["lost"]} == {"n1"}
+    seen = set().union(*(set(p.complete.value) for p in history.pairs(client=True)
+                         if p.f == "read" and p.type == "ok" and p.complete.extra.get("served-by") == "n1"))
+    assert len(seen & set(lost.details["lost"])) == 34  # visible on the old leader before it crashed

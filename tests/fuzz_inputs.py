@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from chaos.cli.app import main, register_all_commands
+from chaos.cli.main import main, register_all_commands
 
 register_all_commands()  # imports done once, not inside the first timed input
 

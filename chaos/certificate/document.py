@@ -41,8 +41,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from chaos.report.outputs import RunView, load_view
 from chaos.report.store import RunDir, StoreError
+from chaos.report.view import RunView, load_view
 from chaos.sla.claims import (
     CERTIFIED,
     INCONCLUSIVE,
@@ -97,27 +97,19 @@ class FaultRecord:
                 "censored": self.censored}
 
 
-def _down_seconds(fig: SlaFigures, start: int, end: int) -> float:
-    """Seconds of [start, end) weighted by the share of client ops that failed in each second."""
-    per_second = {s: (ok, n) for s, ok, n in fig.per_second}
-    total = 0.0
-    for s in range((start - fig.start_ns) // NS_PER_S, (end - 1 - fig.start_ns) // NS_PER_S + 1):
-        lo, hi = max(start, fig.start_ns + s * NS_PER_S), min(end, fig.start_ns + (s + 1) * NS_PER_S)
-        ok, n = per_second.get(s, (0, 0))
-        total += max(hi - lo, 0) / NS_PER_S * ((1 - ok / n) if n else 1.0)
-    return total
-
-
 def fault_records(test: str, fig: SlaFigures) -> list[FaultRecord]:
-    """Every fault of a history with its RTO, downtime and observation window."""
+    """Every injected fault of a history with its RTO (until every affected client was answered again),
+    the clients' downtime it caused (client-seconds over the run's clients) and its observation window.
+    A fault no request saw, or one not recovered before the next began, is censored."""
     out = []
+    clients = max(len(fig.clients), 1)
     starts = [r.fault.start_ns for r in fig.recoveries]
     for i, r in enumerate(fig.recoveries):
         end = max(starts[i + 1] if i + 1 < len(starts) else fig.end_ns, r.fault.start_ns)
         rto = None if r.rto_ns is None else r.rto_ns / NS_PER_S
-        censored = r.recovered_ns is None or r.recovered_ns > end
+        censored = not r.observed or r.rto_ns is None or r.fault.start_ns + r.rto_ns > end
         out.append(FaultRecord(test, fault_kind(r.fault.kind), (r.fault.start_ns - fig.start_ns) / NS_PER_S,
-                               r.fault.nodes, rto, _down_seconds(fig, r.fault.start_ns, end),
+                               r.fault.nodes, rto, r.client_down_ns / clients / NS_PER_S,
                                (end - r.fault.start_ns) / NS_PER_S, censored))
     return out
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chaos.report.html import STATUS_COLOURS, STYLE, badge
-from chaos.report.outputs import FAIL, PASS, UNKNOWN
 from chaos.report.plots import availability_plot, rto_plot
+from chaos.report.view import FAIL, PASS, UNKNOWN
 from chaos.sla.claims import merge_verdicts
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from chaos.cli.backend_options import (
     backend_options,
 )
 from chaos.report.rerun import rerun_command
-from chaos.report.units import measured, percent, seconds
+from chaos.report.units import duration, measured, node_list, percent, seconds
 from chaos.run.exits import EXIT_ERROR, exit_code
 from chaos.run.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, fault_problems, run
 from chaos.sla.claims import CERTIFIED, VIOLATED, ClaimError, load_claims
@@ -115,15 +115,15 @@ def claim_validity(results: dict[str, Any]) -> list[Any]:
     return [{CERTIFIED: True, VIOLATED: False}.get(c["verdict"], "unknown") for c in verdicts]
 
 
-def recovery_line(r: dict[str, Any]) -> str:
-    """One injected fault's recovery, from results.json."""
+def recovery_line(r: dict[str, Any], zero: int = 0) -> str:
+    """One injected fault's recovery, from results.json; times from ``zero`` (the history's first op)."""
     fault = r["fault"]
 
     def s(ns: int | None) -> str:
-        return "never" if ns is None else f"{ns / 1e9:.3f} s"
+        return "never" if ns is None else duration(ns)
 
-    head = (f"{fault['kind']} {fault['nodes']} at {fault['start-ns'] / 1e9:.3f} s, healed at "
-            f"{'never' if fault['end-ns'] is None else s(fault['end-ns'])}")
+    head = (f"{fault['kind']} {node_list(fault['nodes'])} at {seconds(fault['start-ns'] - zero)}, healed at "
+            f"{'never' if fault['end-ns'] is None else seconds(fault['end-ns'] - zero)}")
     if not r["observed"]:
         return f"{head}: no client request while it was in effect"
     held = r.get("tool-restart-delay-ns")
@@ -176,7 +176,7 @@ def summary(results: dict[str, Any]) -> list[str]:
     sla = figures.get("sla") or {}
     lines += fault_problems(results)
     for r in sla.get("recoveries", []):
-        lines.append(recovery_line(r))
+        lines.append(recovery_line(r, sla.get("start-ns", 0)))
     if sla.get("availability-time", {}).get("ratio") is not None:
         t, a, ab = sla["availability-time"], sla["availability"], sla["aborts"]
         lines.append(f"availability (clients' time answered): {percent(t['ratio'])} ({seconds(t['down-ns'])} down of "

@@ -1,4 +1,4 @@
-"""SLA certificates over many faults (chaos/sla/certificate.py) on hand-made suite folders."""
+"""SLA certificates over many faults (chaos/certificate/document.py) on hand-made suite folders."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chaos.certificate.document import CERTIFICATE_HTML, CERTIFICATE_JSON, verify_certificate, write_certificate
-from chaos.cli.app import main
+from chaos.cli.main import main
 from chaos.sla.claims import ClaimError, load_claims
 from checkers.formats import write_history
 from tests.helpers import fail, history, info, invoke, ok

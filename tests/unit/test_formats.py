@@ -138,7 +138,7 @@ def test_jsonl_writer_streams_each_op(tmp_path):
 
 
 def test_history_txt_with_tabs_or_spaces_reads_the_same_and_checks_true():
-    from chaos.cli.app import main
+    from chaos.cli.main import main
 
     data = Path(__file__).parent.parent / "data" / "history-txt"
     tabs = read_history(data / "etcd-register-tabs.history.txt")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.cli.app import main
+from chaos.cli.main import main
 
 PAIR_EDN = '{:index 0, :type :invoke, :process 0, :f :read, :value nil}\n'
 

@@ -58,3 +58,10 @@ def held_commit_steps(cycle: dict[str, Any]) -> list[tuple[str, str, str, int]]:
     assert not pg_visible(int(txns["P"]["xid"]), txns["R"]["snapshot"])
     by_index = {t["index"]: name for name, t in txns.items()}
     return sorted((by_index[s["from"]], s["type"], by_index[s["to"]], s["key"]) for s in cycle["steps"])
+
+
+def heal_error(message: str) -> None:
+    """What a test's nemesis package reports when a heal fails: the test fails with it."""
+    import pytest
+
+    pytest.fail(message)

@@ -99,7 +99,7 @@ def drive(state: Path, specs: list[str]) -> None:
                                 interval=10, duration=2)
         stack.callback(db.teardown, nodes)
         db.setup(nodes)
-        stack.enter_context(package.healing())
+        stack.enter_context(package.healing(lambda error: print(error, file=sys.stderr)))
         nemesis = package.nemesis
         nemesis.invoke("start-partition", {"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]})
         nemesis.invoke("start-packet", {"nodes": ["n2", "n3"], "behaviour": {"delay-ms": 50, "rate-kbit": 800}})

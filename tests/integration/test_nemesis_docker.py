@@ -28,6 +28,7 @@ import pytest
 from chaos.nemesis.package import build_nemesis
 from clusters.ledger import Ledger, run_suffix
 from tests.conftest import command_lines, require
+from tests.helpers import heal_error
 from tests.integration.galera_probe import query_seconds, wait_status
 from tests.integration.test_backends import ensure_docker
 
@@ -72,7 +73,7 @@ def galera(state):
         print(f"\ngalera on docker: 3 nodes Synced in {time.monotonic() - started:.1f} s")
         host_before = _host_rules()
         try:
-            with package.healing():
+            with package.healing(heal_error):
                 yield db, {n.name: n for n in nodes}, package.nemesis
         finally:
             db.teardown(nodes)

@@ -17,6 +17,7 @@ import pytest
 from chaos.nemesis.package import build_nemesis
 from clusters.ledger import Ledger
 from tests.conftest import require
+from tests.helpers import heal_error
 from tests.integration.galera_probe import query_seconds, wait_status
 
 pytestmark = [pytest.mark.root, pytest.mark.db]
@@ -41,7 +42,7 @@ def galera(tmp_path_factory):
                                 duration=2)
         db.setup(nodes)
         try:
-            with package.healing():
+            with package.healing(heal_error):
                 yield db, {n.name: n for n in nodes}, package.nemesis
         finally:
             db.teardown(nodes)

@@ -21,6 +21,7 @@ import pytest
 from chaos.nemesis.package import build_nemesis
 from clusters.ledger import Ledger
 from tests.conftest import require
+from tests.helpers import heal_error
 from tests.integration.httpdb import PORT, HttpDB, get
 
 pytestmark = pytest.mark.root
@@ -49,7 +50,7 @@ def cluster(state, tmp_path_factory):
         package = build_nemesis("kill,pause,partition,clock,packet", db, nodes, random.Random(1), ledger=ledger,
                                 interval=10, duration=2)
         db.setup(nodes)
-        with package.healing():
+        with package.healing(heal_error):
             yield {n.name: n for n in nodes}, package.nemesis
         db.teardown(nodes)
     finally:

@@ -384,7 +384,7 @@ def _schedule(t: TestEvidence) -> dict[str, Any]:
 
 def certificate_data(ev: Evidence, verdicts: list[Verdict]) -> dict[str, Any]:
     """Everything the certificate states, as JSON."""
-    from chaos.report.html import rerun_command
+    from chaos.report.rerun import rerun_command
 
     # the claims are the suite's (or the run's stored ones), not a file ``run --claims`` could read back
     commands = [rerun_command({k: v for k, v in t.view.parameters.items() if k not in ("claims", "claims_file")})[0]

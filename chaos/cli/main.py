@@ -23,7 +23,7 @@ __all__ = ["main"]
 PIPED_WIDTH = 120  # --help's width when stdout is no terminal (a pipe, a file, a CI log)
 
 
-# Commands defined in this module need only ``checkers``; the others pull in clusters, workloads,
+# Commands defined in chaos/cli/app.py need only ``checkers``; the others pull in clusters, workloads,
 # scipy and the database drivers, so they are registered only when the command line may need them:
 # `chaoscert check` on a hundred files must not pay for what `chaoscert run` imports.
 LIGHT_COMMANDS = frozenset({"check", "history", "models", "version"})

@@ -21,7 +21,7 @@ __all__ = ["REDACTED", "rerun_command", "run_argv"]
 REDACTED = "***"  # what the results store writes in place of a secret
 # recorded beside the spec, derived from it or the run's own output: not options
 DERIVED = {"results_dir", "clients", "claims"}
-# ``--test-count`` repeats with seed+i, so a recorded run is one test with its own seed
+# the options whose names are not the field's
 FLAGS = {"claims_file": "--claims", "ssh_hosts": "--ssh-host", "db_options": "--db-option"}
 
 

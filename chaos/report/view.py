@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaos.report.rerun import REDACTED
 from chaos.report.store import RunDir
 from checkers.formats import HistoryFormatError, read_history
 from checkers.history import History
@@ -67,7 +68,7 @@ class RunView:
 def scrub(value: Any) -> Any:
     """A copy with every value under a secret-looking key (password, secret, key, token...) hidden."""
     if isinstance(value, dict):
-        return {k: "***" if SECRET.search(str(k)) and v not in (None, "") else scrub(v) for k, v in value.items()}
+        return {k: REDACTED if SECRET.search(str(k)) and v not in (None, "") else scrub(v) for k, v in value.items()}
     if isinstance(value, list):
         return [scrub(v) for v in value]
     return value

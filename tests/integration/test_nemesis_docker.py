@@ -34,7 +34,7 @@ from tests.integration.test_backends import ensure_docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.root, pytest.mark.db]
 ROOT = Path(__file__).resolve().parents[2]
-DELAYER = str(ROOT / "chaos" / "nfq_delayer.py")
+DELAYER = importlib.util.find_spec("chaos.nemesis.nfq_delayer").origin  # the script the packet nemesis runs
 
 
 def _host_rules() -> list[str]:

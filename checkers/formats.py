@@ -15,7 +15,6 @@ parser below, an iterative tokenizer that is linear in the input and refuses wha
 
 from __future__ import annotations
 
-import gc
 import gzip
 import json
 import math
@@ -27,6 +26,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any
 
+from checkers.collector import collector_paused
 from checkers.history import OP_TYPES, History, HistoryProblem, Op
 
 __all__ = [
@@ -49,7 +49,7 @@ _EXTENSIONS = {".edn": "edn", ".json": "json", ".jsonl": "jsonl", ".ndjson": "js
 _CORE_FIELDS = frozenset({"index", "time", "type", "process", "f", "value", "error", "node"})
 MAX_DEPTH = 100  # nesting deeper than this is refused before any recursive code sees it
 MAX_INT_DIGITS = 4300  # Python's int/str conversion limit
-_CHUNK = 16 << 20  # bytes read at a time
+_CHUNK = 1 << 18  # bytes read at a time
 
 # Problems that make a file not a history: refused (exit 255) unless ``lenient``.
 REFUSED = frozenset({"unpaired-completion", "double-invoke", "duplicate-index", "negative-index",
@@ -115,17 +115,12 @@ def read_history(path: str | Path, fmt: str | None = None, *, lenient: bool = Fa
     reader = {"edn": _edn_records, "json": _json_records, "jsonl": _jsonl_records, "txt": _txt_records}[fmt]
     ops: list[Op] = []
     lines = array("q")
-    collecting = gc.isenabled()
-    gc.disable()  # millions of new containers, no cycles: the collector would only rescan them
-    try:
+    with collector_paused():
         for position, (line, record) in enumerate(reader(path)):
             ops.append(op_from_mapping(record, position, path, line))
             lines.append(-1 if line is None else line)
         history = History(tuple(ops), lines=lines)
         problems = [p for p in history.problems() if p.kind in REFUSED]
-    finally:
-        if collecting:
-            gc.enable()
     if problems and not lenient:
         first = problems[0]
         raise HistoryFormatError(path, history.line_of(first.index), first.field, first.message)
@@ -322,7 +317,7 @@ def _quote_keywords(body: str) -> str | None:
     known = _KNOWN_KEYWORDS
     if len(known) > _FEW_KEYWORDS:
         known.clear()
-    known.update(_KEYWORD.findall(body, 0, 65536))
+    known.update(_KEYWORD.findall(body, 0, 4096))
     for keyword in sorted(known, key=len, reverse=True):
         body = body.replace(":" + keyword, f'"{keyword}"')
     if ":" in body:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from checkers.collector import collector_paused
 from checkers.history import History
 from checkers.result import Result
 
@@ -94,11 +95,11 @@ def get_checker(name: str) -> Checker:
     check = _CHECKERS[canonical].check
     from checkers.shapes import SHAPES, check_shapes
 
-    if canonical not in SHAPES:
-        return check
-
     def checked(history: History, options: CheckOptions) -> Result:
-        check_shapes(canonical, history)
-        return check(history, options)
+        with collector_paused():
+            if canonical in SHAPES:
+                check_shapes(canonical, history)
+            return check(history, options)
 
     return checked
+

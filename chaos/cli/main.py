@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
-from typer import rich_utils
 
 from chaos.cli.app import CliError, app
 from chaos.run.exits import EXIT_ERROR
@@ -51,7 +50,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the app; one line and exit 255 for any user error."""
     args = sys.argv[1:] if argv is None else argv
     if not sys.stdout.isatty() and not os.environ.get("COLUMNS") and not os.environ.get("TERMINAL_WIDTH"):
-        rich_utils.MAX_WIDTH = PIPED_WIDTH  # rich assumes 80 columns, and cuts option help short
+        # rich assumes 80 columns, and cuts option help short; typer reads this when it imports rich
+        # for --help (importing it here would cost every command a tenth of a second)
+        os.environ["TERMINAL_WIDTH"] = str(PIPED_WIDTH)
     if not args or args[0] not in LIGHT_COMMANDS:
         register_all_commands()
     try:

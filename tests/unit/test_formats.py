@@ -156,3 +156,34 @@ def test_content_is_sniffed_not_only_the_extension(tmp_path):
     p.write_text("{:index 0, :type :invoke, :process 0, :f :read, :value nil}\n"
                  "{:index 1, :type :ok, :process 0, :f :read, :value 3}\n")
     assert [o.value for o in read_history(p)] == [None, 3]
+
+
+def test_reading_and_checking_leave_the_garbage_collector_as_they_found_it(tmp_path):
+    """Both pause the collector while they run (checkers.collector); it must be on again after, also
+    when they refuse the input, and stay off when the caller had turned it off."""
+    import gc
+
+    from checkers import CheckOptions, get_checker
+    from checkers.shapes import ShapeError
+
+    good, bad_line, bad_shape = tmp_path / "good.jsonl", tmp_path / "bad-line.jsonl", tmp_path / "bad-shape.jsonl"
+    ops = ['{"type":"invoke","process":0,"f":"write","value":1}', '{"type":"ok","process":0,"f":"write","value":1}']
+    good.write_text("\n".join(ops) + "\n")
+    bad_line.write_text(ops[1] + "\n")  # a completion without its invocation
+    bad_shape.write_text("\n".join(op.replace('"value":1', '"value":{"a":1}') for op in ops) + "\n")
+    check = get_checker("cas-register")
+    assert gc.isenabled()
+    assert check(read_history(good), CheckOptions()).valid is True
+    assert gc.isenabled()
+    with pytest.raises(HistoryFormatError):
+        read_history(bad_line)
+    assert gc.isenabled()
+    with pytest.raises(ShapeError):
+        check(read_history(bad_shape), CheckOptions())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        check(read_history(good), CheckOptions())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -49,7 +49,7 @@ _EXTENSIONS = {".edn": "edn", ".json": "json", ".jsonl": "jsonl", ".ndjson": "js
 _CORE_FIELDS = frozenset({"index", "time", "type", "process", "f", "value", "error", "node"})
 MAX_DEPTH = 100  # nesting deeper than this is refused before any recursive code sees it
 MAX_INT_DIGITS = 4300  # Python's int/str conversion limit
-_CHUNK = 1 << 18  # bytes read at a time
+_CHUNK = 16 << 20  # bytes read at a time
 
 # Problems that make a file not a history: refused (exit 255) unless ``lenient``.
 REFUSED = frozenset({"unpaired-completion", "double-invoke", "duplicate-index", "negative-index",
@@ -317,7 +317,7 @@ def _quote_keywords(body: str) -> str | None:
     known = _KNOWN_KEYWORDS
     if len(known) > _FEW_KEYWORDS:
         known.clear()
-    known.update(_KEYWORD.findall(body, 0, 4096))
+    known.update(_KEYWORD.findall(body, 0, 65536))
     for keyword in sorted(known, key=len, reverse=True):
         body = body.replace(":" + keyword, f'"{keyword}"')
     if ":" in body:
@@ -424,7 +424,7 @@ def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
         if closer is not None and last:
             end = text.rstrip(" \t\r\n,")
             if not end.endswith(closer):
-                yield from _edn_records_general(path)
+                yield from _edn_records_general(path, line0)
                 return
             text = end[:-1] + text[len(end):]
         lines = text.split("\n")
@@ -433,7 +433,7 @@ def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
         if forms is not None and len(forms) != len(starts) and last and number == 0:  # ops over several lines
             starts = [n for n, raw in enumerate(lines) if raw.lstrip(" \t,")[:1] in ("{", "#")]
             if len(starts) != len(forms):
-                yield from _edn_records_general(path)
+                yield from _edn_records_general(path, line0)
                 return
         if forms is None or len(forms) != len(starts):
             forms = []
@@ -445,7 +445,7 @@ def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
                     except HistoryFormatError:
                         one = []
                 if len(one) != 1:  # a form over several lines, or several on one: the general way
-                    yield from _edn_records_general(path)
+                    yield from _edn_records_general(path, line0)
                     return
                 forms.append(one[0])
         for n, form in zip(starts, forms, strict=True):
@@ -462,8 +462,12 @@ def _with_last(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, bo
         yield (*previous, True)
 
 
-def _edn_records_general(path: str | Path) -> Iterator[tuple[int | None, Any]]:
-    yield from parse_edn("".join(t for _, t in _chunks(path)), path, open_first=True)
+def _edn_records_general(path: str | Path, from_line: int = 1) -> Iterator[tuple[int | None, Any]]:
+    """The whole file by the general parser; only the forms from ``from_line`` on (the fast path has
+    yielded those before it, each chunk's forms whole)."""
+    for line, form in parse_edn("".join(t for _, t in _chunks(path)), path, open_first=True):
+        if line >= from_line:
+            yield line, form
 
 
 # ---------------------------------------------------------------- EDN: the general parser

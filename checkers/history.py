@@ -263,7 +263,8 @@ class History:
 
 
 def _pair(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryProblem]]:
-    """Pair each invocation with the next completion of the same process.
+    """Pair each invocation with the next completion of the same process, and note what is wrong on the
+    way (an unpaired completion, a double invocation, time going backwards within a process...).
 
     Fault processes follow Jepsen's nemesis convention: their ops alternate invocation and
     completion whatever their type.

@@ -208,7 +208,8 @@ class FaultRecovery:
     @property
     def tool_delay_ns(self) -> int | None:
         """For a kill or pause of one node: how long the tool kept it down before it began the restart
-        or resume (part of the RTO; the rest is the database's own recovery)."""
+        or resume (part of the RTO when the clients waited for the restart, none of it when the database failed
+        over first)."""
         nodes = self.fault.nodes
         one = isinstance(nodes, str) or (isinstance(nodes, list | tuple) and len(nodes) == 1)
         if self.fault.kind not in _HELD_NODE or not one or self.fault.heal_begin_ns is None:

@@ -27,7 +27,7 @@ from chaos.report.rerun import rerun_command
 from chaos.report.units import duration, measured, node_list, percent, seconds
 from chaos.run.exits import EXIT_ERROR, exit_code
 from chaos.run.runner import BACKENDS, DBS, NEMESES, WORKLOADS, RunSpec, fault_problems, run
-from chaos.sla.claims import CERTIFIED, VIOLATED, ClaimError, load_claims
+from chaos.sla.claims import CERTIFIED, VIOLATED, ClaimError, load_claims, tool_delay_text
 from workloads.sql import ISOLATION_LEVELS
 
 __all__ = ["run_command"]
@@ -129,8 +129,8 @@ def recovery_line(r: dict[str, Any], zero: int = 0) -> str:
     held = r.get("tool-restart-delay-ns")
     return (f"{head}: clients affected {r['affected-clients'] or 'none'}; first answered after "
             f"{s(r['first-answer-ns'])}, all after {s(r['rto-ns'])} (RTO), {s(r['heal-to-recovery-ns'])} after the heal"
-            + (f"; {s(held)} of it the tool kept the node down before restarting it, and the restart took "
-               f"{s(fault['end-ns'] - fault['heal-begin-ns'])}" if held is not None and fault["end-ns"] else "")
+            + (tool_delay_text(held, fault["end-ns"] - fault["heal-begin-ns"], r["rto-ns"],
+                               node_list(fault["nodes"]), s) if held is not None and fault["end-ns"] else "")
             + (f"; never answered again: {r['unrecovered-clients']}" if r["unrecovered-clients"] else ""))
 
 

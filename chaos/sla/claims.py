@@ -219,8 +219,17 @@ def _held(r: FaultRecovery) -> str:
     held, f = r.tool_delay_ns, r.fault
     if held is None or f.end_ns is None or f.heal_begin_ns is None:
         return ""
-    return (f"; of which {held / 1e9:.3f} s the tool kept {f.nodes} down before it began the restart, and the "
-            f"restart took {(f.end_ns - f.heal_begin_ns) / 1e9:.3f} s")
+    return tool_delay_text(held, f.end_ns - f.heal_begin_ns, r.rto_ns, f.nodes, lambda ns: f"{ns / 1e9:.3f} s")
+
+
+def tool_delay_text(held_ns: int, restart_ns: int, rto_ns: int | None, nodes: Any,
+                    show: Callable[[int], str]) -> str:
+    """How the time the tool kept a killed or paused node down relates to a fault's RTO: part of it when
+    the clients waited for the restart, none of it when they were answered while the node was down."""
+    if rto_ns is not None and rto_ns < held_ns:
+        return f"; by then {nodes} was still down (the tool kept it down {show(held_ns)})"
+    return (f"; of which {show(held_ns)} the tool kept {nodes} down before it began the restart, and the "
+            f"restart took {show(restart_ns)}")
 
 
 def _losses(name: str, d: Mapping[str, Any]) -> tuple[int | None, int, str | None]:

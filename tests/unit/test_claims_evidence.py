@@ -161,6 +161,21 @@ def test_rto_per_fault_first_answer_all_answered_heal_and_tool_delay() -> None:
     assert r.client_down_ns == pytest.approx(3 * S, abs=12 * MS)
 
 
+def test_a_failover_before_the_restart_does_not_count_the_tool_delay_in_the_rto(tmp_path: Path) -> None:
+    """Kill n2 at 10 s, restart it at 22 s; its client is answered again (by another node) at 13 s: the
+    reason says the clients were answered while n2 was still down, not that 12 s of a 3 s RTO were the
+    tool's."""
+    def outcome(p: int, t: int) -> tuple[str, int, dict]:
+        return ("fail", MS, {"error": "connection-refused"}) if p == 1 and 10 * S <= t < 13 * S else ("ok", MS, {})
+
+    events = clients(2, 10 * MS, 30 * S, outcome, node=lambda p: f"n{p + 1}")
+    events += nemesis("kill", 10 * S, ["n2"]) + nemesis("start", 22 * S, "all")
+    v = judge(tmp_path, "rto_seconds = 2\n", timeline(events))
+    assert v.verdict == "violated"
+    assert "answered again; by then ['n2'] was still down (the tool kept it down 11.99" in v.reason
+    assert "of which" not in v.reason
+
+
 # 5. latency quantiles count every request
 
 def test_p99_counts_failed_and_timed_out_requests(tmp_path: Path) -> None:

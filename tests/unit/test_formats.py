@@ -187,3 +187,22 @@ def test_reading_and_checking_leave_the_garbage_collector_as_they_found_it(tmp_p
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_an_op_over_several_lines_after_the_first_chunk_is_read_once(tmp_path, monkeypatch):
+    """The fast path reads chunk by chunk; a later chunk it cannot read sends the file to the general
+    parser, which must not yield again the ops of the chunks already read (they came out twice)."""
+    import checkers.formats
+
+    monkeypatch.setattr(checkers.formats, "_CHUNK", 4096)
+    lines = []
+    for i in range(0, 400, 2):
+        lines.append(f"{{:type :invoke, :f :write, :value {i % 5}, :process 0, :index {i}, :time {i}}}")
+        lines.append(f"{{:type :ok, :f :write, :value {i % 5}, :process 0, :index {i + 1}, :time {i + 1}}}")
+    lines.append("{:type :invoke, :f :read, :value nil,\n :process 0, :index 400, :time 400}")
+    lines.append("{:type :ok, :f :read, :value 4, :process 0, :index 401, :time 401}")
+    path = tmp_path / "mixed.edn"
+    path.write_text("\n".join(lines) + "\n")
+    history = read_history(path)
+    assert [op.index for op in history] == list(range(402))
+    assert history.line_of(401) == 403

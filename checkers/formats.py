@@ -49,7 +49,8 @@ _EXTENSIONS = {".edn": "edn", ".json": "json", ".jsonl": "jsonl", ".ndjson": "js
 _CORE_FIELDS = frozenset({"index", "time", "type", "process", "f", "value", "error", "node"})
 MAX_DEPTH = 100  # nesting deeper than this is refused before any recursive code sees it
 MAX_INT_DIGITS = 4300  # Python's int/str conversion limit
-_CHUNK = 16 << 20  # bytes read at a time
+_CHUNK = 16 << 20  # bytes read at a time: an EDN file of ops over several lines is read fast in one chunk
+_LINE_CHUNK = 1 << 18  # for JSON Lines and history.txt, one op per line: small chunks stay in the cache
 
 # Problems that make a file not a history: refused (exit 255) unless ``lenient``.
 REFUSED = frozenset({"unpaired-completion", "double-invoke", "duplicate-index", "negative-index",
@@ -141,12 +142,12 @@ def _open(path: str | Path) -> IO[bytes]:
     return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
-def _chunks(path: str | Path) -> Iterator[tuple[int, str]]:
-    """(first line number, text) of successive runs of whole lines, about _CHUNK bytes each."""
+def _chunks(path: str | Path, size: int = _CHUNK) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of successive runs of whole lines, about ``size`` bytes each."""
     line, rest = 1, b""
     with _open(path) as f:
         while True:
-            data = f.read(_CHUNK)
+            data = f.read(size)
             if not data:
                 break
             data = rest + data
@@ -693,7 +694,7 @@ def _object_lines(text: str) -> list[int]:
 
 
 def _jsonl_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
-    for line0, text in _chunks(path):
+    for line0, text in _chunks(path, _LINE_CHUNK):
         lines = text.split("\n")
         starts = [n for n, raw in enumerate(lines) if raw.strip()]
         try:
@@ -729,7 +730,7 @@ def op_to_json(op: Op) -> str:
 def _txt_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
     """``process type f value [error]`` per line, separated by tabs or spaces (Jepsen wrote both);
     a logger prefix before the process is skipped. Each line is read as the EDN vector it is."""
-    for line0, text in _chunks(path):
+    for line0, text in _chunks(path, _LINE_CHUNK):
         lines = text.split("\n")
         starts = [n for n, raw in enumerate(lines) if raw.strip()]
         ops = []

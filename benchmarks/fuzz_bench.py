@@ -15,6 +15,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.fuzz_inputs
+
 from tests.fuzz_inputs import commands, run_command
 
 

@@ -87,7 +87,8 @@ def checker_names() -> dict[str, str]:
 
 def get_checker(name: str) -> Checker:
     """The checker for a model name or alias; KeyError naming the known models otherwise. It first
-    checks every op's value has the model's shape (:class:`~checkers.shapes.ShapeError`)."""
+    checks every op's value has the model's shape (:class:`~checkers.shapes.ShapeError`), and runs
+    with the garbage collector paused (:mod:`checkers.collector`)."""
     _load_all()
     if name not in _ALIASES:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(_ALIASES))}")

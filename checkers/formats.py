@@ -142,7 +142,7 @@ def _open(path: str | Path) -> IO[bytes]:
     return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
-def _chunks(path: str | Path, size: int = _CHUNK) -> Iterator[tuple[int, str]]:
+def _chunks(path: str | Path, size: int) -> Iterator[tuple[int, str]]:
     """(first line number, text) of successive runs of whole lines, about ``size`` bytes each."""
     line, rest = 1, b""
     with _open(path) as f:
@@ -416,7 +416,7 @@ def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
     else (an op over several lines) by the general parser on the whole file.
     """
     closer = None
-    for number, (line0, text, last) in enumerate(_with_last(_chunks(path))):
+    for number, (line0, text, last) in enumerate(_with_last(_chunks(path, _CHUNK))):
         if number == 0:
             opener = re.match(r"(?:\s|;[^\n]*)*([\[(])\s*(?=[\[({#])", text)
             if opener is not None:  # one vector of ops: drop its brackets, read what is inside
@@ -466,7 +466,7 @@ def _with_last(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, bo
 def _edn_records_general(path: str | Path, from_line: int = 1) -> Iterator[tuple[int | None, Any]]:
     """The whole file by the general parser; only the forms from ``from_line`` on (the fast path has
     yielded those before it, each chunk's forms whole)."""
-    for line, form in parse_edn("".join(t for _, t in _chunks(path)), path, open_first=True):
+    for line, form in parse_edn("".join(t for _, t in _chunks(path, _CHUNK)), path, open_first=True):
         if line >= from_line:
             yield line, form
 
@@ -674,7 +674,7 @@ def _load_json(text: str, path: str | Path, line: int | None) -> list[Any]:
 
 
 def _json_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
-    text = "".join(t for _, t in _chunks(path))
+    text = "".join(t for _, t in _chunks(path, _CHUNK))
     stripped = text.strip()
     if stripped.startswith("{") and "\n" in stripped and _sniff(text) == "jsonl":  # JSON Lines named .json
         yield from _jsonl_records(path)

@@ -103,4 +103,3 @@ def get_checker(name: str) -> Checker:
             return check(history, options)
 
     return checked
-

@@ -6,11 +6,12 @@ Missing ``index`` and ``time`` are filled from file order. Anything malformed ra
 :class:`HistoryFormatError`, which names the file, the line and the field.
 
 Speed: the file is read in chunks of whole lines. A chunk of EDN (history.txt lines are EDN
-vectors once bracketed) is rewritten into JSON text by a few regular-expression passes (keywords
-quoted, ``nil`` to ``null``, separators inserted, maps to ``{"\\u0001": [k, v, ...]}``) and parsed by
-``json.loads``, whose ``object_pairs_hook`` builds each map: the per-token work runs in C. A chunk
-the rewrite cannot express (tags, characters, symbols, ratios, ``##Inf``) is read by the general
-parser below, an iterative tokenizer that is linear in the input and refuses what is not data.
+vectors once bracketed) is rewritten into JSON text in C (``_ednjson.c``: keywords quoted, ``nil``
+to ``null``, separators inserted, maps to ``{"\\u0001": [k, v, ...]}``) and parsed by orjson, or by
+``json.loads`` where orjson might read it otherwise; each map is built from its marker. JSON Lines
+go to orjson directly. A chunk the rewrite cannot express (tags, characters, symbols, ratios,
+``##Inf``) is read by the general parser below, an iterative tokenizer that is linear in the input
+and refuses what is not data.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
+from checkers._ednjson import edn_as_json
 from checkers.collector import collector_paused
 from checkers.history import OP_TYPES, History, HistoryProblem, Op
 
@@ -269,70 +273,7 @@ def _short(x: Any) -> str:
 # ---------------------------------------------------------------- EDN: the fast path
 
 _KEYWORD_SAFE = re.compile(r"^[A-Za-z*+!_?<>=-][\w*+!_?<>=.\-/]*$")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
-_COMMENT = re.compile(r";[^\n]*")
-_NOT_JSON_WORD = re.compile(r"\b(?:null|NaN|Infinity)\b")
-_NIL = re.compile(r"nil(?<![\w*+!_?<>=.\-/:#]nil)(?![\w*+!_?<>=.\-/:#])")
-_KEYWORD = re.compile(r":([A-Za-z*+!_?<>=.\-][\w*+!_?<>=.\-/:]*)")
-_MAP, _SET = "\x01", "\x02"
-_FEW_KEYWORDS = 64
-
-
-def _edn_as_json(text: str) -> str | None:
-    """EDN text of a sequence of forms as the text of one JSON array, or None if it has other forms."""
-    if "\x00" in text or "\x01" in text or "\x02" in text:
-        return None
-    strings = _STRING.findall(text) if '"' in text else []
-    body = _STRING.sub("\x00", text) if strings else text
-    if "\\" in body:
-        return None
-    if ";" in body:
-        body = _COMMENT.sub("", body)
-    if ("null" in body or "NaN" in body or "Infinity" in body) and _NOT_JSON_WORD.search(body):
-        return None
-    if "nil" in body:
-        body = _NIL.sub("null", body)
-    quoted = _quote_keywords(body.replace(",", " ").replace("#{", _SET))
-    if quoted is None:
-        return None
-    body = ",".join(quoted.split())
-    for opener in "[{(" + _SET:
-        body = body.replace(opener + ",", opener)
-    for closer in "]})":
-        body = body.replace("," + closer, closer)
-    body = (body.strip(",").replace("{", '{"\\u0001":[').replace(_SET, '{"\\u0002":[').replace("}", "]}")
-            .replace("(", "[").replace(")", "]"))
-    if strings:
-        parts = body.split("\x00")
-        body = "".join(p + s for p, s in zip(parts, [*strings, ""], strict=True))
-    return f"[{body}]"
-
-
-def _quote_keywords(body: str) -> str | None:
-    """``:kw`` to ``"kw"``. Histories use few distinct keywords: one str.replace each, longest first
-    (so ``:r`` never cuts ``:read``), is many times faster than a substitution with a template.
-    The keywords are learnt from a sample and from what is left over; a known keyword that is the
-    prefix of a new one would cut it, which the check for a quote followed by a name catches."""
-    if ":" not in body:
-        return body
-    known = _KNOWN_KEYWORDS
-    if len(known) > _FEW_KEYWORDS:
-        known.clear()
-    known.update(_KEYWORD.findall(body, 0, 65536))
-    for keyword in sorted(known, key=len, reverse=True):
-        body = body.replace(":" + keyword, f'"{keyword}"')
-    if ":" in body:
-        new = set(_KEYWORD.findall(body))
-        if len(new) > _FEW_KEYWORDS:
-            return _KEYWORD.sub(r'"\1"', body)
-        known.update(new)
-        for keyword in sorted(new, key=len, reverse=True):
-            body = body.replace(":" + keyword, f'"{keyword}"')
-    return None if _CUT_KEYWORD.search(body) else body
-
-
-_KNOWN_KEYWORDS: set[str] = set()
-_CUT_KEYWORD = re.compile(r'"[^\s,\[\]{}()"\x00]*"[^\s,\]})\x00]')
+_MAP, _SET = "\x01", "\x02"  # the keys of the marker objects edn_as_json writes for maps and sets
 
 
 class Symbol(str):
@@ -346,9 +287,15 @@ class _Refused(ValueError):
 
 def _build(pairs: list[tuple[str, Any]]) -> Any:
     """json's object_pairs_hook: our marker objects back to EDN maps and sets."""
-    if len(pairs) != 1 or not isinstance(pairs[0][1], list) or pairs[0][0] not in (_MAP, _SET):
+    if len(pairs) != 1:
         raise _Refused("a JSON object where EDN was expected")
-    kind, items = pairs[0]
+    return _unmark(*pairs[0])
+
+
+def _unmark(kind: str, items: Any) -> Any:
+    """The EDN map or set a marker object ``{kind: items}`` stands for."""
+    if items.__class__ is not list or kind not in (_MAP, _SET):
+        raise _Refused("a JSON object where EDN was expected")
     try:
         if kind == _MAP:
             if len(items) % 2:
@@ -391,6 +338,35 @@ def _json_array(text: str, hook: Callable[[list[tuple[str, Any]]], Any]) -> list
         sys.setrecursionlimit(limit)
 
 
+def _quick_json(data: bytes) -> list[Any] | None:
+    """``data`` (a JSON array) read by orjson, which is about twice as fast as json; None where
+    orjson might read it otherwise than :func:`_json_array` does or refuses it (json decides then):
+    an integer of 20 digits or more or a negative one of 19 (orjson makes them floats), nesting
+    possibly deeper than MAX_DEPTH, ``NaN``, control characters, lone surrogates."""
+    digits = data.translate(_DIGIT_CLASS)
+    if b"00000000000000000000" in digits or b"-0000000000000000000" in digits or not _shallow(data):
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+
+
+_DIGIT_CLASS = bytes(48 if 48 <= b <= 57 else b if b == 45 else 32 for b in range(256))  # digits to 0, - kept
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}()")
+
+
+def _shallow(data: bytes) -> bool:
+    """Whether the brackets of ``data`` are balanced and nest at most MAX_DEPTH deep. Each pass
+    takes out the innermost pairs, up to three levels (one per kind of bracket)."""
+    brackets = data.translate(None, _NOT_BRACKET)
+    for _ in range(MAX_DEPTH // 3):
+        if not brackets:
+            return True
+        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"").replace(b"()", b"")
+    return not brackets
+
+
 def _stack_depth() -> int:
     frame, depth = sys._getframe(), 0
     while frame is not None:
@@ -400,13 +376,36 @@ def _stack_depth() -> int:
 
 def _fast_forms(text: str) -> list[Any] | None:
     """The forms of ``text`` by the fast path; None when it cannot say (the general path will)."""
-    converted = _edn_as_json(text)
+    converted = edn_as_json(text)
     if converted is None:
         return None
+    forms = _quick_edn(converted)
+    if forms is not None:
+        return forms
     try:
-        return _json_array(converted, _build)
+        return _json_array(converted.decode(), _build)
     except (ValueError, RecursionError):
         return None
+
+
+def _quick_edn(converted: bytes) -> list[Any] | None:
+    """The forms of EDN rewritten as JSON, by orjson, when the only maps are top-level ones (the
+    ops); None otherwise."""
+    forms = _quick_json(converted)
+    if forms is None:
+        return None
+    maps = [n for n, form in enumerate(forms) if form.__class__ is dict]
+    if converted.count(b'{"\\u0001"') != len(maps) or b'{"\\u0002"' in converted:
+        return None
+    try:
+        for n in maps:
+            marker = forms[n]
+            if len(marker) != 1:
+                return None
+            forms[n] = _unmark(*marker.popitem())
+    except _Refused:
+        return None
+    return forms
 
 
 def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
@@ -697,8 +696,11 @@ def _jsonl_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
     for line0, text in _chunks(path, _LINE_CHUNK):
         lines = text.split("\n")
         starts = [n for n, raw in enumerate(lines) if raw.strip()]
+        joined = "[" + ",".join(lines[n] for n in starts) + "]"
         try:
-            records = _load_json("[" + ",".join(lines[n] for n in starts) + "]", path, None)
+            records = _quick_jsonl(joined)
+            if records is None:
+                records = _load_json(joined, path, None)
         except HistoryFormatError:
             records = [_load_json(f"[{lines[n]}]", path, line0 + n)[0] for n in starts]  # names the bad line
             if len(records) != len(starts):
@@ -708,6 +710,23 @@ def _jsonl_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
                 if len(_load_json(f"[{lines[n]}]", path, line0 + n)) != 1:
                     raise HistoryFormatError(path, line0 + n, None, "expected one JSON object per line")
         yield from zip((line0 + n for n in starts), records, strict=True)
+
+
+def _quick_jsonl(joined: str) -> list[Any] | None:
+    """JSON Lines joined into one array, by orjson, which keeps the last of duplicated keys: so
+    only when the text holds as many keys as the top-level objects have (no duplicates, no nested
+    objects, no ``":`` in a string); None otherwise."""
+    records = _quick_json(joined.encode())
+    if records is None or not all(record.__class__ is dict for record in records):
+        return None
+    keys = joined.count('":') if _SPACED_KEY.search(joined) is None else len(_KEY.findall(joined))
+    if keys != sum(map(len, records)):
+        return None
+    return [record if record.keys() <= _CORE_FIELDS else _json_object(list(record.items())) for record in records]
+
+
+_KEY = re.compile(r'"\s*:')
+_SPACED_KEY = re.compile(r'"\s+:')
 
 
 def _to_json(x: Any) -> Any:

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs what chaoscert needs on a Debian/Ubuntu machine, as root: system packages (databases,
-# network tools, libfaketime, gdb for the PostgreSQL SSI race control, Docker engine, Chromium for
-# report screenshots) and a virtual environment in .venv with chaoscert and its Python dependencies.
+# Installs what chaoscert needs on a Debian/Ubuntu machine, as root: system packages (a C compiler
+# and Python's headers for the EDN reader's extension, databases, network tools, libfaketime, gdb for
+# the PostgreSQL SSI race control, Docker engine, Chromium for report screenshots) and a virtual
+# environment in .venv with chaoscert and its Python dependencies.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   python3 python3-venv python3-pip
+  gcc python3-dev
   iproute2 iptables procps psmisc
 )
 # CHAOSCERT_MINIMAL=1 installs only what the checkers need (no databases, no Docker).
@@ -16,7 +18,7 @@ if [ -z "${CHAOSCERT_MINIMAL:-}" ]; then
     mariadb-server mariadb-client galera-4 rsync socat
     etcd-server etcd-client postgresql patroni
     faketime libaio1 debootstrap docker.io gdb
-    iputils-ping libnetfilter-queue-dev gcc python3-dev
+    iputils-ping libnetfilter-queue-dev
     openssh-server openssh-client
     chromium fonts-dejavu-core
   )

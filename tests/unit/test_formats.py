@@ -1,9 +1,11 @@
+import json
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from checkers import formats
 from checkers.formats import HistoryFormatError, JsonlWriter, read_history, write_history
 from checkers.history import Op
 
@@ -206,3 +208,66 @@ def test_an_op_over_several_lines_after_the_first_chunk_is_read_once(tmp_path, m
     history = read_history(path)
     assert [op.index for op in history] == list(range(402))
     assert history.line_of(401) == 403
+
+
+edn_atoms = st.one_of(
+    st.integers(-10**25, 10**25).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.text(max_size=4).map(json.dumps),
+    st.sampled_from([":type", ":invoke", ":a/b:c", ":x-y?", ":1", "::a", "nil", "true", "false", "nil?", "foo",
+                     "#inst", "#_", "##Inf", "\\c", "1N", "1.5M", "1/2", "01", "1.", "+1", "-", "-a", "1e", "1[2]",
+                     ":k\"x\"", ";c\n", ",", "]", "(", "#{", "\x01", "é", '"a\\\\"', '"\\u00e9"']))
+edn_texts = st.lists(st.recursive(edn_atoms, lambda inner: st.one_of(
+    st.lists(inner, max_size=4).map(lambda xs: "[" + " ".join(xs) + "]"),
+    st.lists(inner, max_size=4).map(lambda xs: "(" + ",".join(xs) + ")"),
+    st.lists(inner, max_size=4).map(lambda xs: "{" + " ".join(xs) + "}"),
+    st.lists(inner, max_size=4).map(lambda xs: "#{" + " ".join(xs) + "}")), max_leaves=12), max_size=4).map("\n".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(edn_texts)
+def test_the_fast_path_reads_edn_as_the_general_parser_does(text):
+    """Whatever the C rewrite and orjson read, they read as parse_edn does (or leave it to it)."""
+    fast = formats._fast_forms(text)
+    try:
+        general = [form for _, form in formats.parse_edn(text)]
+    except HistoryFormatError:
+        general = None
+    if fast is not None:
+        assert fast == general
+
+
+json_atoms = st.one_of(st.integers(-10**25, 10**25), st.floats(allow_nan=False, allow_infinity=False),
+                       st.text(max_size=3), st.none(), st.booleans())
+json_values = st.recursive(json_atoms, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["a", "7", "b c", '":']), inner, max_size=2)),
+    max_leaves=8)
+json_lines = st.lists(st.tuples(st.lists(st.tuples(st.sampled_from(["type", "f", "value", "x", "7"]), json_values),
+                                         max_size=4),
+                                st.sampled_from([":", " :", ": ", "\t:"])), min_size=1, max_size=4)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(json_lines)
+def test_the_fast_path_reads_json_lines_as_json_does(lines):
+    """orjson reads JSON Lines only where it agrees with json (duplicated keys refused, integer keys)."""
+    text = "[" + ",".join("{" + ",".join(json.dumps(k) + colon + json.dumps(v) for k, v in pairs) + "}"
+                          for pairs, colon in lines) + "]"
+    quick = formats._quick_jsonl(text)
+    try:
+        slow = formats._load_json(text, "h.jsonl", None)
+    except HistoryFormatError:
+        slow = None
+    if quick is not None:
+        assert quick == slow
+
+
+@pytest.mark.parametrize("line", [
+    '{"type":"invoke","f":"read","process":0,"value":' + "[" * 300 + "]" * 300 + "}",
+    "{:type :invoke, :f :read, :process 0, :value " + "[" * 300 + "]" * 300 + "}"])
+def test_nesting_orjson_reads_but_json_refuses_is_refused(tmp_path, line):
+    """orjson nests up to 1,024 levels; the fast path leaves anything possibly past MAX_DEPTH to json."""
+    path = tmp_path / ("h.jsonl" if line.startswith('{"') else "h.edn")
+    path.write_text(line + "\n")
+    with pytest.raises(HistoryFormatError, match="nested deeper than 100 levels"):
+        read_history(path)

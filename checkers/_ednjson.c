@@ -1,0 +1,235 @@
+/* EDN text to JSON text, for checkers/formats.py: the per-character work of reading a Jepsen EDN
+ * history, in C. It rewrites only what has a JSON form and returns None for anything else (tagged
+ * literals, characters, symbols, ratios, ##Inf, unbalanced brackets, nesting past MAX_DEPTH), which
+ * the general parser then reads or refuses.
+ *
+ *   keywords  :type        -> "type"
+ *   nil       nil          -> null          (true and false stay)
+ *   vectors   [a b] (a b)  -> [a,b]
+ *   maps      {:a 1}       -> {"\u0001":["a",1]}   (keys may be any value; formats.py builds the map)
+ *   sets      #{1 2}       -> {"\u0002":[1,2]}
+ *   strings and numbers in JSON's own syntax are copied as they are; commas and ; comments go.
+ *
+ * The forms of the text become the items of one JSON array. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#define MAX_DEPTH 100
+
+static const char MAP_OPEN[] = "{\"\\u0001\":[";
+static const char SET_OPEN[] = "{\"\\u0002\":[";
+
+typedef struct {
+    char *buf;
+    Py_ssize_t len, cap;
+} Out;
+
+/* Room for n more bytes. */
+static int reserve(Out *out, Py_ssize_t n)
+{
+    if (out->len + n <= out->cap)
+        return 0;
+    Py_ssize_t cap = out->cap * 2 + n;
+    char *buf = PyMem_Realloc(out->buf, cap);
+    if (buf == NULL)
+        return -1;
+    out->buf = buf;
+    out->cap = cap;
+    return 0;
+}
+
+static int is_delimiter(const char *p, const char *end)
+{
+    if (p == end)
+        return 1;
+    switch (*p) {
+    case ' ': case '\t': case '\n': case '\r': case ',': case ';':
+    case ']': case ')': case '}':
+        return 1;
+    }
+    return 0;
+}
+
+static int keyword_first(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c != 0 && strchr("*+!_?<>=.-", c) != NULL);
+}
+
+static int keyword_rest(unsigned char c)
+{
+    return keyword_first(c) || (c >= '0' && c <= '9') || c == '/' || c == ':';
+}
+
+static int digit_at(const char *p, const char *end)
+{
+    return p < end && *p >= '0' && *p <= '9';
+}
+
+/* The end of a number in JSON's syntax starting at p, or NULL. */
+static const char *number_end(const char *p, const char *end)
+{
+    if (p < end && *p == '-')
+        p++;
+    if (!digit_at(p, end))
+        return NULL;
+    if (*p == '0')
+        p++;
+    else
+        while (digit_at(p, end))
+            p++;
+    if (p < end && *p == '.') {
+        p++;
+        if (!digit_at(p, end))
+            return NULL;
+        while (digit_at(p, end))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (!digit_at(p, end))
+            return NULL;
+        while (digit_at(p, end))
+            p++;
+    }
+    return p;
+}
+
+static PyObject *edn_as_json(PyObject *module, PyObject *arg)
+{
+    Py_ssize_t size;
+    const char *p = PyUnicode_AsUTF8AndSize(arg, &size);
+    if (p == NULL)
+        return NULL;
+    const char *end = p + size;
+    Out out = {PyMem_Malloc(size + size / 2 + 64), 0, size + size / 2 + 64};
+    if (out.buf == NULL)
+        return PyErr_NoMemory();
+    char closers[MAX_DEPTH];
+    int depth = 0, need_comma = 0;
+    out.buf[out.len++] = '[';
+
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',') {
+            p++;
+            continue;
+        }
+        if (c == ';') {
+            while (p < end && *p != '\n')
+                p++;
+            continue;
+        }
+        if (c == ']' || c == ')' || c == '}') {
+            if (depth == 0 || closers[depth - 1] != c)
+                goto unreadable;
+            depth--;
+            if (reserve(&out, 2) < 0)
+                goto no_memory;
+            out.buf[out.len++] = ']';
+            if (c == '}')
+                out.buf[out.len++] = '}';
+            need_comma = 1;
+            p++;
+            continue;
+        }
+        /* a value starts */
+        if (reserve(&out, 16) < 0)
+            goto no_memory;
+        if (need_comma)
+            out.buf[out.len++] = ',';
+        need_comma = 1;
+        if (c == '[' || c == '(' || c == '{' || (c == '#' && p + 1 < end && p[1] == '{')) {
+            if (depth == MAX_DEPTH)
+                goto unreadable;
+            closers[depth++] = c == '[' ? ']' : c == '(' ? ')' : '}';
+            if (c == '[' || c == '(') {
+                out.buf[out.len++] = '[';
+            } else {
+                memcpy(out.buf + out.len, c == '{' ? MAP_OPEN : SET_OPEN, sizeof MAP_OPEN - 1);
+                out.len += sizeof MAP_OPEN - 1;
+            }
+            p += c == '#' ? 2 : 1;
+            need_comma = 0;
+            continue;
+        }
+        const char *start = p, *stop;
+        if (c == '"') {
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+            if (p >= end)
+                goto unreadable;
+            stop = ++p;
+        } else if (c == ':') {
+            start = ++p;
+            if (p == end || !keyword_first((unsigned char)*p))
+                goto unreadable;
+            while (p < end && keyword_rest((unsigned char)*p))
+                p++;
+            if (!is_delimiter(p, end))
+                goto unreadable;
+            if (reserve(&out, p - start + 2) < 0)
+                goto no_memory;
+            out.buf[out.len++] = '"';
+            memcpy(out.buf + out.len, start, p - start);
+            out.len += p - start;
+            out.buf[out.len++] = '"';
+            continue;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            stop = p = number_end(p, end);
+            if (p == NULL || !is_delimiter(p, end))
+                goto unreadable;
+        } else {
+            while (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+                p++;
+            if (!is_delimiter(p, end))
+                goto unreadable;
+            if (p - start == 3 && memcmp(start, "nil", 3) == 0) {
+                memcpy(out.buf + out.len, "null", 4);
+                out.len += 4;
+                continue;
+            }
+            if (!((p - start == 4 && memcmp(start, "true", 4) == 0) ||
+                  (p - start == 5 && memcmp(start, "false", 5) == 0)))
+                goto unreadable;
+            stop = p;
+        }
+        if (reserve(&out, stop - start) < 0)
+            goto no_memory;
+        memcpy(out.buf + out.len, start, stop - start);
+        out.len += stop - start;
+    }
+    if (depth != 0)
+        goto unreadable;
+    if (reserve(&out, 1) < 0)
+        goto no_memory;
+    out.buf[out.len++] = ']';
+    PyObject *result = PyBytes_FromStringAndSize(out.buf, out.len);
+    PyMem_Free(out.buf);
+    return result;
+
+unreadable:
+    PyMem_Free(out.buf);
+    Py_RETURN_NONE;
+no_memory:
+    PyMem_Free(out.buf);
+    return PyErr_NoMemory();
+}
+
+static PyMethodDef methods[] = {
+    {"edn_as_json", edn_as_json, METH_O,
+     "edn_as_json(text: str) -> bytes | None\n\nEDN text of a sequence of forms as the text of one JSON "
+     "array, or None if it has forms JSON cannot express."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ednjson", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__ednjson(void)
+{
+    return PyModule_Create(&module);
+}

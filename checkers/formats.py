@@ -209,21 +209,23 @@ class JsonlWriter(AbstractContextManager["JsonlWriter"]):
 # ---------------------------------------------------------------- ops from records
 
 _TUPLE_FIELDS = ("process", "type", "f", "value", "error")
-_SHARED: dict[Any, Any] = {}  # one str object per distinct type, f and process name
+_SHARED: dict[Any, Any] = {}  # one str object per distinct f and process name
+_OP_TYPES = {t: t for t in OP_TYPES}  # one str object per op type
 
 
 def op_from_mapping(record: Any, position: int, path: str | Path = "<history>", line: int | None = None) -> Op:
     """Validate one op map (or Knossos ``[process type f value]`` tuple) and build an Op."""
-    if isinstance(record, list) and 3 <= len(record) <= 5:
-        record = dict(zip(_TUPLE_FIELDS, record, strict=False))
-    if not isinstance(record, dict):
-        raise HistoryFormatError(path, line, None, f"op {position} is not a map but {_describe(record)}")
+    if record.__class__ is not dict:
+        if isinstance(record, list) and 3 <= len(record) <= 5:
+            record = dict(zip(_TUPLE_FIELDS, record, strict=False))
+        if not isinstance(record, dict):
+            raise HistoryFormatError(path, line, None, f"op {position} is not a map but {_describe(record)}")
     get = record.get
-    type_ = get("type")
-    if type_.__class__ is not str or type_ not in OP_TYPES:
+    type_ = _OP_TYPES.get(get("type")) if get("type").__class__ is str else None
+    if type_ is None:
         _refuse_symbol(record, path, line)
         raise HistoryFormatError(path, line, "type",
-                                 f"unknown op type {_short(type_)} (expected invoke, ok, fail or info)")
+                                 f"unknown op type {_short(get('type'))} (expected invoke, ok, fail or info)")
     index = get("index", position)
     if index.__class__ is not int:
         raise HistoryFormatError(path, line, "index", f"not an integer: {_short(index)}")
@@ -249,8 +251,7 @@ def op_from_mapping(record: Any, position: int, path: str | Path = "<history>", 
         extra = {k if isinstance(k, str) else str(k): v for k, v in record.items() if k not in _CORE_FIELDS}
     else:
         extra = {}
-    return Op(index, time, _SHARED.setdefault(type_, type_), process, f, get("value"), get("error"), get("node"),
-              extra)
+    return Op(index, time, type_, process, f, get("value"), get("error"), get("node"), extra)
 
 
 def _refuse_symbol(record: dict[Any, Any], path: str | Path, line: int | None) -> None:
@@ -752,14 +753,12 @@ def _txt_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
     for line0, text in _chunks(path, _LINE_CHUNK):
         lines = text.split("\n")
         starts = [n for n, raw in enumerate(lines) if raw.strip()]
-        ops = []
-        for n in starts:
-            m = _TXT_LINE.match(lines[n])
-            if m is None:
-                raise HistoryFormatError(path, line0 + n, None,
-                                         "expected process, type, f and value separated by tabs or spaces")
-            ops.append(m.group("op"))
-        forms = _fast_forms("\n".join(f"[{op}]" for op in ops))
+        ops = _TXT_LINE.findall(text)  # at most one op a line, none on a blank one
+        if len(ops) != len(starts):
+            n = next(n for n in starts if _TXT_LINE.match(lines[n]) is None)
+            raise HistoryFormatError(path, line0 + n, None,
+                                     "expected process, type, f and value separated by tabs or spaces")
+        forms = _fast_forms("[" + "]\n[".join(ops) + "]")
         if forms is None or len(forms) != len(ops):
             forms = []
             for n, op in zip(starts, ops, strict=True):

@@ -679,7 +679,9 @@ def _json_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
     if stripped.startswith("{") and "\n" in stripped and _sniff(text) == "jsonl":  # JSON Lines named .json
         yield from _jsonl_records(path)
         return
-    data = _load_json(f"[{text}]", path, None)[0] if stripped else []
+    data = _quick_objects(stripped) if stripped.startswith("[") else None
+    if data is None:
+        data = _load_json(f"[{text}]", path, None)[0] if stripped else []
     if not isinstance(data, list):
         data = [data]
     lines = _object_lines(text) if len(data) > 1 else []
@@ -699,7 +701,7 @@ def _jsonl_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
         starts = [n for n, raw in enumerate(lines) if raw.strip()]
         joined = "[" + ",".join(lines[n] for n in starts) + "]"
         try:
-            records = _quick_jsonl(joined)
+            records = _quick_objects(joined)
             if records is None:
                 records = _load_json(joined, path, None)
         except HistoryFormatError:
@@ -713,10 +715,10 @@ def _jsonl_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
         yield from zip((line0 + n for n in starts), records, strict=True)
 
 
-def _quick_jsonl(joined: str) -> list[Any] | None:
-    """JSON Lines joined into one array, by orjson, which keeps the last of duplicated keys: so
-    only when the text holds as many keys as the top-level objects have (no duplicates, no nested
-    objects, no ``":`` in a string); None otherwise."""
+def _quick_objects(joined: str) -> list[Any] | None:
+    """A JSON array of op objects (JSON Lines joined into one, or an elle-cli file), by orjson,
+    which keeps the last of duplicated keys: so only when the text holds as many keys as the
+    top-level objects have (no duplicates, no nested objects, no ``":`` in a string); None otherwise."""
     records = _quick_json(joined.encode())
     if records is None or not all(record.__class__ is dict for record in records):
         return None

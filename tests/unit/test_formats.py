@@ -253,7 +253,7 @@ def test_the_fast_path_reads_json_lines_as_json_does(lines):
     """orjson reads JSON Lines only where it agrees with json (duplicated keys refused, integer keys)."""
     text = "[" + ",".join("{" + ",".join(json.dumps(k) + colon + json.dumps(v) for k, v in pairs) + "}"
                           for pairs, colon in lines) + "]"
-    quick = formats._quick_jsonl(text)
+    quick = formats._quick_objects(text)
     try:
         slow = formats._load_json(text, "h.jsonl", None)
     except HistoryFormatError:

@@ -8,6 +8,9 @@
  *   vectors   [a b] (a b)  -> [a,b]
  *   maps      {:a 1}       -> {"\u0001":["a",1]}   (keys may be any value; formats.py builds the map)
  *   sets      #{1 2}       -> {"\u0002":[1,2]}
+ *   or, asked for objects, when every map is a top-level one with keyword keys (Jepsen's op maps):
+ *   maps      {:a 1}       -> {"a":1}        (orjson keeps the last of duplicated keys: the caller
+ *                                              compares the count of entries written with what it got)
  *   strings and numbers in JSON's own syntax are copied as they are; commas and ; comments go.
  *
  * The forms of the text become the items of one JSON array. */
@@ -98,19 +101,21 @@ static const char *number_end(const char *p, const char *end)
     return p;
 }
 
-static PyObject *edn_as_json(PyObject *module, PyObject *arg)
+enum { UNREADABLE = 0, DONE = 1, NO_MEMORY = -1, USE_MARKERS = 2 };
+
+/* Writes the JSON array of the forms in [p, end) to out. With `objects`, each top-level map whose keys
+ * are all keywords becomes a JSON object and *keys counts their entries; a map anywhere else, or a set,
+ * returns USE_MARKERS. */
+static int convert(const char *p, const char *end, int objects, Out *out, Py_ssize_t *keys)
 {
-    Py_ssize_t size;
-    const char *p = PyUnicode_AsUTF8AndSize(arg, &size);
-    if (p == NULL)
-        return NULL;
-    const char *end = p + size;
-    Out out = {PyMem_Malloc(size + size / 2 + 64), 0, size + size / 2 + 64};
-    if (out.buf == NULL)
-        return PyErr_NoMemory();
     char closers[MAX_DEPTH];
+    Py_ssize_t counts[MAX_DEPTH];  /* forms so far in each open map written as a JSON object */
     int depth = 0, need_comma = 0;
-    out.buf[out.len++] = '[';
+    out->len = 0;
+    *keys = 0;
+    if (reserve(out, 1) < 0)
+        return NO_MEMORY;
+    out->buf[out->len++] = '[';
 
     while (p < end) {
         unsigned char c = (unsigned char)*p;
@@ -123,34 +128,55 @@ static PyObject *edn_as_json(PyObject *module, PyObject *arg)
                 p++;
             continue;
         }
+        int object = objects && depth == 1 && closers[0] == '}';
         if (c == ']' || c == ')' || c == '}') {
             if (depth == 0 || closers[depth - 1] != c)
-                goto unreadable;
+                return UNREADABLE;
+            if (object && counts[0] % 2)
+                return USE_MARKERS;  /* an odd number of forms: the markers' reading refuses it */
             depth--;
-            if (reserve(&out, 2) < 0)
-                goto no_memory;
-            out.buf[out.len++] = ']';
+            if (reserve(out, 2) < 0)
+                return NO_MEMORY;
+            if (object) {
+                *keys += counts[0] / 2;
+            } else {
+                out->buf[out->len++] = ']';
+            }
             if (c == '}')
-                out.buf[out.len++] = '}';
+                out->buf[out->len++] = '}';
             need_comma = 1;
             p++;
             continue;
         }
         /* a value starts */
-        if (reserve(&out, 16) < 0)
-            goto no_memory;
-        if (need_comma)
-            out.buf[out.len++] = ',';
-        need_comma = 1;
+        if (reserve(out, 16) < 0)
+            return NO_MEMORY;
+        int key = object && counts[0] % 2 == 0;
+        if (object) {
+            if (key && counts[0] > 0)
+                out->buf[out->len++] = ',';
+            if (key && c != ':')
+                return USE_MARKERS;
+            counts[0]++;
+        } else {
+            if (need_comma)
+                out->buf[out->len++] = ',';
+            need_comma = 1;
+        }
         if (c == '[' || c == '(' || c == '{' || (c == '#' && p + 1 < end && p[1] == '{')) {
             if (depth == MAX_DEPTH)
-                goto unreadable;
-            closers[depth++] = c == '[' ? ']' : c == '(' ? ')' : '}';
+                return UNREADABLE;
+            if (objects && (c == '#' || (c == '{' && depth > 0)))
+                return USE_MARKERS;
+            closers[depth] = c == '[' ? ']' : c == '(' ? ')' : '}';
+            counts[depth++] = 0;
             if (c == '[' || c == '(') {
-                out.buf[out.len++] = '[';
+                out->buf[out->len++] = '[';
+            } else if (objects) {
+                out->buf[out->len++] = '{';
             } else {
-                memcpy(out.buf + out.len, c == '{' ? MAP_OPEN : SET_OPEN, sizeof MAP_OPEN - 1);
-                out.len += sizeof MAP_OPEN - 1;
+                memcpy(out->buf + out->len, c == '{' ? MAP_OPEN : SET_OPEN, sizeof MAP_OPEN - 1);
+                out->len += sizeof MAP_OPEN - 1;
             }
             p += c == '#' ? 2 : 1;
             need_comma = 0;
@@ -162,68 +188,93 @@ static PyObject *edn_as_json(PyObject *module, PyObject *arg)
                 if (*p == '\\')
                     p++;
             if (p >= end)
-                goto unreadable;
+                return UNREADABLE;
             stop = ++p;
         } else if (c == ':') {
             start = ++p;
             if (p == end || !keyword_first((unsigned char)*p))
-                goto unreadable;
+                return UNREADABLE;
             while (p < end && keyword_rest((unsigned char)*p))
                 p++;
             if (!is_delimiter(p, end))
-                goto unreadable;
-            if (reserve(&out, p - start + 2) < 0)
-                goto no_memory;
-            out.buf[out.len++] = '"';
-            memcpy(out.buf + out.len, start, p - start);
-            out.len += p - start;
-            out.buf[out.len++] = '"';
+                return UNREADABLE;
+            if (reserve(out, p - start + 3) < 0)
+                return NO_MEMORY;
+            out->buf[out->len++] = '"';
+            memcpy(out->buf + out->len, start, p - start);
+            out->len += p - start;
+            out->buf[out->len++] = '"';
+            if (key)
+                out->buf[out->len++] = ':';
             continue;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             stop = p = number_end(p, end);
             if (p == NULL || !is_delimiter(p, end))
-                goto unreadable;
+                return UNREADABLE;
         } else {
             while (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
                 p++;
             if (!is_delimiter(p, end))
-                goto unreadable;
+                return UNREADABLE;
             if (p - start == 3 && memcmp(start, "nil", 3) == 0) {
-                memcpy(out.buf + out.len, "null", 4);
-                out.len += 4;
+                memcpy(out->buf + out->len, "null", 4);
+                out->len += 4;
                 continue;
             }
             if (!((p - start == 4 && memcmp(start, "true", 4) == 0) ||
                   (p - start == 5 && memcmp(start, "false", 5) == 0)))
-                goto unreadable;
+                return UNREADABLE;
             stop = p;
         }
-        if (reserve(&out, stop - start) < 0)
-            goto no_memory;
-        memcpy(out.buf + out.len, start, stop - start);
-        out.len += stop - start;
+        if (reserve(out, stop - start) < 0)
+            return NO_MEMORY;
+        memcpy(out->buf + out->len, start, stop - start);
+        out->len += stop - start;
     }
     if (depth != 0)
-        goto unreadable;
-    if (reserve(&out, 1) < 0)
-        goto no_memory;
-    out.buf[out.len++] = ']';
-    PyObject *result = PyBytes_FromStringAndSize(out.buf, out.len);
+        return UNREADABLE;
+    if (reserve(out, 1) < 0)
+        return NO_MEMORY;
+    out->buf[out->len++] = ']';
+    return DONE;
+}
+
+static PyObject *edn_as_json(PyObject *module, PyObject *args)
+{
+    PyObject *text;
+    int objects;
+    if (!PyArg_ParseTuple(args, "Up", &text, &objects))
+        return NULL;
+    Py_ssize_t size, keys;
+    const char *p = PyUnicode_AsUTF8AndSize(text, &size);
+    if (p == NULL)
+        return NULL;
+    Out out = {PyMem_Malloc(size + size / 2 + 64), 0, size + size / 2 + 64};
+    if (out.buf == NULL)
+        return PyErr_NoMemory();
+    int done = convert(p, p + size, objects, &out, &keys);
+    if (done == USE_MARKERS) {
+        done = convert(p, p + size, 0, &out, &keys);
+        keys = -1;
+    } else if (!objects) {
+        keys = -1;
+    }
+    PyObject *result = NULL;
+    if (done == DONE)
+        result = Py_BuildValue("(y#n)", out.buf, out.len, keys);
+    else if (done == UNREADABLE)
+        result = Py_NewRef(Py_None);
+    else
+        PyErr_NoMemory();
     PyMem_Free(out.buf);
     return result;
-
-unreadable:
-    PyMem_Free(out.buf);
-    Py_RETURN_NONE;
-no_memory:
-    PyMem_Free(out.buf);
-    return PyErr_NoMemory();
 }
 
 static PyMethodDef methods[] = {
-    {"edn_as_json", edn_as_json, METH_O,
-     "edn_as_json(text: str) -> bytes | None\n\nEDN text of a sequence of forms as the text of one JSON "
-     "array, or None if it has forms JSON cannot express."},
+    {"edn_as_json", edn_as_json, METH_VARARGS,
+     "edn_as_json(text: str, objects: bool) -> tuple[bytes, int] | None\n\nEDN text of a sequence of forms "
+     "as the text of one JSON array and, with objects, the number of entries of the top-level maps written "
+     "as JSON objects (-1: maps were written as markers); None if it has forms JSON cannot express."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -11,6 +11,8 @@
   append workload: 1-4 micro-ops ``[:append k v]`` / ``[:r k [..]]``, 10 clients, a few active
   keys, each key retired after 64 appends, reads returning the whole list, ~3 % ``:info`` and
   ~2 % ``:fail``), serializable by construction (each txn applies atomically at its completion).
+  Every 5 s of history time Jepsen's nemesis starts or stops a partition: ``:info`` ops of process
+  ``:nemesis`` whose values hold maps and sets (``[:isolated {"n1" #{"n2" "n3"}, ...}]``).
 
     .venv/bin/python benchmarks/make_read_data.py /tmp/read-data --append 100000 1000000
 """
@@ -23,6 +25,20 @@ import random
 from pathlib import Path
 
 LOG_PREFIX = "INFO  jepsen.util - "
+FAULT_EVERY_NS = 5_000_000_000
+
+
+class Text(str):
+    """A string that EDN writes as a string (plain ``str`` is written as a keyword)."""
+
+
+def fault_ops(time: int, start: bool) -> list[dict[str, object]]:
+    """A partition starting (or healing) as Jepsen's nemesis records it: invocation and completion."""
+    n1, n2, n3 = Text("n1"), Text("n2"), Text("n3")
+    f = "start-partition" if start else "stop-partition"
+    done: object = ["isolated", {n1: {n2, n3}, n2: {n1}, n3: {n1}}] if start else "network-healed"
+    return [{"type": "info", "f": f, "value": "majority" if start else None, "time": time, "process": "nemesis"},
+            {"type": "info", "f": f, "value": done, "time": time + 1, "process": "nemesis"}]
 MAX_WRITES_PER_KEY = 64  # Elle's default is 32; 64 gives the issue's file sizes (~580 bytes per txn)
 
 
@@ -84,10 +100,14 @@ def append_history(n: int, seed: int = 1, first_key: int = 0) -> list[dict[str, 
     process_of = {c: c for c in range(10)}
     next_process = 10
     ops: list[dict[str, object]] = []
-    time, started = 0, 0
+    time, started, faults = 0, 0, 0
     while started < n or pending:
         client = rng.randrange(10)
         time += rng.randrange(1, 2_000_000)
+        if time >= (faults + 1) * FAULT_EVERY_NS:
+            faults += 1
+            ops.extend(fault_ops(time, faults % 2 == 1))
+            time += 2
         process = process_of[client]
         if client not in pending:
             if started >= n:
@@ -136,12 +156,16 @@ def append_history(n: int, seed: int = 1, first_key: int = 0) -> list[dict[str, 
 def edn(x: object) -> str:
     if x is None:
         return "nil"
+    if isinstance(x, Text):
+        return json.dumps(x)
     if isinstance(x, str):
         return ":" + x
     if isinstance(x, list):
         return "[" + " ".join(edn(v) for v in x) + "]"
+    if isinstance(x, set):
+        return "#{" + " ".join(sorted(edn(v) for v in x)) + "}"
     if isinstance(x, dict):
-        return "{" + ", ".join(f":{k} {edn(v)}" for k, v in x.items()) + "}"
+        return "{" + ", ".join(f"{edn(k)} {edn(v)}" for k, v in x.items()) + "}"
     return str(x)
 
 
@@ -155,9 +179,10 @@ def write_append(folder: Path, n: int) -> None:
             for op in ops:
                 op["index"] = int(op["index"]) + offset  # type: ignore[call-overload]
                 op["time"] = int(op["time"]) + time_offset  # type: ignore[call-overload]
-                op["process"] = int(op["process"]) + 1000 * seed  # type: ignore[call-overload]
+                if op["process"] != "nemesis":
+                    op["process"] = int(op["process"]) + 1000 * seed  # type: ignore[call-overload]
             e.writelines(edn(op) + "\n" for op in ops)
-            j.writelines(json.dumps(op, separators=(",", ":")) + "\n" for op in ops)
+            j.writelines(json.dumps(op, separators=(",", ":"), default=sorted) + "\n" for op in ops)
             offset += len(ops)
             time_offset = int(ops[-1]["time"]) + 1  # type: ignore[call-overload]
 

@@ -8,9 +8,10 @@
  *   vectors   [a b] (a b)  -> [a,b]
  *   maps      {:a 1}       -> {"\u0001":["a",1]}   (keys may be any value; formats.py builds the map)
  *   sets      #{1 2}       -> {"\u0002":[1,2]}
- *   or, asked for objects, when every map is a top-level one with keyword keys (Jepsen's op maps):
- *   maps      {:a 1}       -> {"a":1}        (orjson keeps the last of duplicated keys: the caller
- *                                              compares the count of entries written with what it got)
+ *   or, asked for objects, when every top-level map has keyword keys (Jepsen's op maps):
+ *   top-level maps {:a 1}  -> {"a":1}        (orjson keeps the last of duplicated keys: the caller
+ *                                              compares the count of entries written with what it got;
+ *                                              maps and sets inside them are still markers)
  *   strings and numbers in JSON's own syntax are copied as they are; commas and ; comments go.
  *
  * The forms of the text become the items of one JSON array. */
@@ -104,10 +105,12 @@ static const char *number_end(const char *p, const char *end)
 enum { UNREADABLE = 0, DONE = 1, NO_MEMORY = -1, USE_MARKERS = 2 };
 
 /* Writes the JSON array of the forms in [p, end) to out. With `objects`, each top-level map whose keys
- * are all keywords becomes a JSON object and *keys counts their entries; a map anywhere else, or a set,
- * returns USE_MARKERS. */
-static int convert(const char *p, const char *end, int objects, Out *out, Py_ssize_t *keys)
+ * are all keywords becomes a JSON object and *keys counts their entries; maps and sets inside a form
+ * are written as markers, and the form's index is appended to `marked`; any other top-level map, or a
+ * top-level set, returns USE_MARKERS. */
+static int convert(const char *p, const char *end, int objects, Out *out, Py_ssize_t *keys, PyObject *marked)
 {
+    Py_ssize_t form = -1, last_marked = -1;
     char closers[MAX_DEPTH];
     Py_ssize_t counts[MAX_DEPTH];  /* forms so far in each open map written as a JSON object */
     int depth = 0, need_comma = 0;
@@ -151,6 +154,8 @@ static int convert(const char *p, const char *end, int objects, Out *out, Py_ssi
         /* a value starts */
         if (reserve(out, 16) < 0)
             return NO_MEMORY;
+        if (depth == 0)
+            form++;
         int key = object && counts[0] % 2 == 0;
         if (object) {
             if (key && counts[0] > 0)
@@ -166,13 +171,22 @@ static int convert(const char *p, const char *end, int objects, Out *out, Py_ssi
         if (c == '[' || c == '(' || c == '{' || (c == '#' && p + 1 < end && p[1] == '{')) {
             if (depth == MAX_DEPTH)
                 return UNREADABLE;
-            if (objects && (c == '#' || (c == '{' && depth > 0)))
+            if (objects && c == '#' && depth == 0)
                 return USE_MARKERS;
+            if (objects && c != '[' && c != '(' && depth > 0 && last_marked != form) {
+                PyObject *index = PyLong_FromSsize_t(form);
+                if (index == NULL || PyList_Append(marked, index) < 0) {
+                    Py_XDECREF(index);
+                    return NO_MEMORY;
+                }
+                Py_DECREF(index);
+                last_marked = form;
+            }
             closers[depth] = c == '[' ? ']' : c == '(' ? ')' : '}';
             counts[depth++] = 0;
             if (c == '[' || c == '(') {
                 out->buf[out->len++] = '[';
-            } else if (objects) {
+            } else if (objects && depth == 1) {
                 out->buf[out->len++] = '{';
             } else {
                 memcpy(out->buf + out->len, c == '{' ? MAP_OPEN : SET_OPEN, sizeof MAP_OPEN - 1);
@@ -249,32 +263,38 @@ static PyObject *edn_as_json(PyObject *module, PyObject *args)
     const char *p = PyUnicode_AsUTF8AndSize(text, &size);
     if (p == NULL)
         return NULL;
+    PyObject *marked = PyList_New(0);
     Out out = {PyMem_Malloc(size + size / 2 + 64), 0, size + size / 2 + 64};
-    if (out.buf == NULL)
+    if (marked == NULL || out.buf == NULL) {
+        Py_XDECREF(marked);
+        PyMem_Free(out.buf);
         return PyErr_NoMemory();
-    int done = convert(p, p + size, objects, &out, &keys);
+    }
+    int done = convert(p, p + size, objects, &out, &keys, marked);
     if (done == USE_MARKERS) {
-        done = convert(p, p + size, 0, &out, &keys);
-        keys = -1;
-    } else if (!objects) {
-        keys = -1;
+        done = convert(p, p + size, 0, &out, &keys, marked);
+        objects = 0;
     }
     PyObject *result = NULL;
-    if (done == DONE)
-        result = Py_BuildValue("(y#n)", out.buf, out.len, keys);
+    if (done == DONE && objects)
+        result = Py_BuildValue("(y#nO)", out.buf, out.len, keys, marked);
+    else if (done == DONE)
+        result = Py_BuildValue("(y#nO)", out.buf, out.len, (Py_ssize_t)-1, Py_None);
     else if (done == UNREADABLE)
         result = Py_NewRef(Py_None);
-    else
+    else if (!PyErr_Occurred())
         PyErr_NoMemory();
+    Py_DECREF(marked);
     PyMem_Free(out.buf);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"edn_as_json", edn_as_json, METH_VARARGS,
-     "edn_as_json(text: str, objects: bool) -> tuple[bytes, int] | None\n\nEDN text of a sequence of forms "
-     "as the text of one JSON array and, with objects, the number of entries of the top-level maps written "
-     "as JSON objects (-1: maps were written as markers); None if it has forms JSON cannot express."},
+     "edn_as_json(text: str, objects: bool) -> tuple[bytes, int, list[int] | None] | None\n\nEDN text of a "
+     "sequence of forms as the text of one JSON array; with objects, the number of entries of the top-level "
+     "maps written as JSON objects and the indices of the forms holding markers (-1 and None: every map was "
+     "written as a marker); None if it has forms JSON cannot express."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -383,12 +383,18 @@ def _fast_forms(text: str) -> list[Any] | None:
     converted = edn_as_json(text, True)
     if converted is None:
         return None
-    data, keys = converted
-    if keys >= 0:  # the op maps as JSON objects, no other map: fine unless a key was duplicated
+    data, keys, marked = converted
+    if marked is not None:  # the op maps as JSON objects: fine unless a key was duplicated
         forms = _quick_json(data)
         if forms is not None and sum(len(form) for form in forms if form.__class__ is dict) == keys:
-            return forms
-        data, _ = edn_as_json(text, False)
+            try:
+                for n in marked:
+                    form = forms[n]
+                    forms[n] = {k: _unmarked(v) for k, v in form.items()} if form.__class__ is dict else _unmarked(form)
+                return forms
+            except _Refused:
+                pass
+        data, _, _ = edn_as_json(text, False)
     forms = _quick_edn(data)
     if forms is not None:
         return forms
@@ -396,6 +402,18 @@ def _fast_forms(text: str) -> list[Any] | None:
         return _json_array(data.decode(), _build)
     except (ValueError, RecursionError):
         return None
+
+
+def _unmarked(x: Any) -> Any:
+    """``x`` with the marker objects in it made maps and sets (nesting is at most MAX_DEPTH)."""
+    if x.__class__ is list:
+        return [_unmarked(item) for item in x]
+    if x.__class__ is dict:
+        if len(x) != 1:
+            raise _Refused("a JSON object where EDN was expected")
+        kind, items = x.popitem()
+        return _unmark(kind, _unmarked(items))
+    return x
 
 
 def _quick_edn(converted: bytes) -> list[Any] | None:
@@ -710,9 +728,12 @@ def _jsonl_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
         starts = [n for n, raw in enumerate(lines) if raw.strip()]
         joined = "[" + ",".join(lines[n] for n in starts) + "]"
         try:
-            records = _quick_objects(joined)
+            records = _quick_objects(joined, [lines[n] for n in starts])
             if records is None:
                 records = _load_json(joined, path, None)
+            else:  # the lines orjson might have read otherwise, by json
+                records = [_load_json(f"[{lines[n]}]", path, line0 + n)[0] if record is None else record
+                           for n, record in zip(starts, records, strict=True)]
         except HistoryFormatError:
             records = [_load_json(f"[{lines[n]}]", path, line0 + n)[0] for n in starts]  # names the bad line
             if len(records) != len(starts):
@@ -724,17 +745,29 @@ def _jsonl_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
         yield from zip((line0 + n for n in starts), records, strict=True)
 
 
-def _quick_objects(joined: str) -> list[Any] | None:
+def _quick_objects(joined: str, items: list[str] | None = None) -> list[Any] | None:
     """A JSON array of op objects (JSON Lines joined into one, or an elle-cli file), by orjson,
-    which keeps the last of duplicated keys: so only when the text holds as many keys as the
-    top-level objects have (no duplicates, no nested objects, no ``":`` in a string); None otherwise."""
+    which keeps the last of duplicated keys: so only where the text holds as many keys as the
+    top-level objects have (no duplicates, no nested objects, no ``":`` in a string). Given the
+    array's ``items`` (the lines), the objects where that fails are None, for json to read;
+    otherwise the whole is None."""
     records = _quick_json(joined.encode())
     if records is None or not all(record.__class__ is dict for record in records):
         return None
-    keys = joined.count('":') if _SPACED_KEY.search(joined) is None else len(_KEY.findall(joined))
-    if keys != sum(map(len, records)):
+    if items is not None and len(records) != len(items):
         return None
-    return [record if record.keys() <= _CORE_FIELDS else _json_object(list(record.items())) for record in records]
+    if _keys_in(joined) != sum(map(len, records)):
+        if items is None:
+            return None
+        records = [record if _keys_in(item) == len(record) else None
+                   for item, record in zip(items, records, strict=True)]
+    return [record if record is None or record.keys() <= _CORE_FIELDS else _json_object(list(record.items()))
+            for record in records]
+
+
+def _keys_in(text: str) -> int:
+    """How often a string is followed by a colon: the keys of JSON text, more if a string holds ``":``."""
+    return text.count('":') if _SPACED_KEY.search(text) is None else len(_KEY.findall(text))
 
 
 _KEY = re.compile(r'"\s*:')

@@ -237,6 +237,16 @@ def test_the_fast_path_reads_edn_as_the_general_parser_does(text):
         assert fast == general
 
 
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('[](){}#:;"\\,. \n\t-+019eEnilruefaN/M\x00\x01é')), max_size=40))
+def test_the_c_rewrite_takes_any_text(text):
+    """Any text, however broken, is rewritten or left to the general parser: no crash, no exception,
+    and what the fast path reads, parse_edn reads the same."""
+    fast = formats._fast_forms(text)
+    if fast is not None:
+        assert fast == [form for _, form in formats.parse_edn(text)]
+
+
 json_atoms = st.one_of(st.integers(-10**25, 10**25), st.floats(allow_nan=False, allow_infinity=False),
                        st.text(max_size=3), st.none(), st.booleans())
 json_values = st.recursive(json_atoms, lambda inner: st.one_of(

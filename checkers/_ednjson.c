@@ -1,5 +1,5 @@
 /* EDN text to JSON text, for checkers/formats.py: the per-character work of reading a Jepsen EDN
- * history, in C. It rewrites only what has a JSON form and returns None for anything else (tagged
+ * history, in C (and json_depth, at the end: how deep JSON text nests). It rewrites only what has a JSON form and returns None for anything else (tagged
  * literals, characters, symbols, ratios, ##Inf, unbalanced brackets, nesting past MAX_DEPTH), which
  * the general parser then reads or refuses.
  *
@@ -289,7 +289,42 @@ static PyObject *edn_as_json(PyObject *module, PyObject *args)
     return result;
 }
 
+/* How deep the arrays and objects of JSON text nest (brackets inside strings do not count), or -1
+ * when the brackets do not balance or a string is not closed (json then says what is wrong). */
+static PyObject *json_depth(PyObject *module, PyObject *arg)
+{
+    char *p;
+    Py_ssize_t size;
+    if (PyBytes_AsStringAndSize(arg, &p, &size) < 0)
+        return NULL;
+    const char *end = p + size;
+    long depth = 0, deepest = 0;
+    for (; p < end; p++) {
+        switch (*p) {
+        case '"':
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+            if (p >= end)
+                return PyLong_FromLong(-1);
+            break;
+        case '[': case '{':
+            if (++depth > deepest)
+                deepest = depth;
+            break;
+        case ']': case '}':
+            if (--depth < 0)
+                return PyLong_FromLong(-1);
+            break;
+        }
+    }
+    return PyLong_FromLong(depth == 0 ? deepest : -1);
+}
+
 static PyMethodDef methods[] = {
+    {"json_depth", json_depth, METH_O,
+     "json_depth(data: bytes) -> int\n\nHow deep the arrays and objects of JSON text nest, or -1 when its "
+     "brackets do not balance or a string is not closed."},
     {"edn_as_json", edn_as_json, METH_VARARGS,
      "edn_as_json(text: str, objects: bool) -> tuple[bytes, int, list[int] | None] | None\n\nEDN text of a "
      "sequence of forms as the text of one JSON array; with objects, the number of entries of the top-level "

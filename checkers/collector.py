@@ -17,6 +17,8 @@ __all__ = ["collector_paused"]
 def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector for the block, unless the caller had already."""
     collecting = gc.isenabled()
+    if collecting:
+        gc.collect(1)  # the caller's young garbage now: what joins the oldest generation after is the block's
     gc.disable()
     try:
         yield

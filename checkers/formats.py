@@ -29,7 +29,7 @@ from typing import IO, Any
 
 import orjson
 
-from checkers._ednjson import edn_as_json
+from checkers._ednjson import edn_as_json, json_depth
 from checkers.collector import collector_paused
 from checkers.history import OP_TYPES, History, HistoryProblem, Op
 
@@ -346,9 +346,11 @@ def _quick_json(data: bytes) -> list[Any] | None:
     """``data`` (a JSON array) read by orjson, which is about twice as fast as json; None where
     orjson might read it otherwise than :func:`_json_array` does or refuses it (json decides then):
     an integer of 20 digits or more or a negative one of 19 (orjson makes them floats), nesting
-    possibly deeper than MAX_DEPTH, ``NaN``, control characters, lone surrogates."""
+    deeper than MAX_DEPTH (orjson allows 1,024), ``NaN``, control characters, lone surrogates."""
     digits = data.translate(_DIGIT_CLASS)
-    if b"00000000000000000000" in digits or b"-0000000000000000000" in digits or not _shallow(data):
+    if b"00000000000000000000" in digits or b"-0000000000000000000" in digits:
+        return None
+    if not 0 <= json_depth(data) <= MAX_DEPTH:
         return None
     try:
         return orjson.loads(data)
@@ -357,18 +359,6 @@ def _quick_json(data: bytes) -> list[Any] | None:
 
 
 _DIGIT_CLASS = bytes(48 if 48 <= b <= 57 else b if b == 45 else 32 for b in range(256))  # digits to 0, - kept
-_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}()")
-
-
-def _shallow(data: bytes) -> bool:
-    """Whether the brackets of ``data`` are balanced and nest at most MAX_DEPTH deep. Each pass
-    takes out the innermost pairs, up to three levels (one per kind of bracket)."""
-    brackets = data.translate(None, _NOT_BRACKET)
-    for _ in range(MAX_DEPTH // 3):
-        if not brackets:
-            return True
-        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"").replace(b"()", b"")
-    return not brackets
 
 
 def _stack_depth() -> int:
@@ -392,7 +382,7 @@ def _fast_forms(text: str) -> list[Any] | None:
                     form = forms[n]
                     forms[n] = {k: _unmarked(v) for k, v in form.items()} if form.__class__ is dict else _unmarked(form)
                 return forms
-            except _Refused:
+            except (_Refused, RecursionError):  # json (below) reads deep nesting with a raised limit
                 pass
         data, _, _ = edn_as_json(text, False)
     forms = _quick_edn(data)
@@ -442,7 +432,7 @@ def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
     One op per line (as Jepsen and Knossos write) goes by the fast path, chunk by chunk; anything
     else (an op over several lines) by the general parser on the whole file.
     """
-    closer = None
+    closer, read = None, 0
     for number, (line0, text, last) in enumerate(_with_last(_chunks(path, _CHUNK))):
         if number == 0:
             opener = re.match(r"(?:\s|;[^\n]*)*([\[(])\s*(?=[\[({#])", text)
@@ -452,7 +442,7 @@ def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
         if closer is not None and last:
             end = text.rstrip(" \t\r\n,")
             if not end.endswith(closer):
-                yield from _edn_records_general(path, line0)
+                yield from _edn_records_general(path, line0, read, closer is not None)
                 return
             text = end[:-1] + text[len(end):]
         lines = text.split("\n")
@@ -461,7 +451,7 @@ def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
         if forms is not None and len(forms) != len(starts) and last and number == 0:  # ops over several lines
             starts = [n for n, raw in enumerate(lines) if raw.lstrip(" \t,")[:1] in ("{", "#")]
             if len(starts) != len(forms):
-                yield from _edn_records_general(path, line0)
+                yield from _edn_records_general(path, line0, read, closer is not None)
                 return
         if forms is None or len(forms) != len(starts):
             forms = []
@@ -473,11 +463,12 @@ def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
                     except HistoryFormatError:
                         one = []
                 if len(one) != 1:  # a form over several lines, or several on one: the general way
-                    yield from _edn_records_general(path, line0)
+                    yield from _edn_records_general(path, line0, read, closer is not None)
                     return
                 forms.append(one[0])
         for n, form in zip(starts, forms, strict=True):
             yield line0 + n, form
+        read += len(forms)
 
 
 def _with_last(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, bool]]:
@@ -490,10 +481,16 @@ def _with_last(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, bo
         yield (*previous, True)
 
 
-def _edn_records_general(path: str | Path, from_line: int = 1) -> Iterator[tuple[int | None, Any]]:
-    """The whole file by the general parser; only the forms from ``from_line`` on (the fast path has
-    yielded those before it, each chunk's forms whole)."""
-    for line, form in parse_edn("".join(t for _, t in _chunks(path, _CHUNK)), path, open_first=True):
+def _edn_records_general(path: str | Path, from_line: int = 1, read: int = 0,
+                         vector: bool = False) -> Iterator[tuple[int | None, Any]]:
+    """The whole file by the general parser; only the forms from ``from_line`` on: the fast path has
+    yielded the ``read`` forms before it, each chunk's forms whole (taking the file for one vector of
+    ops if ``vector``, which the general parser must then find too)."""
+    records = parse_edn("".join(t for _, t in _chunks(path, _CHUNK)), path, open_first=True)
+    if vector and sum(1 for line, _ in records if line < from_line) != read:
+        raise HistoryFormatError(path, records[1][0] if len(records) > 1 else None, None,
+                                 "the file opens with a vector but is not one vector of ops")
+    for line, form in records:
         if line >= from_line:
             yield line, form
 
@@ -706,7 +703,7 @@ def _json_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
     if stripped.startswith("{") and "\n" in stripped and _sniff(text) == "jsonl":  # JSON Lines named .json
         yield from _jsonl_records(path)
         return
-    data = _quick_objects(stripped) if stripped.startswith("[") else None
+    data = _quick_objects(text) if stripped.startswith("[") else None
     if data is None:
         data = _load_json(f"[{text}]", path, None)[0] if stripped else []
     if not isinstance(data, list):
@@ -726,23 +723,27 @@ def _jsonl_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
     for line0, text in _chunks(path, _LINE_CHUNK):
         lines = text.split("\n")
         starts = [n for n, raw in enumerate(lines) if raw.strip()]
-        joined = "[" + ",".join(lines[n] for n in starts) + "]"
-        try:
-            records = _quick_objects(joined, [lines[n] for n in starts])
-            if records is None:
+        items = [lines[n] for n in starts]
+        joined = "[" + ",".join(items) + "]"
+        records = _quick_objects(joined, items)
+        if records is not None:  # the lines orjson may have read otherwise, by json
+            records = [_one_json_object(item, path, line0 + n) if record is None else record
+                       for n, item, record in zip(starts, items, records, strict=True)]
+        else:
+            try:
                 records = _load_json(joined, path, None)
-            else:  # the lines orjson might have read otherwise, by json
-                records = [_load_json(f"[{lines[n]}]", path, line0 + n)[0] if record is None else record
-                           for n, record in zip(starts, records, strict=True)]
-        except HistoryFormatError:
-            records = [_load_json(f"[{lines[n]}]", path, line0 + n)[0] for n in starts]  # names the bad line
-            if len(records) != len(starts):
-                raise
-        if len(records) != len(starts):  # a line holding several values
-            for n in starts:
-                if len(_load_json(f"[{lines[n]}]", path, line0 + n)) != 1:
-                    raise HistoryFormatError(path, line0 + n, None, "expected one JSON object per line")
+            except HistoryFormatError:
+                records = []
+            if len(records) != len(starts):  # a bad line, or one holding several values: name it
+                records = [_one_json_object(item, path, line0 + n) for n, item in zip(starts, items, strict=True)]
         yield from zip((line0 + n for n in starts), records, strict=True)
+
+
+def _one_json_object(line: str, path: str | Path, number: int) -> Any:
+    values = _load_json(f"[{line}]", path, number)
+    if len(values) != 1:
+        raise HistoryFormatError(path, number, None, "expected one JSON object per line")
+    return values[0]
 
 
 def _quick_objects(joined: str, items: list[str] | None = None) -> list[Any] | None:
@@ -759,10 +760,21 @@ def _quick_objects(joined: str, items: list[str] | None = None) -> list[Any] | N
     if _keys_in(joined) != sum(map(len, records)):
         if items is None:
             return None
-        records = [record if _keys_in(item) == len(record) else None
+        records = [_quick_object(item) for item in items]  # each alone: no record read from another line
+        records = [record if record is not None and _keys_in(item) == len(record) else None
                    for item, record in zip(items, records, strict=True)]
     return [record if record is None or record.keys() <= _CORE_FIELDS else _json_object(list(record.items()))
             for record in records]
+
+
+def _quick_object(item: str) -> dict[Any, Any] | None:
+    """One line that the whole text's checks (integers, nesting) have passed, by orjson; None if it
+    is no single object."""
+    try:
+        record = orjson.loads(item)
+    except orjson.JSONDecodeError:
+        return None
+    return record if record.__class__ is dict else None
 
 
 def _keys_in(text: str) -> int:

@@ -284,3 +284,82 @@ def test_nesting_orjson_reads_but_json_refuses_is_refused(tmp_path, line):
     path.write_text(line + "\n")
     with pytest.raises(HistoryFormatError, match="nested deeper than 100 levels"):
         read_history(path)
+
+
+def test_the_callers_garbage_cycles_stay_collectable(tmp_path):
+    """Reading moves what it made into the oldest generation at once (checkers.collector); a cycle the
+    caller left as garbage before must not go there with it, where nothing but a full collection
+    would ever free it."""
+    import gc
+    import weakref
+
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"type":"invoke","process":0,"f":"read"}\n{"type":"ok","process":0,"f":"read","value":1}\n')
+
+    class Node:
+        pass
+
+    freed = 0
+    for _ in range(20):
+        node = Node()
+        node.self = node  # a cycle: only the collector frees it
+        alive = weakref.ref(node)
+        del node
+        read_history(path)
+        freed += alive() is None
+    assert gc.isenabled() and freed == 20
+
+
+def test_a_vector_of_ops_followed_by_another_form_is_refused(tmp_path, monkeypatch):
+    """A file opening with a vector of ops read chunk by chunk, then found by the general parser not to
+    be one vector (an op after its closing bracket): refused, not read with the last chunk's ops lost."""
+    monkeypatch.setattr(formats, "_CHUNK", 4096)
+    ops = [f"{{:index {i}, :type :invoke, :process {i}, :f :read, :value nil}}" for i in range(300)]
+    path = tmp_path / "h.edn"
+    path.write_text("[" + "\n".join(ops) + "]\n{:index 300, :type :invoke, :process 300, :f :read}\n")
+    with pytest.raises(HistoryFormatError, match="not one vector of ops"):
+        read_history(path)
+
+
+def test_json_lines_that_do_not_line_up_are_refused_not_shifted(tmp_path):
+    """One op over two lines and two ops on another: no op is read from a line it is not on."""
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"type":"invoke","process":0,"f":"r","value":["a\\":","b\\":","c\\":",1\n'
+                    '2],"x":0,"y":0,"z":0}\n'
+                    '{"type":"info","process":"nemesis","f":"start"},{"type":"info","process":"nemesis","f":"stop",'
+                    '"value":"p\\":q"}\n')
+    with pytest.raises(HistoryFormatError) as refused:
+        read_history(path, lenient=True)
+    assert refused.value.line in (1, 3)
+
+
+def test_brackets_inside_strings_do_not_hide_nesting(tmp_path):
+    """A value nested 300 deep whose strings hold the brackets that would balance it: still refused."""
+    value = "1"
+    for _ in range(300):
+        value = f'["]", {value}, "["]'
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"type":"invoke","process":0,"f":"write","value":' + value + "}\n")
+    with pytest.raises(HistoryFormatError, match="nested deeper"):
+        read_history(path)
+
+
+def test_a_json_file_with_a_form_feed_before_its_array_is_refused_as_json_refuses_it(tmp_path):
+    path = tmp_path / "h.json"
+    path.write_text('\x0c[{"type":"invoke","process":0,"f":"read"}]')
+    with pytest.raises(HistoryFormatError):
+        read_history(path)
+
+
+def test_deep_nesting_read_from_deep_in_the_stack_is_no_recursion_error():
+    """The markers of an op holding 49 nested maps are rebuilt recursively; called with 60 frames left
+    before the recursion limit that overflows, and json takes over instead of a RecursionError escaping."""
+    import sys
+
+    text = "{:type :invoke, :process 0, :f :write, :value " + "{:a " * 49 + "1" + "}" * 49 + "}"
+
+    def deep(n):
+        return deep(n - 1) if n else formats._fast_forms(text)
+
+    forms = deep(sys.getrecursionlimit() - formats._stack_depth() - 60)
+    assert forms == [form for _, form in formats.parse_edn(text)]

@@ -704,8 +704,13 @@ def _json_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
         yield from _jsonl_records(path)
         return
     data = _quick_objects(text) if stripped.startswith("[") else None
-    if data is None:
-        data = _load_json(f"[{text}]", path, None)[0] if stripped else []
+    if data is None and stripped:
+        values = _load_json(f"[{text}]", path, None)
+        if len(values) != 1:
+            raise HistoryFormatError(path, None, None, f"{len(values)} JSON values; expected one array of ops")
+        data = values[0]
+    elif data is None:
+        data = []
     if not isinstance(data, list):
         data = [data]
     lines = _object_lines(text) if len(data) > 1 else []

@@ -104,6 +104,8 @@ class Model:
 def _register_step(nil_is_empty: bool, cas: bool) -> Callable[[Any, Call], Any]:
     def step(state: Any, op: Call) -> Any:
         f, value = op.f, op.value
+        if value.__class__ is list or value.__class__ is dict:  # a vector or map value: hashable, as states must be
+            value = _freeze(value)
         if f == "read":
             if value == state or (value is None and not nil_is_empty):
                 return state

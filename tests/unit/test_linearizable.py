@@ -28,6 +28,16 @@ def test_stale_read_after_write_is_explained():
     assert "Op 4 (process 2, read 0)" in r.details["explanation"]
 
 
+def test_a_register_may_hold_a_vector_or_a_map():
+    """Values that are vectors or maps (a write of [1 2]) are states like any other, not a crash."""
+    h = history(invoke(0, "write", [1, 2]), ok(0, "write", [1, 2]), invoke(1, "read"), ok(1, "read", [1, 2]),
+                invoke(0, "cas", [[1, 2], {"a": 1}]), ok(0, "cas", [[1, 2], {"a": 1}]), invoke(1, "read"),
+                ok(1, "read", {"a": 1}))
+    assert check(h).valid is True
+    h = history(invoke(0, "write", [1, 2]), ok(0, "write", [1, 2]), invoke(1, "read"), ok(1, "read", [2, 1]))
+    assert check(h).valid is False
+
+
 def test_concurrent_read_may_see_either_value():
     h = history(invoke(0, "write", 1), invoke(1, "read"), ok(1, "read", 0), ok(0, "write", 1),
                 invoke(1, "read"), ok(1, "read", 1))

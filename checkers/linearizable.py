@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkers.history import History
-from checkers.models import MODELS, Call, Choice, Inconsistent, Model, model_for, show
+from checkers.models import MODELS, Call, Choice, Inconsistent, Model, freeze, model_for, show
 from checkers.registry import CheckOptions, register_checker
 from checkers.result import Result, unknown
 
@@ -319,26 +319,20 @@ def calls_by_key(history: History, keyed: bool) -> dict[Hashable, list[Call]]:
         key: Hashable = None
         if keyed:
             if "key" in invoke.extra:
-                key = _hashable(invoke.extra["key"])
+                key = freeze(invoke.extra["key"])
             elif isinstance(invoke.value, list) and len(invoke.value) == 2:
-                key = _hashable(invoke.value[0])
+                key = freeze(invoke.value[0])
                 value = value[1] if isinstance(value, list) and len(value) == 2 else None
             else:
                 raise ValueError(f"op {invoke.index}: no key (expected a key field or a [key value] value)")
+        if value.__class__ is list or value.__class__ is dict:  # a vector or map: hashable, as states must be
+            value = freeze(value)
         calls = parts.get(key)
         if calls is None:
             parts[key] = calls = []
         calls.append(Call(invoke.f, value, kind, invoke.index, invoke.process, position[id(invoke)],
                           position[id(complete)] if kind == "ok" else None))
     return parts
-
-
-def _hashable(x: Any) -> Hashable:
-    if isinstance(x, list):
-        return tuple(_hashable(v) for v in x)
-    if isinstance(x, dict):
-        return tuple(sorted((k, _hashable(v)) for k, v in x.items()))
-    return x
 
 
 # ---------------------------------------------------------------- the checker

@@ -34,7 +34,7 @@ from typing import Any
 
 from checkers.registry import CheckOptions
 
-__all__ = ["MODELS", "Call", "Choice", "Inconsistent", "Model", "model_for", "show"]
+__all__ = ["MODELS", "Call", "Choice", "Inconsistent", "Model", "freeze", "model_for", "show"]
 
 
 class Inconsistent:
@@ -104,8 +104,6 @@ class Model:
 def _register_step(nil_is_empty: bool, cas: bool) -> Callable[[Any, Call], Any]:
     def step(state: Any, op: Call) -> Any:
         f, value = op.f, op.value
-        if value.__class__ is list or value.__class__ is dict:  # a vector or map value: hashable, as states must be
-            value = _freeze(value)
         if f == "read":
             if value == state or (value is None and not nil_is_empty):
                 return state
@@ -130,24 +128,24 @@ def _is_read(op: Call) -> bool:
 
 def register(options: CheckOptions) -> Model:
     """Reads and writes; a nil read means "unknown" unless ``nil_is_empty``."""
-    initial = _freeze(options.initial_value)
+    initial = freeze(options.initial_value)
     return Model(name="register", init=lambda: initial, step=_register_step(options.nil_is_empty, cas=False),
                  pure=_is_read)
 
 
 def cas_register(options: CheckOptions) -> Model:
     """Reads, writes and compare-and-set ``[old new]``; initial value nil unless given."""
-    initial = _freeze(options.initial_value)
+    initial = freeze(options.initial_value)
     return Model(name="cas-register", init=lambda: initial, step=_register_step(options.nil_is_empty, cas=True),
                  pure=_is_read)
 
 
-def _freeze(x: Any) -> Any:
-    """JSON/EDN values as hashable states: lists to tuples, maps to sorted item tuples."""
+def freeze(x: Any) -> Any:
+    """JSON/EDN values as hashable states and keys: lists to tuples, maps to sorted item tuples."""
     if isinstance(x, list):
-        return tuple(_freeze(v) for v in x)
+        return tuple(freeze(v) for v in x)
     if isinstance(x, Mapping):
-        return tuple(sorted(((k, _freeze(v)) for k, v in x.items()), key=repr))
+        return tuple(sorted(((k, freeze(v)) for k, v in x.items()), key=repr))
     return x
 
 
@@ -173,11 +171,11 @@ def mutex(options: CheckOptions) -> Model:
 
 def _set_step(state: frozenset[Any], op: Call) -> Any:
     if op.f == "add":
-        return state | {_freeze(op.value)}
+        return state | {freeze(op.value)}
     if op.f == "read":
         if op.value is None:
             return state
-        seen = frozenset(_freeze(v) for v in op.value)
+        seen = frozenset(freeze(v) for v in op.value)
         if seen == state:
             return state
         return Inconsistent(f"can't read {_describe_set(seen)} when the set is {_describe_set(state)}")
@@ -190,7 +188,7 @@ def _describe_set(s: frozenset[Any]) -> str:
 
 def set_model(options: CheckOptions) -> Model:
     """A set: ``add`` an element, ``read`` the whole set."""
-    initial = frozenset(_freeze(v) for v in options.initial_value or ())
+    initial = frozenset(freeze(v) for v in options.initial_value or ())
     return Model(name="set", init=lambda: initial, step=_set_step, pure=_is_read, describe=_describe_set)
 
 
@@ -225,7 +223,7 @@ def _read_only_txn(op: Call) -> bool:
 
 def multi_register(options: CheckOptions) -> Model:
     """Several registers read and written together: ``txn`` of ``[read k v]`` / ``[write k v]``."""
-    initial = _freeze(options.initial_value or {})
+    initial = freeze(options.initial_value or {})
     if not isinstance(initial, tuple):
         raise ValueError("multi-register: --initial-value must be a map of key to value")
     return Model(name="multi-register", init=lambda: initial, step=_multi_step(options.nil_is_empty),
@@ -261,11 +259,11 @@ def kv(options: CheckOptions) -> Model:
 
 def _fifo_step(state: tuple[Any, ...], op: Call) -> Any:
     if op.f == "enqueue":
-        return (*state, _freeze(op.value))
+        return (*state, freeze(op.value))
     if op.f == "dequeue":
         if op.type == "info":  # returned nothing we know: took the head, if any
             return state[1:]
-        value = _freeze(op.value)
+        value = freeze(op.value)
         if value is None and not state:
             return state
         if state and state[0] == value:
@@ -285,11 +283,11 @@ def fifo_queue(options: CheckOptions) -> Model:
 
 def _unordered_step(state: tuple[Any, ...], op: Call) -> Any:
     if op.f == "enqueue":
-        return tuple(sorted((*state, _freeze(op.value)), key=repr))
+        return tuple(sorted((*state, freeze(op.value)), key=repr))
     if op.f == "dequeue":
         if op.type == "info":  # could have taken any element
             return Choice({state[:i] + state[i + 1:] for i in range(len(state))} or {state})
-        value = _freeze(op.value)
+        value = freeze(op.value)
         if value is None and not state:
             return state
         if value in state:

@@ -25,6 +25,7 @@ import random
 from pathlib import Path
 
 LOG_PREFIX = "INFO  jepsen.util - "
+MAX_WRITES_PER_KEY = 64  # Elle's default is 32; 64 gives the file sizes (~580 bytes per txn)
 FAULT_EVERY_NS = 5_000_000_000
 
 
@@ -39,7 +40,6 @@ def fault_ops(time: int, start: bool) -> list[dict[str, object]]:
     done: object = ["isolated", {n1: {n2, n3}, n2: {n1}, n3: {n1}}] if start else "network-healed"
     return [{"type": "info", "f": f, "value": "majority" if start else None, "time": time, "process": "nemesis"},
             {"type": "info", "f": f, "value": done, "time": time + 1, "process": "nemesis"}]
-MAX_WRITES_PER_KEY = 64  # Elle's default is 32; 64 gives the file sizes (~580 bytes per txn)
 
 
 def etcd_log(rng: random.Random, n_ops: int, spaces: bool) -> list[str]:

@@ -55,7 +55,7 @@ def profile(path: Path) -> None:
     del history
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()
-    result = get_checker("list-append")(read_history(path), CheckOptions())
+    result = checker(read_history(path), CheckOptions())
     profiler.disable()
     print(f"profile of reading and checking {path} (valid? {result.valid}), by own CPU time:")
     pstats.Stats(profiler).sort_stats("tottime").print_stats(15)

@@ -102,6 +102,15 @@ static const char *number_end(const char *p, const char *end)
     return p;
 }
 
+/* Just past the string whose opening quote is at p, or NULL if it is not closed. */
+static const char *string_end(const char *p, const char *end)
+{
+    for (p++; p < end && *p != '"'; p++)
+        if (*p == '\\')
+            p++;
+    return p < end ? p + 1 : NULL;
+}
+
 enum { UNREADABLE = 0, DONE = 1, NO_MEMORY = -1, USE_MARKERS = 2 };
 
 /* Writes the JSON array of the forms in [p, end) to out. With `objects`, each top-level map whose keys
@@ -111,8 +120,8 @@ enum { UNREADABLE = 0, DONE = 1, NO_MEMORY = -1, USE_MARKERS = 2 };
 static int convert(const char *p, const char *end, int objects, Out *out, Py_ssize_t *keys, PyObject *marked)
 {
     Py_ssize_t form = -1, last_marked = -1;
+    Py_ssize_t entries = 0;  /* forms so far in the open top-level map written as a JSON object */
     char closers[MAX_DEPTH];
-    Py_ssize_t counts[MAX_DEPTH];  /* forms so far in each open map written as a JSON object */
     int depth = 0, need_comma = 0;
     out->len = 0;
     *keys = 0;
@@ -135,13 +144,13 @@ static int convert(const char *p, const char *end, int objects, Out *out, Py_ssi
         if (c == ']' || c == ')' || c == '}') {
             if (depth == 0 || closers[depth - 1] != c)
                 return UNREADABLE;
-            if (object && counts[0] % 2)
+            if (object && entries % 2)
                 return USE_MARKERS;  /* an odd number of forms: the markers' reading refuses it */
             depth--;
             if (reserve(out, 2) < 0)
                 return NO_MEMORY;
             if (object) {
-                *keys += counts[0] / 2;
+                *keys += entries / 2;
             } else {
                 out->buf[out->len++] = ']';
             }
@@ -156,13 +165,13 @@ static int convert(const char *p, const char *end, int objects, Out *out, Py_ssi
             return NO_MEMORY;
         if (depth == 0)
             form++;
-        int key = object && counts[0] % 2 == 0;
+        int key = object && entries % 2 == 0;
         if (object) {
-            if (key && counts[0] > 0)
+            if (key && entries > 0)
                 out->buf[out->len++] = ',';
             if (key && c != ':')
                 return USE_MARKERS;
-            counts[0]++;
+            entries++;
         } else {
             if (need_comma)
                 out->buf[out->len++] = ',';
@@ -182,8 +191,9 @@ static int convert(const char *p, const char *end, int objects, Out *out, Py_ssi
                 Py_DECREF(index);
                 last_marked = form;
             }
-            closers[depth] = c == '[' ? ']' : c == '(' ? ')' : '}';
-            counts[depth++] = 0;
+            closers[depth++] = c == '[' ? ']' : c == '(' ? ')' : '}';
+            if (depth == 1)
+                entries = 0;
             if (c == '[' || c == '(') {
                 out->buf[out->len++] = '[';
             } else if (objects && depth == 1) {
@@ -198,12 +208,9 @@ static int convert(const char *p, const char *end, int objects, Out *out, Py_ssi
         }
         const char *start = p, *stop;
         if (c == '"') {
-            for (p++; p < end && *p != '"'; p++)
-                if (*p == '\\')
-                    p++;
-            if (p >= end)
+            stop = p = string_end(p, end);
+            if (p == NULL)
                 return UNREADABLE;
-            stop = ++p;
         } else if (c == ':') {
             start = ++p;
             if (p == end || !keyword_first((unsigned char)*p))
@@ -293,20 +300,19 @@ static PyObject *edn_as_json(PyObject *module, PyObject *args)
  * when the brackets do not balance or a string is not closed (json then says what is wrong). */
 static PyObject *json_depth(PyObject *module, PyObject *arg)
 {
-    char *p;
+    char *data;
     Py_ssize_t size;
-    if (PyBytes_AsStringAndSize(arg, &p, &size) < 0)
+    if (PyBytes_AsStringAndSize(arg, &data, &size) < 0)
         return NULL;
-    const char *end = p + size;
+    const char *p = data, *end = data + size;
     long depth = 0, deepest = 0;
     for (; p < end; p++) {
         switch (*p) {
         case '"':
-            for (p++; p < end && *p != '"'; p++)
-                if (*p == '\\')
-                    p++;
-            if (p >= end)
+            p = string_end(p, end);
+            if (p == NULL)
                 return PyLong_FromLong(-1);
+            p--;  /* on the closing quote: the loop steps past it */
             break;
         case '[': case '{':
             if (++depth > deepest)

@@ -224,11 +224,12 @@ def op_from_mapping(record: Any, position: int, path: str | Path = "<history>", 
         if not isinstance(record, dict):
             raise HistoryFormatError(path, line, None, f"op {position} is not a map but {_describe(record)}")
     get = record.get
-    type_ = _OP_TYPES.get(get("type")) if get("type").__class__ is str else None
+    given = get("type")
+    type_ = _OP_TYPES.get(given) if given.__class__ is str else None
     if type_ is None:
         _refuse_symbol(record, path, line)
         raise HistoryFormatError(path, line, "type",
-                                 f"unknown op type {_short(get('type'))} (expected invoke, ok, fail or info)")
+                                 f"unknown op type {_short(given)} (expected invoke, ok, fail or info)")
     index = get("index", position)
     if index.__class__ is not int:
         raise HistoryFormatError(path, line, "index", f"not an integer: {_short(index)}")
@@ -385,10 +386,7 @@ def _fast_forms(text: str) -> list[Any] | None:
             except (_Refused, RecursionError):  # json (below) reads deep nesting with a raised limit
                 pass
         data, _, _ = edn_as_json(text, False)
-    forms = _quick_edn(data)
-    if forms is not None:
-        return forms
-    try:
+    try:  # every map a marker: a top-level set or map without keyword keys, a duplicated key, deep nesting
         return _json_array(data.decode(), _build)
     except (ValueError, RecursionError):
         return None
@@ -404,26 +402,6 @@ def _unmarked(x: Any) -> Any:
         kind, items = x.popitem()
         return _unmark(kind, _unmarked(items))
     return x
-
-
-def _quick_edn(converted: bytes) -> list[Any] | None:
-    """The forms of EDN rewritten as JSON, by orjson, when the only maps are top-level ones (the
-    ops); None otherwise."""
-    forms = _quick_json(converted)
-    if forms is None:
-        return None
-    maps = [n for n, form in enumerate(forms) if form.__class__ is dict]
-    if converted.count(b'{"\\u0001"') != len(maps) or b'{"\\u0002"' in converted:
-        return None
-    try:
-        for n in maps:
-            marker = forms[n]
-            if len(marker) != 1:
-                return None
-            forms[n] = _unmark(*marker.popitem())
-    except _Refused:
-        return None
-    return forms
 
 
 def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
@@ -704,13 +682,11 @@ def _json_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
         yield from _jsonl_records(path)
         return
     data = _quick_objects(text) if stripped.startswith("[") else None
-    if data is None and stripped:
+    if data is None:
         values = _load_json(f"[{text}]", path, None)
-        if len(values) != 1:
+        if len(values) > 1:
             raise HistoryFormatError(path, None, None, f"{len(values)} JSON values; expected one array of ops")
-        data = values[0]
-    elif data is None:
-        data = []
+        data = values[0] if values else []
     if not isinstance(data, list):
         data = [data]
     lines = _object_lines(text) if len(data) > 1 else []

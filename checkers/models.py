@@ -14,9 +14,10 @@ equal states. A register in four lines::
     register = Model(name="register", init=lambda: None, step=step, pure=lambda op: op.f == "read")
 
 ``op`` is a :class:`Call`: ``f``, ``value`` (what an ``ok`` completion returned, else what was
-invoked) and ``type`` (``ok`` or ``info``; ``info`` ops may have taken effect, with an unknown
-result). ``pure(op)`` says an op never changes the state: a crashed pure op cannot matter, so
-the checker drops it, and one the state allows is taken at once. A nondeterministic step (an
+invoked; vectors and maps already made hashable by :func:`freeze`) and ``type`` (``ok`` or
+``info``; ``info`` ops may have taken effect, with an unknown result). ``pure(op)`` says an op
+never changes the state: a crashed pure op cannot matter, so the checker drops it, and one the
+state allows is taken at once. A nondeterministic step (an
 ``info`` dequeue from an unordered queue could have removed any element) returns a
 :class:`Choice` of states.
 
@@ -171,11 +172,11 @@ def mutex(options: CheckOptions) -> Model:
 
 def _set_step(state: frozenset[Any], op: Call) -> Any:
     if op.f == "add":
-        return state | {freeze(op.value)}
+        return state | {op.value}
     if op.f == "read":
         if op.value is None:
             return state
-        seen = frozenset(freeze(v) for v in op.value)
+        seen = frozenset(op.value)
         if seen == state:
             return state
         return Inconsistent(f"can't read {_describe_set(seen)} when the set is {_describe_set(state)}")
@@ -259,11 +260,11 @@ def kv(options: CheckOptions) -> Model:
 
 def _fifo_step(state: tuple[Any, ...], op: Call) -> Any:
     if op.f == "enqueue":
-        return (*state, freeze(op.value))
+        return (*state, op.value)
     if op.f == "dequeue":
         if op.type == "info":  # returned nothing we know: took the head, if any
             return state[1:]
-        value = freeze(op.value)
+        value = op.value
         if value is None and not state:
             return state
         if state and state[0] == value:
@@ -283,11 +284,11 @@ def fifo_queue(options: CheckOptions) -> Model:
 
 def _unordered_step(state: tuple[Any, ...], op: Call) -> Any:
     if op.f == "enqueue":
-        return tuple(sorted((*state, freeze(op.value)), key=repr))
+        return tuple(sorted((*state, op.value), key=repr))
     if op.f == "dequeue":
         if op.type == "info":  # could have taken any element
             return Choice({state[:i] + state[i + 1:] for i in range(len(state))} or {state})
-        value = freeze(op.value)
+        value = op.value
         if value is None and not state:
             return state
         if value in state:

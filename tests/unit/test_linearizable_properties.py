@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from checkers import CheckOptions
 from checkers.linearizable import calls_by_key, check_linearizable, search
-from checkers.models import Call, Choice, Inconsistent, Model, model_for
+from checkers.models import Call, Choice, Inconsistent, Model, freeze, model_for
 from tests.helpers import fail as failed
 from tests.helpers import history, info, invoke, ok
 
@@ -76,7 +76,7 @@ def executions(draw: Any, name: str) -> tuple[list[dict[str, Any]], CheckOptions
             key, arg = arg, (None if f == "get" else f"v{i}")
         state = states.get(key, model.init())
         value = observe(state, f, arg)
-        call = Call(f, value, "ok", i, i, 0, 0)
+        call = Call(f, freeze(value), "ok", i, i, 0, 0)  # as calls_by_key builds them
         nxt = model.step(state, call)
         crashed = draw(st.integers(0, 4)) == 0
         extra = {"key": key} if key is not None else {}

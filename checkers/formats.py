@@ -100,11 +100,19 @@ def _sniff(head: str) -> str | None:
         return "edn"
     if re.match(r"^\[\s*\{\s*\"", text):
         return "json"
-    if re.match(r"^\{\s*\"", text):  # one object alone could be either: the extension says
-        return "jsonl" if first.rstrip().endswith("}") and "\n" in text.strip() else None
+    if re.match(r"^\{\s*\"", text):  # one object alone, or EDN with string keys: the extension says
+        return "jsonl" if "\n" in text.strip() and _is_json(first) else None
     if _TXT_LINE.match(first):
         return "txt"
     return None
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
 
 
 def read_history(path: str | Path, fmt: str | None = None, *, lenient: bool = False) -> History:

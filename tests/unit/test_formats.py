@@ -160,6 +160,13 @@ def test_content_is_sniffed_not_only_the_extension(tmp_path):
     assert [o.value for o in read_history(p)] == [None, 3]
 
 
+def test_edn_with_string_keys_is_not_taken_for_json_lines(tmp_path):
+    """A first line that starts like a JSON object but is no JSON leaves the choice to the extension."""
+    p = tmp_path / "h.edn"
+    p.write_text('{"type" :invoke, "process" 0, "f" :read}\n{"type" :ok, "process" 0, "f" :read, "value" 1}\n')
+    assert [(o.type, o.value) for o in read_history(p)] == [("invoke", None), ("ok", 1)]
+
+
 def test_reading_and_checking_leave_the_garbage_collector_as_they_found_it(tmp_path):
     """Both pause the collector while they run (checkers.collector); it must be on again after, also
     when they refuse the input, and stay off when the caller had turned it off."""

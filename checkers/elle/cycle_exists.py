@@ -15,11 +15,9 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from checkers.elle.cycles import Cycle, rebuild_cycle
-from checkers.elle.graph import RT_CONTINUE
+from checkers.elle.graph import RT_CONTINUE, strong_labels
 from checkers.elle.models import all_impossible_models, anomalies_prohibited_by, friendly_model_name
 from checkers.elle.txns import KINDS, PROCESS, REALTIME, RW, WR, WW
 
@@ -64,8 +62,7 @@ def _sccs(n: int, src: np.ndarray, dst: np.ndarray) -> list[np.ndarray]:
         return []
     ids, inverse = np.unique(np.concatenate([src, dst]), return_inverse=True)
     s, d = inverse[: len(src)], inverse[len(src):]
-    m = csr_matrix((np.ones(len(s), dtype=np.int8), (s, d)), shape=(len(ids), len(ids)))
-    count, labels = connected_components(m, directed=True, connection="strong")
+    count, labels = strong_labels(len(ids), s, d)
     sizes = np.bincount(labels, minlength=count)
     out = [np.unique(ids[labels == c]) for c in np.flatnonzero(sizes >= 2)]
     out = [np.unique(c[c < n]) for c in out]

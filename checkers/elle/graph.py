@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
+from checkers.elle._scc import strong_components
 from checkers.elle.txns import NEVER, PROCESS, REALTIME, Txns
 
-__all__ = ["RT_CONTINUE", "DepGraph", "build_graph", "process_edges", "realtime_edges"]
+__all__ = ["RT_CONTINUE", "DepGraph", "build_graph", "process_edges", "realtime_edges", "strong_labels"]
 
 RT_CONTINUE = 5  # an edge leaving a virtual completion node: the rest of a realtime step
 
@@ -38,8 +37,7 @@ class DepGraph:
         ones included) and the edges inside it."""
         if not len(self.src):
             return []
-        m = csr_matrix((np.ones(len(self.src), dtype=np.int8), (self.src, self.dst)), shape=(self.nodes, self.nodes))
-        count, labels = connected_components(m, directed=True, connection="strong")
+        count, labels = strong_labels(self.nodes, self.src, self.dst)
         real = np.bincount(labels[: self.n], minlength=count)
         big = real >= 2
         if not big.any():
@@ -55,6 +53,14 @@ class DepGraph:
             e = edge_order[edge_bounds[c]:edge_bounds[c + 1]]
             out.append((node_order[node_bounds[c]:node_bounds[c + 1]], (self.src[e], self.dst[e], self.kind[e])))
         return out
+
+
+def strong_labels(nodes: int, src: np.ndarray | list[int], dst: np.ndarray | list[int]) -> tuple[int, np.ndarray]:
+    """The strongly connected components of a graph on nodes ``0..nodes-1``: how many, and each
+    node's component number (in C, ``_scc.c``)."""
+    count, labels = strong_components(nodes, np.ascontiguousarray(src, dtype=np.int64),
+                                      np.ascontiguousarray(dst, dtype=np.int64))
+    return count, np.frombuffer(labels, dtype=np.int64)
 
 
 def edges(src: list[int] | np.ndarray, dst: list[int] | np.ndarray, kind: int) -> Edges:

@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
+from checkers.elle.graph import strong_labels
 from checkers.elle.txns import Txns
 
 __all__ = ["Ext", "VersionOrder", "ext_of", "version_order"]
@@ -135,8 +134,7 @@ def _cyclic_keys(edges: list[Edge]) -> dict[Any, list[list[Any]]]:
     ids: dict[tuple[Any, Any], int] = {}
     src = [ids.setdefault((k, a), len(ids)) for k, a, _ in edges]
     dst = [ids.setdefault((k, b), len(ids)) for k, _, b in edges]
-    m = csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(len(ids), len(ids)))
-    count, labels = connected_components(m, directed=True, connection="strong")
+    count, labels = strong_labels(len(ids), src, dst)
     big = np.bincount(labels, minlength=count) >= 2
     sccs: dict[int, list[tuple[Any, Any]]] = defaultdict(list)
     for node, i in ids.items():

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from checkers import read_history
+from checkers.elle.graph import strong_labels
 from checkers.elle_checkers import check_list_append, check_rw_register
 from checkers.registry import CheckOptions
 from tests.elle_dsl import build, concurrent, seq, timeline
@@ -397,3 +401,32 @@ def test_cli_takes_the_hint_flags(capsys, tmp_path: Path) -> None:
     for flag in ("--sequential-keys", "--linearizable-keys"):
         assert run(capsys, *args[:-1], flag, str(path))[:2] == (1, f"{path}\tfalse\n")
     assert run(capsys, *args[:-1], "--wfr-keys", str(path))[0] == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 30).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, max(n - 1, 0)), st.integers(0, max(n - 1, 0))),
+                         max_size=90 if n else 0))))
+def test_strong_components_match_scipy(graph: tuple[int, list[tuple[int, int]]]) -> None:
+    """The C Tarjan (``_scc.c``) splits every graph into the components scipy's csgraph finds."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n, edge_list = graph
+    src, dst = [a for a, _ in edge_list], [b for _, b in edge_list]
+    count, labels = strong_labels(n, src, dst)
+    matrix = csr_matrix(([1] * len(src), (src, dst)), shape=(n, n))
+    expected_count, expected = connected_components(matrix, directed=True, connection="strong") if n else (0, [])
+    pairs = {(int(a), int(b)) for a, b in zip(labels, expected, strict=True)}
+    assert count == expected_count == len(set(labels.tolist())) == len(pairs)  # the same partition
+
+
+def test_strong_components_refuse_an_edge_outside_the_graph() -> None:
+    with pytest.raises(ValueError, match="leaves the 3 nodes"):
+        strong_labels(3, [0, 5], [1, 1])
+
+
+def test_strong_components_of_a_long_cycle_need_no_recursion() -> None:
+    n = 2_000_000
+    count, labels = strong_labels(n, np.arange(n), (np.arange(n) + 1) % n)
+    assert count == 1 and not labels.any()

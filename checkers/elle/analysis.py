@@ -60,10 +60,12 @@ def garbage_and_aborted(txns: Txns, reads: Iterable[tuple[int, Any, Any, int, It
     return garbage, aborted
 
 
-def lost_updates(txns: Txns, write_f: str) -> list[dict[str, Any]]:
-    """Two committed txns that read the same version of a key and both wrote it (Elle's lost-update)."""
+def lost_updates(txns: Txns, write_f: str, among: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    """Two committed txns that read the same version of a key and both wrote it (Elle's lost-update).
+    ``among``: the txns that may be such (those touching a key twice), when the caller knows them."""
     groups: dict[tuple[Any, Any], list[int]] = defaultdict(list)
-    for t, (typ, mops) in enumerate(zip(txns.typ, txns.mops, strict=True)):
+    for t in range(len(txns)) if among is None else among:
+        typ, mops = txns.typ[t], txns.mops[t]
         if typ != "ok" or len(mops) < 2:
             continue
         reads: dict[Any, Any] = {}

@@ -38,21 +38,30 @@ class _Index:
     pos: dict[tuple[Any, Any], int]  # (key, element) -> position in order
     witness: dict[Any, int]  # key -> txn whose read gave the order
     reads: list[tuple[int, Any, tuple[Any, ...], int]]  # ok reads: (txn, key, list, mop index)
+    repeated: list[int]  # txns touching a key twice: the only ones with internal, G1b or lost-update cases
+    failed_keys: set[Any]  # keys a failed txn appended to: the only ones with dirty updates
 
 
 def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
     writer: dict[tuple[Any, Any], int] = {}
     appends: list[tuple[int, Any, Any]] = []  # appends by ok and info txns
     reads: list[tuple[int, Any, tuple[Any, ...], int]] = []
+    repeated: list[int] = []
+    failed_keys: set[Any] = set()
     for t, (typ, mops) in enumerate(zip(txns.typ, txns.mops, strict=True)):
+        if len(mops) > 1 and len({m[1] for m in mops}) < len(mops):
+            repeated.append(t)
         for i, (f, k, v) in enumerate(mops):
             if f == "append":
-                if (k, v) in writer:
+                kv = (k, v)
+                if kv in writer:
                     raise DuplicateAppends(f"value {v!r} appended to key {k!r} more than once "
-                                           f"(ops {txns.ops[writer[(k, v)]].index} and {txns.ops[t].index})")
-                writer[(k, v)] = t
+                                           f"(ops {txns.ops[writer[kv]].index} and {txns.ops[t].index})")
+                writer[kv] = t
                 if typ != "fail":
                     appends.append((t, k, v))
+                else:
+                    failed_keys.add(k)
             elif typ == "ok":
                 reads.append((t, k, tuple(v) if v else (), i))
     longest: dict[Any, tuple[Any, ...]] = {}
@@ -66,7 +75,17 @@ def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
             longest[k], witness[k] = (v,), t
     order = {k: tuple(dict.fromkeys(lst)) for k, lst in longest.items()}
     pos = {(k, v): i for k, vs in order.items() for i, v in enumerate(vs)}
-    return _Index(writer, order, pos, witness, reads), appends
+    return _Index(writer, order, pos, witness, reads, repeated, failed_keys), appends
+
+
+def _suspect_reads(txns: Txns, idx: _Index) -> list[tuple[int, Any, tuple[Any, ...], int]]:
+    """The reads that may show duplicates, garbage, aborted elements or an incompatible order: all but
+    those equal to a prefix of their key's version order when each element of that order was appended
+    by a txn that did not fail. Most reads are such prefixes, which one comparison clears."""
+    typ, writer, order = txns.typ, idx.writer, idx.order
+    clean = {k for k, vs in order.items()
+             if all((w := writer.get((k, v))) is not None and typ[w] != "fail" for v in vs)}
+    return [r for r in idx.reads if not (r[1] in clean and order[r[1]][: len(r[2])] == r[2])]
 
 
 def _previous(idx: _Index, k: Any, v: Any) -> Any:
@@ -80,18 +99,18 @@ def _previous(idx: _Index, k: Any, v: Any) -> Any:
 
 # ---------------------------------------------------------------- non-cycle anomalies
 
-def _incompatible_orders(idx: _Index) -> list[dict[str, Any]]:
+def _incompatible_orders(idx: _Index, reads: list[tuple[int, Any, tuple[Any, ...], int]]) -> list[dict[str, Any]]:
     bad: dict[Any, dict[str, Any]] = {}
-    for _, k, lst, _ in idx.reads:
+    for _, k, lst, _ in reads:
         full = idx.order.get(k, ())
         if k not in bad and lst and lst[: len(full)] != full[: len(lst)]:
             bad[k] = {"key": k, "values": [list(lst), list(full)]}
     return list(bad.values())
 
 
-def _duplicates(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
+def _duplicates(txns: Txns, reads: list[tuple[int, Any, tuple[Any, ...], int]]) -> list[dict[str, Any]]:
     out = []
-    for t, _, lst, i in idx.reads:
+    for t, _, lst, i in reads:
         if len(set(lst)) != len(lst):
             dups = {v: c for v, c in Counter(lst).items() if c > 1}
             out.append({"op": txns.ops[t].to_dict(), "mop": txns.mops[t][i], "duplicates": dups})
@@ -101,14 +120,16 @@ def _duplicates(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
 def _intermediate_reads(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
     """G1b: a read ending in an element its writer later overwrote with another append to that key."""
     intermediate: dict[tuple[Any, Any], int] = {}
-    for t, mops in enumerate(txns.mops):
+    for t in idx.repeated:
         last: dict[Any, Any] = {}
-        for f, k, v in mops:
+        for f, k, v in txns.mops[t]:
             if f == "append":
                 if k in last:
                     intermediate[(k, last[k])] = t
                 last[k] = v
-    out = []
+    out: list[dict[str, Any]] = []
+    if not intermediate:
+        return out
     for t, k, lst, i in idx.reads:
         w = intermediate.get((k, lst[-1])) if lst else None
         if w is not None and w != t:
@@ -117,13 +138,14 @@ def _intermediate_reads(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
     return out
 
 
-def _internal(txns: Txns) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _internal(txns: Txns, idx: _Index) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """internal: a read that disagrees with the txn's own earlier reads and appends; future-read:
     a read of an element the txn appends later."""
     internal, future = [], []
-    for t, (typ, mops) in enumerate(zip(txns.typ, txns.mops, strict=True)):
-        if typ != "ok" or len({k for _, k, _ in mops}) == len(mops):  # no key touched twice: nothing to compare
+    for t in idx.repeated:
+        if txns.typ[t] != "ok":
             continue
+        mops = txns.mops[t]
         state: dict[Any, list[Any]] = {}  # key -> expected list; starting with ... when the prefix is unknown
         earlier_reads: dict[Any, list[list[Any]]] = {}  # key -> this txn's reads of it so far
         future_case = None
@@ -158,6 +180,8 @@ def _dirty_updates(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
     """An element appended by a failed txn, followed in the version order by a committed one."""
     out = []
     for k, vs in idx.order.items():
+        if k not in idx.failed_keys:
+            continue
         t1_type, t1, span = "ok", None, []
         for v in vs:
             w = idx.writer.get((k, v))
@@ -176,27 +200,36 @@ def _dirty_updates(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- edges
 
 def _edges(txns: Txns, idx: _Index, appends: list[tuple[int, Any, Any]]) -> list:
-    committed = {kv: t for kv, t in idx.writer.items() if txns.typ[t] != "fail"}
+    typ, writer, order, pos = txns.typ, idx.writer, idx.order, idx.pos
     readers: dict[tuple[Any, Any], list[int]] = defaultdict(list)
     wr_s, wr_d = [], []
     for t, k, lst, _ in idx.reads:
-        readers[(k, lst[-1] if lst else INIT)].append(t)
         if lst:
-            w = committed.get((k, lst[-1]))
-            if w is not None:
+            last = lst[-1]
+            readers[(k, last)].append(t)
+            w = writer.get((k, last))
+            if w is not None and typ[w] != "fail":
                 wr_s.append(w)
                 wr_d.append(t)
+        else:
+            readers[(k, INIT)].append(t)
     ww_s, ww_d, rw_s, rw_d = [], [], [], []
-    for t, k, v in appends:
-        prev = _previous(idx, k, v)
+    for t, k, v in appends:  # _previous, inlined: this loop runs once per append
+        p = pos.get((k, v))
+        if p is None:
+            vs = order.get(k)
+            prev = vs[-1] if vs else INIT
+        else:
+            prev = order[k][p - 1] if p else INIT
         if prev is not INIT:
-            w = committed.get((k, prev))
-            if w is not None:
+            w = writer.get((k, prev))
+            if w is not None and typ[w] != "fail":
                 ww_s.append(w)
                 ww_d.append(t)
-        for r in readers.get((k, prev), ()):
-            rw_s.append(r)
-            rw_d.append(t)
+        rs = readers.get((k, prev))
+        if rs:
+            rw_s.extend(rs)
+            rw_d.extend([t] * len(rs))
     return [edges(ww_s, ww_d, WW), edges(wr_s, wr_d, WR), edges(rw_s, rw_d, RW)]
 
 
@@ -264,18 +297,19 @@ def _tail(lst: list[Any]) -> str:
 def analyze(txns: Txns, options: CheckOptions) -> Analysis:
     """Non-cycle anomalies, data edges and an explainer for a list-append history."""
     idx, appends = _index(txns)
-    internal, future = _internal(txns)
-    garbage, aborted = garbage_and_aborted(txns, ((t, k, lst, i, lst) for t, k, lst, i in idx.reads), idx.writer)
+    internal, future = _internal(txns, idx)
+    suspect = _suspect_reads(txns, idx)
+    garbage, aborted = garbage_and_aborted(txns, ((t, k, lst, i, lst) for t, k, lst, i in suspect), idx.writer)
     anomalies = {
-        "duplicate-elements": _duplicates(txns, idx),
-        "incompatible-order": _incompatible_orders(idx),
+        "duplicate-elements": _duplicates(txns, suspect),
+        "incompatible-order": _incompatible_orders(idx, suspect),
         "internal": internal,
         "future-read": future,
         "dirty-update": _dirty_updates(txns, idx),
         "G1a": aborted,
         "G1b": _intermediate_reads(txns, idx),
         "garbage-read": garbage,
-        "lost-update": lost_updates(txns, "append"),
+        "lost-update": lost_updates(txns, "append", idx.repeated),
     }
     members = np.flatnonzero(np.asarray([t != "fail" for t in txns.typ], dtype=bool))
     return Analysis({k: v for k, v in anomalies.items() if v}, _edges(txns, idx, appends), members,

@@ -38,6 +38,7 @@ class _Index:
     pos: dict[tuple[Any, Any], int]  # (key, element) -> position in order
     witness: dict[Any, int]  # key -> txn whose read gave the order
     reads: list[tuple[int, Any, tuple[Any, ...], int]]  # ok reads: (txn, key, list, mop index)
+    readers: dict[tuple[Any, Any], list[int]]  # (key, last element read or INIT) -> txns that read it
     repeated: list[int]  # txns touching a key twice: the only ones with internal, G1b or lost-update cases
     failed_keys: set[Any]  # keys a failed txn appended to: the only ones with dirty updates
 
@@ -46,6 +47,7 @@ def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
     writer: dict[tuple[Any, Any], int] = {}
     appends: list[tuple[int, Any, Any]] = []  # appends by ok and info txns
     reads: list[tuple[int, Any, tuple[Any, ...], int]] = []
+    readers: dict[tuple[Any, Any], list[int]] = defaultdict(list)
     repeated: list[int] = []
     failed_keys: set[Any] = set()
     for t, (typ, mops) in enumerate(zip(txns.typ, txns.mops, strict=True)):
@@ -64,6 +66,7 @@ def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
                     failed_keys.add(k)
             elif typ == "ok":
                 reads.append((t, k, tuple(v) if v else (), i))
+                readers[(k, v[-1] if v else INIT)].append(t)
     longest: dict[Any, tuple[Any, ...]] = {}
     witness: dict[Any, int] = {}
     for t, k, lst, _ in reads:
@@ -75,7 +78,7 @@ def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
             longest[k], witness[k] = (v,), t
     order = {k: tuple(dict.fromkeys(lst)) for k, lst in longest.items()}
     pos = {(k, v): i for k, vs in order.items() for i, v in enumerate(vs)}
-    return _Index(writer, order, pos, witness, reads, repeated, failed_keys), appends
+    return _Index(writer, order, pos, witness, reads, readers, repeated, failed_keys), appends
 
 
 def _suspect_reads(txns: Txns, idx: _Index) -> list[tuple[int, Any, tuple[Any, ...], int]]:
@@ -127,15 +130,14 @@ def _intermediate_reads(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
                 if k in last:
                     intermediate[(k, last[k])] = t
                 last[k] = v
-    out: list[dict[str, Any]] = []
-    if not intermediate:
-        return out
-    for t, k, lst, i in idx.reads:
-        w = intermediate.get((k, lst[-1])) if lst else None
-        if w is not None and w != t:
-            out.append({"op": txns.ops[t].to_dict(), "mop": txns.mops[t][i], "writer": txns.ops[w].to_dict(),
-                        "element": lst[-1]})
-    return out
+    found: list[tuple[int, int, int]] = []  # (reader, its mop, writer)
+    for (k, v), w in intermediate.items():
+        for t in dict.fromkeys(idx.readers.get((k, v), ())):
+            if t != w:
+                found += [(t, i, w) for i, (f, k2, got) in enumerate(txns.mops[t])
+                          if f == "r" and k2 == k and got and got[-1] == v]
+    return [{"op": txns.ops[t].to_dict(), "mop": txns.mops[t][i], "writer": txns.ops[w].to_dict(),
+             "element": txns.mops[t][i][2][-1]} for t, i, w in sorted(found)]
 
 
 def _internal(txns: Txns, idx: _Index) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -200,19 +202,14 @@ def _dirty_updates(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- edges
 
 def _edges(txns: Txns, idx: _Index, appends: list[tuple[int, Any, Any]]) -> list:
-    typ, writer, order, pos = txns.typ, idx.writer, idx.order, idx.pos
-    readers: dict[tuple[Any, Any], list[int]] = defaultdict(list)
+    typ, writer, order, pos, readers = txns.typ, idx.writer, idx.order, idx.pos, idx.readers
     wr_s, wr_d = [], []
     for t, k, lst, _ in idx.reads:
         if lst:
-            last = lst[-1]
-            readers[(k, last)].append(t)
-            w = writer.get((k, last))
+            w = writer.get((k, lst[-1]))
             if w is not None and typ[w] != "fail":
                 wr_s.append(w)
                 wr_d.append(t)
-        else:
-            readers[(k, INIT)].append(t)
     ww_s, ww_d, rw_s, rw_d = [], [], [], []
     for t, k, v in appends:  # _previous, inlined: this loop runs once per append
         p = pos.get((k, v))

@@ -52,20 +52,21 @@ def txns_of(history: History, functions: frozenset[str]) -> Txns:
     process: list[Any] = []
     invoked: list[int] = []
     completed: list[int] = []
-    for pair in history.pairs():
-        value = pair.value
-        if not isinstance(value, list):
+    for invoke, complete in history.pairs():
+        kind = "info" if complete is None else complete.type
+        value = complete.value if kind == "ok" else invoke.value  # type: ignore[union-attr]
+        if value.__class__ is not list and not isinstance(value, list):
             continue
-        shown = pair.complete if pair.complete is not None else pair.invoke
+        shown = complete if complete is not None else invoke
         for mop in value:
             if not (isinstance(mop, list) and len(mop) == 3 and mop[0] in functions):
                 raise UnexpectedMop(shown.to_dict(), f"op {shown.index}: micro-op {mop!r} is not one of "
                                     f"{', '.join(sorted(functions))} [f key value]")
         ops.append(shown)
-        typ.append(pair.type)
+        typ.append(kind)
         mops.append(value)
-        process.append(pair.process)
-        invoked.append(pair.invoke.index)
-        completed.append(pair.complete.index if pair.type != "info" and pair.complete is not None else NEVER)
+        process.append(invoke.process)
+        invoked.append(invoke.index)
+        completed.append(complete.index if kind != "info" else NEVER)  # type: ignore[union-attr]
     return Txns(ops, typ, mops, process, np.asarray(invoked, dtype=np.int64),
                 np.asarray(completed, dtype=np.int64))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -31,13 +32,18 @@ class DuplicateAppends(ValueError):
     """A value appended twice to one key: the version order cannot be read (Elle: unknown)."""
 
 
+Read = tuple[int, Any, list[Any], int]  # an ok read: (txn, key, list read, mop index)
+_NOTHING: list[Any] = []  # the list a nil read saw (shared, never changed)
+_key = itemgetter(1)
+
+
 @dataclass(frozen=True)
 class _Index:
     writer: dict[tuple[Any, Any], int]  # (key, element) -> txn that appended it, failed ones included
-    order: dict[Any, tuple[Any, ...]]  # key -> version order (distinct elements of the longest read)
+    order: dict[Any, list[Any]]  # key -> version order (distinct elements of the longest read)
     pos: dict[tuple[Any, Any], int]  # (key, element) -> position in order
     witness: dict[Any, int]  # key -> txn whose read gave the order
-    reads: list[tuple[int, Any, tuple[Any, ...], int]]  # ok reads: (txn, key, list, mop index)
+    reads: list[Read]  # ok reads
     readers: dict[tuple[Any, Any], list[int]]  # (key, last element read or INIT) -> txns that read it
     repeated: list[int]  # txns touching a key twice: the only ones with internal, G1b or lost-update cases
     failed_keys: set[Any]  # keys a failed txn appended to: the only ones with dirty updates
@@ -46,12 +52,12 @@ class _Index:
 def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
     writer: dict[tuple[Any, Any], int] = {}
     appends: list[tuple[int, Any, Any]] = []  # appends by ok and info txns
-    reads: list[tuple[int, Any, tuple[Any, ...], int]] = []
+    reads: list[Read] = []
     readers: dict[tuple[Any, Any], list[int]] = defaultdict(list)
     repeated: list[int] = []
     failed_keys: set[Any] = set()
     for t, (typ, mops) in enumerate(zip(txns.typ, txns.mops, strict=True)):
-        if len(mops) > 1 and len({m[1] for m in mops}) < len(mops):
+        if len(mops) > 1 and len(set(map(_key, mops))) < len(mops):
             repeated.append(t)
         for i, (f, k, v) in enumerate(mops):
             if f == "append":
@@ -65,23 +71,24 @@ def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
                 else:
                     failed_keys.add(k)
             elif typ == "ok":
-                reads.append((t, k, tuple(v) if v else (), i))
+                reads.append((t, k, v or _NOTHING, i))
                 readers[(k, v[-1] if v else INIT)].append(t)
-    longest: dict[Any, tuple[Any, ...]] = {}
+    longest: dict[Any, list[Any]] = {}
     witness: dict[Any, int] = {}
     for t, k, lst, _ in reads:
-        if len(lst) > len(longest.get(k, ())):
+        if len(lst) > len(longest.get(k, _NOTHING)):
             longest[k], witness[k] = lst, t
-    per_key = Counter(k for _, k, _ in appends)
-    for t, k, v in appends:
-        if per_key[k] == 1 and k not in longest:  # an unread key with one append: its order is that append
-            longest[k], witness[k] = (v,), t
-    order = {k: tuple(dict.fromkeys(lst)) for k, lst in longest.items()}
+    per_key = Counter(map(_key, appends))
+    if any(c == 1 and k not in longest for k, c in per_key.items()):
+        for t, k, v in appends:
+            if per_key[k] == 1 and k not in longest:  # an unread key with one append: its order is that append
+                longest[k], witness[k] = [v], t
+    order = {k: list(dict.fromkeys(lst)) for k, lst in longest.items()}
     pos = {(k, v): i for k, vs in order.items() for i, v in enumerate(vs)}
     return _Index(writer, order, pos, witness, reads, readers, repeated, failed_keys), appends
 
 
-def _suspect_reads(txns: Txns, idx: _Index) -> list[tuple[int, Any, tuple[Any, ...], int]]:
+def _suspect_reads(txns: Txns, idx: _Index) -> list[Read]:
     """The reads that may show duplicates, garbage, aborted elements or an incompatible order: all but
     those equal to a prefix of their key's version order when each element of that order was appended
     by a txn that did not fail. Most reads are such prefixes, which one comparison clears."""
@@ -102,16 +109,16 @@ def _previous(idx: _Index, k: Any, v: Any) -> Any:
 
 # ---------------------------------------------------------------- non-cycle anomalies
 
-def _incompatible_orders(idx: _Index, reads: list[tuple[int, Any, tuple[Any, ...], int]]) -> list[dict[str, Any]]:
+def _incompatible_orders(idx: _Index, reads: list[Read]) -> list[dict[str, Any]]:
     bad: dict[Any, dict[str, Any]] = {}
     for _, k, lst, _ in reads:
-        full = idx.order.get(k, ())
+        full = idx.order.get(k, _NOTHING)
         if k not in bad and lst and lst[: len(full)] != full[: len(lst)]:
             bad[k] = {"key": k, "values": [list(lst), list(full)]}
     return list(bad.values())
 
 
-def _duplicates(txns: Txns, reads: list[tuple[int, Any, tuple[Any, ...], int]]) -> list[dict[str, Any]]:
+def _duplicates(txns: Txns, reads: list[Read]) -> list[dict[str, Any]]:
     out = []
     for t, _, lst, i in reads:
         if len(set(lst)) != len(lst):

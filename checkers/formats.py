@@ -5,7 +5,8 @@ Every reader returns a :class:`~checkers.history.History`. EDN keywords become p
 Missing ``index`` and ``time`` are filled from file order. Anything malformed raises
 :class:`HistoryFormatError`, which names the file, the line and the field.
 
-Speed: the file is read in chunks of whole lines. A chunk of EDN (history.txt lines are EDN
+Speed: the file is read in chunks of whole lines, and the Ops of the common op maps are built in C
+(``_ops.c``; any other record by ``op_from_mapping``). A chunk of EDN (history.txt lines are EDN
 vectors once bracketed) is rewritten into JSON text in C (``_ednjson.c``: keywords quoted, ``nil``
 to ``null``, separators inserted, maps to ``{"\\u0001": [k, v, ...]}``) and parsed by orjson, or by
 ``json.loads`` where orjson might read it otherwise; each map is built from its marker. JSON Lines
@@ -30,6 +31,7 @@ from typing import IO, Any
 import orjson
 
 from checkers._ednjson import edn_as_json, json_depth
+from checkers._ops import build_ops
 from checkers.collector import collector_paused
 from checkers.history import OP_TYPES, History, HistoryProblem, Op
 
@@ -132,9 +134,9 @@ def read_history(path: str | Path, fmt: str | None = None, *, lenient: bool = Fa
     ops: list[Op] = []
     lines = array("q")
     with collector_paused():
-        for position, (line, record) in enumerate(reader(path)):
-            ops.append(op_from_mapping(record, position, path, line))
-            lines.append(-1 if line is None else line)
+        for numbers, records in reader(path):
+            _add_ops(ops, records, numbers, path)
+            lines.extend(numbers if None not in numbers else [-1 if n is None else n for n in numbers])
         history = History(tuple(ops), lines=lines)
         problems = [p for p in history.problems() if p.kind in REFUSED]
     if problems and not lenient:
@@ -143,6 +145,18 @@ def read_history(path: str | Path, fmt: str | None = None, *, lenient: bool = Fa
     if problems:
         history = History(history.ops, lines=lines, warnings=tuple(_warning(path, history, p) for p in problems))
     return history
+
+
+def _add_ops(ops: list[Op], records: list[Any], numbers: list[int | None], path: str | Path) -> None:
+    """Append the Ops of ``records`` (file lines ``numbers``) to ``ops``: in C (``_ops.c``) for the
+    common op maps, by op_from_mapping for the others, which builds them or refuses them."""
+    start = 0
+    while start < len(records):
+        built, stop = build_ops(records, start, len(ops), _OP_FIELDS)
+        ops += built
+        if stop < len(records):
+            ops.append(op_from_mapping(records[stop], len(ops), path, numbers[stop]))
+        start = stop + 1
 
 
 def _warning(path: str | Path, history: History, problem: HistoryProblem) -> str:
@@ -222,6 +236,7 @@ class JsonlWriter(AbstractContextManager["JsonlWriter"]):
 _TUPLE_FIELDS = ("process", "type", "f", "value", "error")
 _SHARED: dict[Any, Any] = {}  # one str object per distinct f and process name
 _OP_TYPES = {t: t for t in OP_TYPES}  # one str object per op type
+_OP_FIELDS = (Op, _OP_TYPES, _SHARED)  # what _ops.c needs to build Ops as op_from_mapping does
 
 
 def op_from_mapping(record: Any, position: int, path: str | Path = "<history>", line: int | None = None) -> Op:
@@ -412,7 +427,10 @@ def _unmarked(x: Any) -> Any:
     return x
 
 
-def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
+Batch = tuple[list[int | None], list[Any]]  # the file lines of some records, and the records (op maps)
+
+
+def _edn_records(path: str | Path) -> Iterator[Batch]:
     """Top-level op forms with their line numbers; a lone vector or list of ops is opened up.
 
     One op per line (as Jepsen and Knossos write) goes by the fast path, chunk by chunk; anything
@@ -452,8 +470,7 @@ def _edn_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
                     yield from _edn_records_general(path, line0, read, closer is not None)
                     return
                 forms.append(one[0])
-        for n, form in zip(starts, forms, strict=True):
-            yield line0 + n, form
+        yield [line0 + n for n in starts], forms
         read += len(forms)
 
 
@@ -468,7 +485,7 @@ def _with_last(chunks: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, bo
 
 
 def _edn_records_general(path: str | Path, from_line: int = 1, read: int = 0,
-                         vector: bool = False) -> Iterator[tuple[int | None, Any]]:
+                         vector: bool = False) -> Iterator[Batch]:
     """The whole file by the general parser; only the forms from ``from_line`` on: the fast path has
     yielded the ``read`` forms before it, each chunk's forms whole (taking the file for one vector of
     ops if ``vector``, which the general parser must then find too)."""
@@ -476,9 +493,8 @@ def _edn_records_general(path: str | Path, from_line: int = 1, read: int = 0,
     if vector and sum(1 for line, _ in records if line < from_line) != read:
         raise HistoryFormatError(path, records[1][0] if len(records) > 1 else None, None,
                                  "the file opens with a vector but is not one vector of ops")
-    for line, form in records:
-        if line >= from_line:
-            yield line, form
+    rest = [(line, form) for line, form in records if line >= from_line]
+    yield [line for line, _ in rest], [form for _, form in rest]
 
 
 # ---------------------------------------------------------------- EDN: the general parser
@@ -683,7 +699,7 @@ def _load_json(text: str, path: str | Path, line: int | None) -> list[Any]:
         raise HistoryFormatError(path, line, None, f"invalid JSON: {message}") from None
 
 
-def _json_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
+def _json_records(path: str | Path) -> Iterator[Batch]:
     text = "".join(t for _, t in _chunks(path, _CHUNK))
     stripped = text.strip()
     if stripped.startswith("{") and "\n" in stripped and _sniff(text) == "jsonl":  # JSON Lines named .json
@@ -697,10 +713,10 @@ def _json_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
         data = values[0] if values else []
     if not isinstance(data, list):
         data = [data]
-    lines = _object_lines(text) if len(data) > 1 else []
+    lines: list[int | None] = _object_lines(text) if len(data) > 1 else []  # type: ignore[assignment]
     if len(lines) != len(data):
         lines = [None] * len(data)
-    yield from zip(lines, data, strict=True)
+    yield lines, data
 
 
 def _object_lines(text: str) -> list[int]:
@@ -708,7 +724,7 @@ def _object_lines(text: str) -> list[int]:
     return [n for n, raw in enumerate(text.splitlines(), 1) if raw.lstrip(" [,").startswith("{")]
 
 
-def _jsonl_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
+def _jsonl_records(path: str | Path) -> Iterator[Batch]:
     for line0, text in _chunks(path, _LINE_CHUNK):
         lines = text.split("\n")
         starts = [n for n, raw in enumerate(lines) if raw.strip()]
@@ -725,7 +741,7 @@ def _jsonl_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
                 records = []
             if len(records) != len(starts):  # a bad line, or one holding several values: name it
                 records = [_one_json_object(item, path, line0 + n) for n, item in zip(starts, items, strict=True)]
-        yield from zip((line0 + n for n in starts), records, strict=True)
+        yield [line0 + n for n in starts], records
 
 
 def _one_json_object(line: str, path: str | Path, number: int) -> Any:
@@ -792,7 +808,7 @@ def op_to_json(op: Op) -> str:
 
 # ---------------------------------------------------------------- Jepsen history.txt
 
-def _txt_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
+def _txt_records(path: str | Path) -> Iterator[Batch]:
     """``process type f value [error]`` per line, separated by tabs or spaces (Jepsen wrote both);
     a logger prefix before the process is skipped. Each line is read as the EDN vector it is."""
     for line0, text in _chunks(path, _LINE_CHUNK):
@@ -813,4 +829,4 @@ def _txt_records(path: str | Path) -> Iterator[tuple[int | None, Any]]:
             if not 3 <= len(fields) <= 5:
                 raise HistoryFormatError(path, line0 + n, None, f"{len(fields)} fields; expected process, "
                                          "type, f, value and an optional error")
-            yield line0 + n, dict(zip(_TUPLE_FIELDS, fields, strict=False))
+        yield [line0 + n for n in starts], [dict(zip(_TUPLE_FIELDS, fields, strict=False)) for fields in forms]

@@ -1,8 +1,9 @@
 import json
+import math
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from checkers import formats
@@ -370,3 +371,59 @@ def test_deep_nesting_read_from_deep_in_the_stack_is_no_recursion_error():
 
     forms = deep(sys.getrecursionlimit() - formats._stack_depth() - 60)
     assert forms == [form for _, form in formats.parse_edn(text)]
+
+
+_FIELD_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.integers(2**62, 2**70),
+                          st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(["invoke", "ok", "fail",
+                          "info", "read", "nemesis", "x"]), st.builds(formats.Symbol, st.sampled_from(["ok", "f"])),
+                          st.lists(st.integers(0, 3), max_size=2), st.dictionaries(st.sampled_from(["a", "b"]),
+                          st.integers(0, 2), max_size=1))
+_RECORDS = st.one_of(
+    st.dictionaries(st.sampled_from(["index", "time", "type", "process", "f", "value", "error", "node", "extra-key"]),
+                    _FIELD_VALUES, max_size=9),
+    st.fixed_dictionaries({"type": st.sampled_from(["invoke", "ok", "fail", "info"]), "f": _FIELD_VALUES,
+                           "process": _FIELD_VALUES, "value": _FIELD_VALUES},
+                          optional={"index": _FIELD_VALUES, "time": _FIELD_VALUES, "error": _FIELD_VALUES,
+                                    "node": _FIELD_VALUES}),
+    st.lists(_FIELD_VALUES, max_size=5),
+)
+
+
+def _python_op(record, position):
+    try:
+        return formats.op_from_mapping(record, position)
+    except HistoryFormatError as e:
+        return str(e)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_RECORDS, max_size=6), st.integers(0, 10))
+@example([{"type": "ok", "time": math.inf}, {"type": "ok", "time": math.nan}, {"type": "ok", "time": True}], 0)
+@example([{"type": "ok", "process": True}, {"type": "ok", "f": False}, {"type": "ok", "index": None}], 0)
+@example([{"type": formats.Symbol("ok")}, {"type": "ok", "f": formats.Symbol("read")}, {"type": "ok", "x": 1}], 0)
+@example([{"type": "ok", "process": 0, "f": "read", "value": 1, "final": True}], 0)
+@example([{"type": "ok", "index": 2**70, "time": -1.5, "process": "nemesis", "f": 3}, ["ok", 1, "read"]], 4)
+def test_ops_built_in_c_are_the_ops_python_builds(records, position):
+    """The C op builder (``_ops.c``) builds exactly the Op op_from_mapping builds, or leaves the record
+    to it; it never builds one op_from_mapping refuses."""
+    from checkers._ops import build_ops
+
+    start = 0
+    while start < len(records):
+        built, stop = build_ops(records, start, position + start, formats._OP_FIELDS)
+        assert len(built) == stop - start
+        for i, op in enumerate(built):
+            expected = _python_op(records[start + i], position + start + i)
+            assert isinstance(expected, Op) and op == expected
+            assert type(op.f) is type(expected.f) and type(op.time) is int and op.extra == {}
+        start = stop + 1
+
+
+def test_the_common_op_maps_are_built_in_c(tmp_path):
+    """A Jepsen op map with the usual fields goes through C, whatever the format."""
+    from checkers._ops import build_ops
+
+    record = {"index": 3, "time": 7.5, "type": "ok", "process": 1, "f": "read", "value": [1], "node": "n1"}
+    (op,), stop = build_ops([record], 0, 0, formats._OP_FIELDS)
+    assert stop == 1 and op == Op(3, 7, "ok", 1, "read", [1], None, "n1", {})
+    assert op.f is formats._SHARED["read"]

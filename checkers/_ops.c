@@ -1,0 +1,157 @@
+/* Op objects from op maps, for checkers/formats.py: the per-op work of reading a history, in C.
+ *
+ * build_ops(records, start, position, fields) -> (ops, stop): Ops for records[start:stop], where
+ * stop is the first record this fast path leaves to formats.op_from_mapping (len(records) if none):
+ * one that is not a dict, has a key other than the eight an Op holds, or a field that is missing
+ * where it is needed or of another class than the common one. op_from_mapping then builds it or
+ * refuses it with its message. For every record it takes, the Op is the one op_from_mapping would
+ * build: the same validation, the same shared strings (``shared``), a new empty ``extra``.
+ *
+ * ``fields`` is (Op, op_types, shared): the Op class (a dataclass with slots: its slots are set
+ * directly, as its __init__ would), the dict of op type names to their one string, and the dict
+ * of f and process names to their one string. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <structmember.h>
+
+enum { F_INDEX, F_TIME, F_TYPE, F_PROCESS, F_F, F_VALUE, F_ERROR, F_NODE, F_EXTRA, N_SLOTS };
+static const char *const NAMES[N_SLOTS] = {"index", "time", "type", "process", "f", "value", "error", "node", "extra"};
+static PyObject *keys[N_SLOTS];  /* interned names; the first eight are the record keys an Op takes */
+
+/* The offset of each slot of the Op class, or -1 if it is not a plain object slot. */
+static int slot_offsets(PyTypeObject *op_type, Py_ssize_t *offsets)
+{
+    for (int i = 0; i < N_SLOTS; i++) {
+        PyObject *descr = PyDict_GetItemWithError(op_type->tp_dict, keys[i]);
+        if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type)
+            || ((PyMemberDescrObject *)descr)->d_member->type != T_OBJECT_EX) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_TypeError, "Op has no object slot %s", NAMES[i]);
+            return -1;
+        }
+        offsets[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+    }
+    return 0;
+}
+
+static PyObject *shared_name(PyObject *shared, PyObject *name)
+{
+    return PyDict_SetDefault(shared, name, name);  /* borrowed */
+}
+
+/* The Op for one record, or NULL without an error set when the record is left to Python. */
+static PyObject *build_one(PyObject *record, Py_ssize_t position, PyTypeObject *op_type, const Py_ssize_t *offsets,
+                           PyObject *op_types, PyObject *shared)
+{
+    if (!PyDict_CheckExact(record))
+        return NULL;
+    PyObject *v[F_EXTRA] = {NULL};
+    Py_ssize_t found = 0;
+    for (int i = 0; i < F_EXTRA; i++) {
+        v[i] = PyDict_GetItemWithError(record, keys[i]);  /* borrowed */
+        found += v[i] != NULL;
+    }
+    if (PyErr_Occurred() || found != PyDict_GET_SIZE(record))  /* a key an Op has no slot for */
+        return NULL;
+    if (v[F_TYPE] == NULL || !PyUnicode_CheckExact(v[F_TYPE]))
+        return NULL;
+    PyObject *type = PyDict_GetItemWithError(op_types, v[F_TYPE]);
+    if (type == NULL)
+        return NULL;
+    PyObject *process = v[F_PROCESS] ? v[F_PROCESS] : Py_None;
+    if (PyUnicode_CheckExact(process))
+        process = shared_name(shared, process);
+    else if (process != Py_None && !PyLong_CheckExact(process))
+        return NULL;
+    PyObject *f = v[F_F] ? v[F_F] : Py_None;
+    if (PyUnicode_CheckExact(f))
+        f = shared_name(shared, f);
+    else if (f != Py_None && !PyLong_CheckExact(f))
+        return NULL;
+    if (process == NULL || f == NULL)
+        return NULL;
+    if (v[F_INDEX] != NULL && !PyLong_CheckExact(v[F_INDEX]))
+        return NULL;
+    PyObject *index = v[F_INDEX] ? Py_NewRef(v[F_INDEX]) : PyLong_FromSsize_t(position);
+    PyObject *time = NULL;
+    if (v[F_TIME] == NULL)
+        time = PyLong_FromSsize_t(position);
+    else if (PyLong_CheckExact(v[F_TIME]))
+        time = Py_NewRef(v[F_TIME]);
+    else if (PyFloat_CheckExact(v[F_TIME]) && isfinite(PyFloat_AS_DOUBLE(v[F_TIME])))
+        time = PyLong_FromDouble(PyFloat_AS_DOUBLE(v[F_TIME]));
+    PyObject *extra = PyDict_New();
+    PyObject *op = (index && time && extra) ? op_type->tp_alloc(op_type, 0) : NULL;
+    if (op == NULL) {
+        Py_XDECREF(index);
+        Py_XDECREF(time);
+        Py_XDECREF(extra);
+        return NULL;
+    }
+    PyObject *slots[N_SLOTS] = {index, time, Py_NewRef(type), Py_NewRef(process), Py_NewRef(f),
+                                Py_NewRef(v[F_VALUE] ? v[F_VALUE] : Py_None),
+                                Py_NewRef(v[F_ERROR] ? v[F_ERROR] : Py_None),
+                                Py_NewRef(v[F_NODE] ? v[F_NODE] : Py_None), extra};
+    for (int i = 0; i < N_SLOTS; i++)
+        *(PyObject **)((char *)op + offsets[i]) = slots[i];  /* new references, owned by the op */
+    return op;
+}
+
+static PyObject *build_ops(PyObject *module, PyObject *args)
+{
+    PyObject *records, *op_class, *op_types, *shared;
+    Py_ssize_t start, position;
+    if (!PyArg_ParseTuple(args, "O!nn(O!O!O!)", &PyList_Type, &records, &start, &position, &PyType_Type, &op_class,
+                          &PyDict_Type, &op_types, &PyDict_Type, &shared))
+        return NULL;
+    PyTypeObject *op_type = (PyTypeObject *)op_class;
+    Py_ssize_t offsets[N_SLOTS];
+    if (slot_offsets(op_type, offsets) < 0)
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(records);
+    if (start < 0 || start > n) {
+        PyErr_SetString(PyExc_IndexError, "start out of range");
+        return NULL;
+    }
+    PyObject *ops = PyList_New(0);
+    if (ops == NULL)
+        return NULL;
+    Py_ssize_t i = start;
+    for (; i < n; i++) {
+        PyObject *op = build_one(PyList_GET_ITEM(records, i), position + i - start, op_type, offsets, op_types, shared);
+        if (op == NULL) {
+            if (PyErr_Occurred()) {
+                Py_DECREF(ops);
+                return NULL;
+            }
+            break;
+        }
+        int failed = PyList_Append(ops, op);
+        Py_DECREF(op);
+        if (failed < 0) {
+            Py_DECREF(ops);
+            return NULL;
+        }
+    }
+    return Py_BuildValue("(Nn)", ops, i);
+}
+
+static PyMethodDef methods[] = {
+    {"build_ops", build_ops, METH_VARARGS,
+     "build_ops(records, start, position, (Op, op_types, shared)) -> (ops, stop): Ops for records[start:stop]."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ops", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__ops(void)
+{
+    for (int i = 0; i < N_SLOTS; i++) {
+        keys[i] = PyUnicode_InternFromString(NAMES[i]);
+        if (keys[i] == NULL)
+            return NULL;
+    }
+    return PyModule_Create(&module);
+}

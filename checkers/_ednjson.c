@@ -10,11 +10,13 @@
  *   sets      #{1 2}       -> {"\u0002":[1,2]}
  *   or, asked for objects, when every top-level map has keyword keys (Jepsen's op maps):
  *   top-level maps {:a 1}  -> {"a":1}        (orjson keeps the last of duplicated keys: the caller
- *                                              compares the count of entries written with what it got;
+ *                                              compares the count of entries written, and of the items
+ *                                              of top-level vectors, with the lengths of what it got;
  *                                              maps and sets inside them are still markers)
  *   strings and numbers in JSON's own syntax are copied as they are; commas and ; comments go.
  *
- * The forms of the text become the items of one JSON array. */
+ * The forms of the text become the items of one JSON array; `starts` gets the line (counted from 0)
+ * each one starts on. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -113,12 +115,23 @@ static const char *string_end(const char *p, const char *end)
 
 enum { UNREADABLE = 0, DONE = 1, NO_MEMORY = -1, USE_MARKERS = 2 };
 
-/* Writes the JSON array of the forms in [p, end) to out. With `objects`, each top-level map whose keys
- * are all keywords becomes a JSON object and *keys counts their entries; maps and sets inside a form
- * are written as markers, and the form's index is appended to `marked`; any other top-level map, or a
- * top-level set, returns USE_MARKERS. */
-static int convert(const char *p, const char *end, int objects, Out *out, Py_ssize_t *keys, PyObject *marked)
+static int append_index(PyObject *list, Py_ssize_t i)
 {
+    PyObject *index = PyLong_FromSsize_t(i);
+    int failed = index == NULL || PyList_Append(list, index) < 0;
+    Py_XDECREF(index);
+    return failed ? -1 : 0;
+}
+
+/* Writes the JSON array of the forms in [p, end) to out, and the line each starts on to `starts`. With
+ * `objects`, each top-level map whose keys are all keywords becomes a JSON object; *keys counts their
+ * entries and the items of top-level vectors; maps and sets inside a form are written as markers, and
+ * the form's index is appended to `marked`; any other top-level map, or a top-level form that is no
+ * map or vector, returns USE_MARKERS. */
+static int convert(const char *p, const char *end, int objects, Out *out, Py_ssize_t *keys, PyObject *marked,
+                   PyObject *starts)
+{
+    Py_ssize_t line = 0;
     Py_ssize_t form = -1, last_marked = -1;
     Py_ssize_t entries = 0;  /* forms so far in the open top-level map written as a JSON object */
     char closers[MAX_DEPTH];
@@ -132,6 +145,7 @@ static int convert(const char *p, const char *end, int objects, Out *out, Py_ssi
     while (p < end) {
         unsigned char c = (unsigned char)*p;
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',') {
+            line += c == '\n';
             p++;
             continue;
         }
@@ -163,8 +177,13 @@ static int convert(const char *p, const char *end, int objects, Out *out, Py_ssi
         /* a value starts */
         if (reserve(out, 16) < 0)
             return NO_MEMORY;
-        if (depth == 0)
+        if (depth == 0) {
             form++;
+            if (objects && c != '{' && c != '[' && c != '(')
+                return USE_MARKERS;
+            if (append_index(starts, line) < 0)
+                return NO_MEMORY;
+        }
         int key = object && entries % 2 == 0;
         if (object) {
             if (key && entries > 0)
@@ -176,6 +195,8 @@ static int convert(const char *p, const char *end, int objects, Out *out, Py_ssi
             if (need_comma)
                 out->buf[out->len++] = ',';
             need_comma = 1;
+            if (objects && depth == 1)  /* an item of a top-level vector */
+                (*keys)++;
         }
         if (c == '[' || c == '(' || c == '{' || (c == '#' && p + 1 < end && p[1] == '{')) {
             if (depth == MAX_DEPTH)
@@ -183,12 +204,8 @@ static int convert(const char *p, const char *end, int objects, Out *out, Py_ssi
             if (objects && c == '#' && depth == 0)
                 return USE_MARKERS;
             if (objects && c != '[' && c != '(' && depth > 0 && last_marked != form) {
-                PyObject *index = PyLong_FromSsize_t(form);
-                if (index == NULL || PyList_Append(marked, index) < 0) {
-                    Py_XDECREF(index);
+                if (append_index(marked, form) < 0)
                     return NO_MEMORY;
-                }
-                Py_DECREF(index);
                 last_marked = form;
             }
             closers[depth++] = c == '[' ? ']' : c == '(' ? ')' : '}';
@@ -211,6 +228,8 @@ static int convert(const char *p, const char *end, int objects, Out *out, Py_ssi
             stop = p = string_end(p, end);
             if (p == NULL)
                 return UNREADABLE;
+            for (const char *nl = start; (nl = memchr(nl, '\n', stop - nl)) != NULL; nl++)
+                line++;
         } else if (c == ':') {
             start = ++p;
             if (p == end || !keyword_first((unsigned char)*p))
@@ -270,28 +289,31 @@ static PyObject *edn_as_json(PyObject *module, PyObject *args)
     const char *p = PyUnicode_AsUTF8AndSize(text, &size);
     if (p == NULL)
         return NULL;
-    PyObject *marked = PyList_New(0);
+    PyObject *marked = PyList_New(0), *starts = PyList_New(0);
     Out out = {PyMem_Malloc(size + size / 2 + 64), 0, size + size / 2 + 64};
-    if (marked == NULL || out.buf == NULL) {
+    if (marked == NULL || starts == NULL || out.buf == NULL) {
         Py_XDECREF(marked);
+        Py_XDECREF(starts);
         PyMem_Free(out.buf);
         return PyErr_NoMemory();
     }
-    int done = convert(p, p + size, objects, &out, &keys, marked);
+    int done = convert(p, p + size, objects, &out, &keys, marked, starts);
     if (done == USE_MARKERS) {
-        done = convert(p, p + size, 0, &out, &keys, marked);
+        Py_SETREF(starts, PyList_New(0));
+        done = starts == NULL ? NO_MEMORY : convert(p, p + size, 0, &out, &keys, marked, starts);
         objects = 0;
     }
     PyObject *result = NULL;
     if (done == DONE && objects)
-        result = Py_BuildValue("(y#nO)", out.buf, out.len, keys, marked);
+        result = Py_BuildValue("(y#nOO)", out.buf, out.len, keys, marked, starts);
     else if (done == DONE)
-        result = Py_BuildValue("(y#nO)", out.buf, out.len, (Py_ssize_t)-1, Py_None);
+        result = Py_BuildValue("(y#nOO)", out.buf, out.len, (Py_ssize_t)-1, Py_None, starts);
     else if (done == UNREADABLE)
         result = Py_NewRef(Py_None);
     else if (!PyErr_Occurred())
         PyErr_NoMemory();
     Py_DECREF(marked);
+    Py_XDECREF(starts);
     PyMem_Free(out.buf);
     return result;
 }
@@ -332,10 +354,11 @@ static PyMethodDef methods[] = {
      "json_depth(data: bytes) -> int\n\nHow deep the arrays and objects of JSON text nest, or -1 when its "
      "brackets do not balance or a string is not closed."},
     {"edn_as_json", edn_as_json, METH_VARARGS,
-     "edn_as_json(text: str, objects: bool) -> tuple[bytes, int, list[int] | None] | None\n\nEDN text of a "
-     "sequence of forms as the text of one JSON array; with objects, the number of entries of the top-level "
-     "maps written as JSON objects and the indices of the forms holding markers (-1 and None: every map was "
-     "written as a marker); None if it has forms JSON cannot express."},
+     "edn_as_json(text: str, objects: bool) -> tuple[bytes, int, list[int] | None, list[int]] | None\n\nEDN "
+     "text of a sequence of forms as the text of one JSON array; with objects, the number of entries of the "
+     "top-level maps written as JSON objects and the indices of the forms holding markers (-1 and None: every "
+     "map was written as a marker); the line (from 0) each form starts on; None if it has forms JSON cannot "
+     "express."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -392,25 +392,26 @@ def _stack_depth() -> int:
     return depth
 
 
-def _fast_forms(text: str) -> list[Any] | None:
-    """The forms of ``text`` by the fast path; None when it cannot say (the general path will)."""
+def _fast_forms(text: str) -> tuple[list[Any], list[int]] | None:
+    """The forms of ``text`` by the fast path, and the line (from 0) each starts on; None when it
+    cannot say (the general path will)."""
     converted = edn_as_json(text, True)
     if converted is None:
         return None
-    data, keys, marked = converted
+    data, keys, marked, starts = converted
     if marked is not None:  # the op maps as JSON objects: fine unless a key was duplicated
         forms = _quick_json(data)
-        if forms is not None and sum(len(form) for form in forms if form.__class__ is dict) == keys:
+        if forms is not None and sum(map(len, forms)) == keys:  # entries of the maps, items of the vectors
             try:
                 for n in marked:
                     form = forms[n]
                     forms[n] = {k: _unmarked(v) for k, v in form.items()} if form.__class__ is dict else _unmarked(form)
-                return forms
+                return forms, starts
             except (_Refused, RecursionError):  # json (below) reads deep nesting with a raised limit
                 pass
-        data, _, _ = edn_as_json(text, False)
-    try:  # every map a marker: a top-level set or map without keyword keys, a duplicated key, deep nesting
-        return _json_array(data.decode(), _build)
+        data, _, _, starts = edn_as_json(text, False)
+    try:  # every map a marker: a top-level set, scalar or map without keyword keys, a duplicated key, deep nesting
+        return _json_array(data.decode(), _build), starts
     except (ValueError, RecursionError):
         return None
 
@@ -449,27 +450,25 @@ def _edn_records(path: str | Path) -> Iterator[Batch]:
                 yield from _edn_records_general(path, line0, read, closer is not None)
                 return
             text = end[:-1] + text[len(end):]
-        lines = text.split("\n")
-        forms = _fast_forms(text)
-        starts = [n for n, raw in enumerate(lines) if raw.strip(" \t\r,") and not raw.lstrip().startswith(";")]
-        if forms is not None and len(forms) != len(starts) and last and number == 0:  # ops over several lines
-            starts = [n for n, raw in enumerate(lines) if raw.lstrip(" \t,")[:1] in ("{", "#")]
-            if len(starts) != len(forms):
-                yield from _edn_records_general(path, line0, read, closer is not None)
-                return
-        if forms is None or len(forms) != len(starts):
+        converted = _fast_forms(text)
+        if converted is not None:
+            forms, starts = converted
+        else:  # something the fast path cannot express: line by line, the general parser for those lines
+            lines = text.split("\n")
+            starts = [n for n, raw in enumerate(lines) if raw.strip(" \t\r,") and not raw.lstrip().startswith(";")]
             forms = []
             for n in starts:
                 one = _fast_forms(lines[n])
-                if one is None or len(one) != 1:
+                found = one[0] if one is not None else []
+                if len(found) != 1:
                     try:
-                        one = [form for _, form in parse_edn(lines[n], path, line0 + n)]
+                        found = [form for _, form in parse_edn(lines[n], path, line0 + n)]
                     except HistoryFormatError:
-                        one = []
-                if len(one) != 1:  # a form over several lines, or several on one: the general way
+                        found = []
+                if len(found) != 1:  # a form over several lines, or several on one: the general way
                     yield from _edn_records_general(path, line0, read, closer is not None)
                     return
-                forms.append(one[0])
+                forms.append(found[0])
         yield [line0 + n for n in starts], forms
         read += len(forms)
 
@@ -819,7 +818,8 @@ def _txt_records(path: str | Path) -> Iterator[Batch]:
             n = next(n for n in starts if _TXT_LINE.match(lines[n]) is None)
             raise HistoryFormatError(path, line0 + n, None,
                                      "expected process, type, f and value separated by tabs or spaces")
-        forms = _fast_forms("[" + "]\n[".join(ops) + "]")
+        converted = _fast_forms("[" + "]\n[".join(ops) + "]")
+        forms = converted[0] if converted is not None else None
         if forms is None or len(forms) != len(ops):
             forms = []
             for n, op in zip(starts, ops, strict=True):

@@ -224,7 +224,8 @@ edn_atoms = st.one_of(
     st.text(max_size=4).map(json.dumps),
     st.sampled_from([":type", ":invoke", ":a/b:c", ":x-y?", ":1", "::a", "nil", "true", "false", "nil?", "foo",
                      "#inst", "#_", "##Inf", "\\c", "1N", "1.5M", "1/2", "01", "1.", "+1", "-", "-a", "1e", "1[2]",
-                     ":k\"x\"", ";c\n", ",", "]", "(", "#{", "\x01", "é", '"a\\\\"', '"\\u00e9"']))
+                     ":k\"x\"", ";c\n", ",", "]", "(", "#{", "\x01", "é", '"a\\\\"', '"\\u00e9"',
+                     '"two\nlines"']))
 edn_texts = st.lists(st.recursive(edn_atoms, lambda inner: st.one_of(
     st.lists(inner, max_size=4).map(lambda xs: "[" + " ".join(xs) + "]"),
     st.lists(inner, max_size=4).map(lambda xs: "(" + ",".join(xs) + ")"),
@@ -235,14 +236,16 @@ edn_texts = st.lists(st.recursive(edn_atoms, lambda inner: st.one_of(
 @settings(max_examples=1500, deadline=None)
 @given(edn_texts)
 def test_the_fast_path_reads_edn_as_the_general_parser_does(text):
-    """Whatever the C rewrite and orjson read, they read as parse_edn does (or leave it to it)."""
+    """Whatever the C rewrite and orjson read, they read as parse_edn does (or leave it to it), and
+    each form starts on the line parse_edn says."""
     fast = formats._fast_forms(text)
     try:
-        general = [form for _, form in formats.parse_edn(text)]
+        general = formats.parse_edn(text, line0=0)
     except HistoryFormatError:
         general = None
     if fast is not None:
-        assert fast == general
+        assert general is not None
+        assert fast == ([form for _, form in general], [line for line, _ in general])
 
 
 @settings(max_examples=1000, deadline=None)
@@ -252,7 +255,8 @@ def test_the_c_rewrite_takes_any_text(text):
     and what the fast path reads, parse_edn reads the same."""
     fast = formats._fast_forms(text)
     if fast is not None:
-        assert fast == [form for _, form in formats.parse_edn(text)]
+        general = formats.parse_edn(text, line0=0)
+        assert fast == ([form for _, form in general], [line for line, _ in general])
 
 
 json_atoms = st.one_of(st.integers(-10**25, 10**25), st.floats(allow_nan=False, allow_infinity=False),
@@ -369,7 +373,7 @@ def test_deep_nesting_read_from_deep_in_the_stack_is_no_recursion_error():
     def deep(n):
         return deep(n - 1) if n else formats._fast_forms(text)
 
-    forms = deep(sys.getrecursionlimit() - formats._stack_depth() - 60)
+    forms, _ = deep(sys.getrecursionlimit() - formats._stack_depth() - 60)
     assert forms == [form for _, form in formats.parse_edn(text)]
 
 

@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
         # rich assumes 80 columns, and cuts option help short; typer reads this when it imports rich
         # for --help (importing it here would cost every command a tenth of a second)
         os.environ["TERMINAL_WIDTH"] = str(PIPED_WIDTH)
+    # numpy's OpenBLAS starts a thread per core on import, which costs 35 ms and 0.1 s of CPU spinning;
+    # chaoscert does no linear algebra, only array ops that run on one thread anyway
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if not args or args[0] not in LIGHT_COMMANDS:
         register_all_commands()
     try:

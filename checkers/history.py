@@ -189,7 +189,7 @@ class History:
 
     @cached_property
     def _client_pairs(self) -> list[Pair]:
-        return [p for p in self._paired[0] if p.invoke.is_client]
+        return [p for p in self._paired[0] if p[0].process.__class__ is int or p[0].is_client]
 
     def problems(self) -> list[HistoryProblem]:
         """Unpaired completions, double invocations, duplicate or negative indices, time going
@@ -274,16 +274,17 @@ def _pair(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryProblem]]:
     slots: list[Pair | None] = []
     problems: list[HistoryProblem] = []
     last_time: dict[Any, int] = {}  # process -> time of its last op
+    new_pair = tuple.__new__  # Pair(...) runs a Python __new__: a tenth of the pairing time
     for op in ops:
-        process = op.process
+        process, time, type_ = op.process, op.time, op.type
         before = last_time.get(process)
-        if before is not None and op.time < before and process is not None:
-            problems.append(HistoryProblem(op.index, "time-backwards", f"time {op.time} is before the {before} "
+        if before is not None and time < before and process is not None:
+            problems.append(HistoryProblem(op.index, "time-backwards", f"time {time} is before the {before} "
                                            f"of process {process}'s previous op", "time"))
-        last_time[process] = op.time
-        is_client = is_client_process(process)
+        last_time[process] = time
+        is_client = process.__class__ is int or is_client_process(process)
         pending = open_.get(process)
-        starts = pending is None if not is_client else op.type == "invoke"
+        starts = pending is None if not is_client else type_ == "invoke"
         if starts:
             if pending is not None:
                 problems.append(
@@ -306,8 +307,8 @@ def _pair(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryProblem]]:
             )
         else:
             del open_[process]
-            slots[pending[1]] = Pair(pending[0], op)
-            if op.type == "info":
+            slots[pending[1]] = new_pair(Pair, (pending[0], op))
+            if type_ == "info":
                 crashed.add(process)
     for invocation, slot in open_.values():
         if invocation.is_client:

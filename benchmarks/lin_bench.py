@@ -3,8 +3,10 @@
 1. 100 cas-register histories (5 clients, values 0-4, ~170 ops each with crashed ``info`` ops whose
    processes are replaced, initial value nil), half of them with one read corrupted, checked in ONE
    ``chaoscert check -m cas-register`` call (start-up and EDN reading included).
-2. The kinds of issue 22, each valid and invalid (one read in the middle returning a value nobody
-   wrote), written by ``benchmarks/lin_gen.py`` and checked one file per ``chaoscert check`` call:
+2. The kinds of issue 22, each valid and invalid: one read in the middle returning a value nobody
+   wrote (``unwritten``, found before any search), and for the CAS register one returning a value
+   written but surely overwritten before the read began (``stale``, which only the search finds);
+   written by ``benchmarks/lin_gen.py`` and checked one file per ``chaoscert check`` call:
    a 2,000-op kv history with 50 clients, a 1-key 1,000-op kv history with 1 % ``info``, CAS
    registers and 100-key kv histories of 10k and 100k ops with 1 % and 10 % ``info``. Porcupine's
    times (Go, this machine, from the lin-study) are printed beside.
@@ -153,15 +155,15 @@ def main() -> None:
         for kind in KINDS:
             if (args.only and args.only not in kind.name) or (args.skip_100k and kind.ops >= 100_000):
                 continue
-            for invalid in (False, True):
-                path = folder / f"{kind.name}-{'invalid' if invalid else 'valid'}.edn"
+            for invalid in (None, "unwritten", *(("stale",) if kind.model == "cas" else ())):
+                path = folder / f"{kind.name}-{invalid or 'valid'}.edn"
                 if not path.exists():
                     write_edn(path, generate(kind.model, kind.ops, kind.clients, kind.keys, kind.info, args.seed,
                                              invalid))
                 elapsed, verdicts = run([path], MODEL[kind.model], "--time-limit", str(args.time_limit))
                 extra = f"; {profile(path, MODEL[kind.model], args.time_limit)}" if args.profile else ""
-                print(f"{path.stem}: {', '.join(verdicts)} in {elapsed} ({porcupine(kind, invalid)}){extra}",
-                      flush=True)
+                print(f"{path.stem}: {', '.join(verdicts)} in {elapsed} ({porcupine(kind, invalid is not None)})"
+                      f"{extra}", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@ concurrent clients. Each op gets a random window; it takes effect at a random po
 the object's answers are computed in that order, so the history is linearizable. A crashed op
 (``:info``, its process then replaced as Jepsen does) takes effect with probability one half, at a
 point that may lie after its ``:info`` completion. An invalid history is the same with one read in
-the middle returning a value nobody wrote.
+the middle returning a value nobody wrote (``unwritten``), or, for the CAS register, a value that was
+written but surely overwritten before the read began (``stale``: what a lagging replica returns).
 
 Usage::
 
     python benchmarks/lin_gen.py cas --ops 100000 --info 0.1 OUT.edn
-    python benchmarks/lin_gen.py kv --ops 2000 --clients 50 --keys 10 --invalid OUT.edn
+    python benchmarks/lin_gen.py cas --ops 10000 --invalid stale OUT.edn
+    python benchmarks/lin_gen.py kv --ops 2000 --clients 50 --keys 10 --invalid unwritten OUT.edn
 """
 
 from __future__ import annotations
@@ -127,15 +129,63 @@ def corrupt(ops: list[Op]) -> Op:
     return op
 
 
-def generate(model: str, ops: int, clients: int, keys: int, info: float, seed: int, invalid: bool) -> list[Op]:
-    """A history of ``model`` ("cas" or "kv") of ``ops`` lines; see the module doc."""
+def stale(ops: list[Op]) -> Op:
+    """The ``ok`` read nearest the middle now returns a value it cannot: every op that could have set
+    that value (a write or CAS, completed or crashed) was followed, before the read began, by a
+    completed op setting another one. Each value is written somewhere, so only the search can tell."""
+    calls = _calls(ops)
+    reads = sorted((c for c in calls if c["f"] == ":read" and c["ok"]), key=lambda c: abs(c["inv"] - len(ops) // 2))
+    for read in reads:
+        for v in range(5):
+            if v != read["op"]["value"] and _surely_stale(calls, read, v):
+                read["op"]["value"] = v
+                return read["op"]
+    raise ValueError("no read can be made surely stale")
+
+
+def _calls(ops: list[Op]) -> list[dict[str, Any]]:
+    """Each call: invocation and completion positions (None: crashed), f, the value it set (None for a
+    read or a CAS that failed) and whether it completed ok."""
+    open_: dict[Any, dict[str, Any]] = {}
+    calls = []
+    for op in ops:
+        if op["type"] == ":invoke":
+            open_[op["process"]] = call = {"inv": op["index"], "ret": None, "f": op["f"], "op": op, "ok": False}
+            calls.append(call)
+            continue
+        call = open_.pop(op["process"])
+        call["ok"] = op["type"] == ":ok"
+        call["ret"] = op["index"] if op["type"] != ":info" else None
+        call["op"] = op
+    for call in calls:
+        value = call["op"]["value"]
+        call["sets"] = None if call["f"] == ":read" or call["op"]["type"] == ":fail" else (
+            value if call["f"] == ":write" else value[1])
+    return calls
+
+
+def _surely_stale(calls: list[dict[str, Any]], read: dict[str, Any], v: int) -> bool:
+    """Whether no linearization lets ``read`` return ``v`` (a sufficient condition; see stale)."""
+    # the latest invocation of a completed op setting another value, among those done before the read began
+    latest = max((c["inv"] for c in calls if c["ok"] and c["sets"] is not None and c["sets"] != v
+                  and c["ret"] < read["inv"]), default=-1)
+    return not any(c["sets"] == v and c["inv"] < read["ret"] and (not c["ok"] or c["ret"] >= latest)
+                   for c in calls)  # one that may have set v (crashed, or not surely overwritten) before the read
+
+
+CORRUPTIONS = {"unwritten": corrupt, "stale": stale}
+
+
+def generate(model: str, ops: int, clients: int, keys: int, info: float, seed: int, invalid: str | None) -> list[Op]:
+    """A history of ``model`` ("cas" or "kv") of ``ops`` lines, corrupted by ``invalid`` ("unwritten" or
+    "stale"), if given; see the module doc."""
     rng = random.Random(seed)
     if model == "cas":
         history = simulate(rng, clients, ops // 2, register_op, register_apply, None, crash=info)
     else:
         history = simulate(rng, clients, ops // 2, kv_ops(keys), kv_apply, {}, crash=info)
-    if invalid:
-        corrupt(history)
+    if invalid is not None:
+        CORRUPTIONS[invalid](history)
     return history
 
 
@@ -148,7 +198,7 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=1, help="kv: number of keys")
     parser.add_argument("--info", type=float, default=0.01, help="share of ops that crash (:info)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--invalid", action="store_true", help="one read in the middle returns a value nobody wrote")
+    parser.add_argument("--invalid", choices=sorted(CORRUPTIONS), help="corrupt one read in the middle (module doc)")
     args = parser.parse_args()
     write_edn(args.out, generate(args.model, args.ops, args.clients, args.keys, args.info, args.seed, args.invalid))
 

@@ -11,6 +11,11 @@ leave them out, so a configuration that took *more* of them than one already exp
 same ``ok`` ops and state, can do nothing new and is cut too. ``fail`` ops never happened and are
 dropped, as are crashed ops that cannot change the state (a crashed read).
 
+Before the search, a completed op that no reachable state allows ends it at once: the states any
+subset of the ops could lead to in any order are few for a register (its initial value and the
+values written), and a read of a value none of them is (nobody wrote it) cannot be placed anywhere,
+however many crashed ops the history has. Where those states are too many to list, the search decides.
+
 Example: a register starting at 0; process 1 reads 2 while process 0's write of 2 is still
 running, then process 2 reads 0 after the write returned::
 
@@ -40,6 +45,9 @@ from checkers.registry import CheckOptions, register_checker
 from checkers.result import Result, unknown
 
 __all__ = ["MAX_CONFIGS", "Failure", "Outcome", "calls_by_key", "check_linearizable", "decide", "search"]
+
+MAX_REACHABLE = 256  # the most states the pre-check lists before leaving the question to the search
+_REACH_STEPS = 20_000  # and the most steps it takes to list them
 
 MAX_CONFIGS = 4_000_000
 """The most configurations the memos may hold together (a few hundred MB) before the answer is ``unknown``."""
@@ -125,6 +133,9 @@ def _explore(calls: Sequence[Call], model: Model) -> Generator[int, None, Outcom
     m = len(ok)
     if not m:
         return Outcome(True)
+    impossible = _never_allowed(ok, info, model)
+    if impossible is not None:
+        return Outcome(False, impossible)
     ops = sorted(ok + info, key=lambda c: c.call)
     ok_ix = {id(c): i for i, c in enumerate(ok)}
     info_ix = {id(c): j for j, c in enumerate(info)}
@@ -253,6 +264,55 @@ def _explore(calls: Sequence[Call], model: Model) -> Generator[int, None, Outcom
             cp, rel, rp, taken, heads, state, depth, path, cands, ci = stack.pop()
     failure = _failure(model, ok[best_op], [ops[k] for k in _unwind(best_path)], best_states)
     return Outcome(False, failure, configs=configs)
+
+
+def _never_allowed(ok: list[Call], info: list[Call], model: Model) -> Failure | None:
+    """The first completed op that no state reachable by any subset of the ops, in any order, allows;
+    None when each is allowed by one of them, or when they are too many to list."""
+    step, pure, keyf = model.step, model.pure, model.key or (lambda s: s)
+    changes: dict[tuple[Any, Any, str], Call] = {}  # the state-changing ops, one of each kind
+    for c in (*ok, *info):
+        if not pure(c):
+            changes.setdefault((c.f, c.value, c.type), c)
+    init = model.init()
+    states, todo, steps = {keyf(init): init}, [init], 0
+    while todo:
+        state = todo.pop()
+        for c in changes.values():
+            steps += 1
+            if steps > _REACH_STEPS:
+                return None
+            nxt = step(state, c)
+            if nxt.__class__ is Inconsistent:
+                continue
+            for s in nxt if nxt.__class__ is Choice else (nxt,):
+                if keyf(s) not in states:
+                    if len(states) == MAX_REACHABLE:
+                        return None
+                    states[keyf(s)] = s
+                    todo.append(s)
+    tried: set[tuple[Any, Any]] = set()
+    for c in ok:
+        if (c.f, c.value) in tried:
+            continue
+        tried.add((c.f, c.value))
+        results = [step(s, c) for s in states.values()]
+        steps += len(results)
+        if all(r.__class__ is Inconsistent for r in results):
+            return _impossible(model, c, list(states.values()), [r.why for r in results])
+        if steps > 4 * _REACH_STEPS:
+            return None
+    return None
+
+
+def _impossible(model: Model, op: Call, states: list[Any], reasons: list[str]) -> Failure:
+    described = list(dict.fromkeys(model.describe(s) for s in states))
+    shown = f"{op.f} {show(op.value) if op.value is not None else ''}".rstrip()
+    which = "it does not allow" if len(described) == 1 else "none of them allows"
+    text = (f"Op {op.index} (process {op.process}, {shown}) completed, but no order of the history's ops allows "
+            f"it: whatever they do, in any order, the {model.name} can only be {_or_list(described)}, and "
+            f"{which} it ({reasons[0]}).")
+    return Failure(op, (), tuple(described), tuple(dict.fromkeys(reasons)), text)
 
 
 def _unwind(path: tuple[int, Any] | None) -> list[int]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from checkers import CheckOptions, get_checker
-from checkers.linearizable import check_linearizable
+from checkers.linearizable import MAX_REACHABLE, check_linearizable, search
+from checkers.models import Call, Choice, Inconsistent, Model
 from tests.helpers import fail, history, info, invoke, ok
 
 INIT0 = CheckOptions(initial_value=0)
@@ -126,10 +127,11 @@ def test_queues():
 
 
 def _hard_history(writers: int = 18):
-    """Many concurrent writes, then a read of a value nobody wrote: the search must try every order."""
+    """Many concurrent writes, then two reads of two values they wrote, with no write between the reads:
+    each value is possible, but not both; the search must try every order of the writes to know."""
     ops = [invoke(p, "write", p) for p in range(writers)]
-    ops += [invoke(99, "read"), ok(99, "read", 1000)]
     ops += [ok(p, "write", p) for p in range(writers)]
+    ops += [invoke(99, "read"), ok(99, "read", 1), invoke(99, "read"), ok(99, "read", 2)]
     return history(*ops)
 
 
@@ -169,3 +171,39 @@ def test_html_view_is_self_contained(tmp_path: Path):
     assert "NOT linearizable" in page and 'class="fail"' in page and 'class="fault"' in page
     assert "state after: 2" in page and "process 2" in page
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "<script" not in page
+
+
+def test_a_read_of_a_value_nobody_wrote_is_decided_before_any_search():
+    """A register with 24 crashed writes (2^24 subsets to try) and a read of a value none of them
+    writes: false at once, without a configuration, and the explanation says why."""
+    ops = [invoke(p, "write", p % 4) for p in range(24)] + [info(p, "write", p % 4) for p in range(24)]
+    ops += [invoke(99, "read"), ok(99, "read", 7)]
+    r = check(history(*ops), options=CheckOptions(initial_value=0, time_limit_s=5))
+    assert r.valid is False and r.details["configs"] == 0 and r.details["op"]["value"] == 7
+    assert r.details["explanation"] == (
+        "Op 48 (process 99, read 7) completed, but no order of the history's ops allows it: whatever they do, in "
+        "any order, the cas-register can only be 0, 1, 2 or 3, and none of them allows it (can't read 7 when the "
+        "value is 0).")
+
+
+def test_the_pre_check_follows_every_outcome_of_a_nondeterministic_step():
+    """A coin flip may land 1 or 2: a later read of 2 is possible, found through the Choice."""
+
+    def step(state, op):
+        if op.f == "flip":
+            return Choice((1, 2))
+        return state if op.value == state else Inconsistent("can't read {} when it is {}", op.value, state)
+
+    coin = Model(name="coin", init=lambda: 0, step=step, pure=lambda op: op.f == "read")
+    calls = [Call("flip", None, "ok", 0, 0, 0, 1), Call("read", 2, "ok", 2, 1, 2, 3)]
+    assert search(calls, coin).valid is True
+    assert search([*calls, Call("read", 3, "ok", 4, 1, 4, 5)], coin).failure.states == ("0", "1", "2")
+
+
+def test_too_many_reachable_states_leave_the_question_to_the_search():
+    """Unique values written (more than MAX_REACHABLE): the pre-check lists no states, the search decides."""
+    n = MAX_REACHABLE + 10
+    ops = [e for v in range(n) for e in (invoke(0, "write", v), ok(0, "write", v))]
+    ops += [invoke(1, "read"), ok(1, "read", n + 5)]
+    r = check(history(*ops), options=CheckOptions(initial_value=0))
+    assert r.valid is False and r.details["configs"] > 0

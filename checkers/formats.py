@@ -434,8 +434,10 @@ Batch = tuple[list[int | None], list[Any]]  # the file lines of some records, an
 def _edn_records(path: str | Path) -> Iterator[Batch]:
     """Top-level op forms with their line numbers; a lone vector or list of ops is opened up.
 
-    One op per line (as Jepsen and Knossos write) goes by the fast path, chunk by chunk; anything
-    else (an op over several lines) by the general parser on the whole file.
+    The fast path reads chunk by chunk (ops over several lines too). A chunk it cannot express is
+    read line by line, the general parser taking the lines the fast path cannot; where a line holds
+    no single form (an op over several lines, one with a tagged literal), the general parser reads
+    the whole file.
     """
     closer, read = None, 0
     for number, (line0, text, last) in enumerate(_with_last(_chunks(path, _CHUNK))):

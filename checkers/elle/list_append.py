@@ -209,7 +209,7 @@ def _dirty_updates(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- edges
 
 def _edges(txns: Txns, idx: _Index, appends: list[tuple[int, Any, Any]]) -> list:
-    typ, writer, order, pos, readers = txns.typ, idx.writer, idx.order, idx.pos, idx.readers
+    typ, writer, readers = txns.typ, idx.writer, idx.readers
     wr_s, wr_d = [], []
     for t, k, lst, _ in idx.reads:
         if lst:
@@ -218,13 +218,8 @@ def _edges(txns: Txns, idx: _Index, appends: list[tuple[int, Any, Any]]) -> list
                 wr_s.append(w)
                 wr_d.append(t)
     ww_s, ww_d, rw_s, rw_d = [], [], [], []
-    for t, k, v in appends:  # _previous, inlined: this loop runs once per append
-        p = pos.get((k, v))
-        if p is None:
-            vs = order.get(k)
-            prev = vs[-1] if vs else INIT
-        else:
-            prev = order[k][p - 1] if p else INIT
+    for t, k, v in appends:
+        prev = _previous(idx, k, v)
         if prev is not INIT:
             w = writer.get((k, prev))
             if w is not None and typ[w] != "fail":

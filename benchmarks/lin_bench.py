@@ -9,19 +9,22 @@
    written by ``benchmarks/lin_gen.py`` and checked one file per ``chaoscert check`` call:
    a 2,000-op kv history with 50 clients, a 1-key 1,000-op kv history with 1 % ``info``, CAS
    registers and 100-key kv histories of 10k and 100k ops with 1 % and 10 % ``info``. Porcupine's
-   times (Go, this machine, from the lin-study) are printed beside.
+   times (Go, this machine, from the lin-study) are printed beside; with ``--porcupine BINARY`` (built
+   from ``benchmarks/porcupine``) Porcupine checks the same calls, as chaoscert read them from the same
+   file, and its verdict and time are printed beside instead.
 
 "Ops" are history lines (an invocation and its completion are two). Each line printed: kind, verdict
 (expected ``true`` for valid, ``false`` for invalid), wall-clock seconds of the CLI call, and with
 ``--profile`` the same check in-process split into reading the file and the search.
 
 Usage: python benchmarks/lin_bench.py [--only SUBSTRING] [--skip-100k] [--time-limit S] [--profile] [--keep DIR]
-       [--source DIR]
+       [--source DIR] [--porcupine BINARY]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
@@ -112,6 +115,37 @@ def profile(path: Path, model: str, time_limit: float) -> str:
     return f"CPU: read {t1 - t0:.3f} s, check {t2 - t1:.3f} s ({result.details.get('configs')} configurations)"
 
 
+PORCUPINE: Path | None = None  # --porcupine: the porcupine-check binary
+
+
+def porcupine_run(files: list[Path], model: str, time_limit: float) -> str:
+    """Porcupine on the calls chaoscert reads from ``files``: its verdicts, the whole process's wall
+    time and the seconds its search took (reading its input left out)."""
+    from checkers import read_history
+    from checkers.linearizable import calls_by_key
+
+    inputs = []
+    for path in files:
+        target = path.with_suffix(".calls.jsonl")
+        with open(target, "w") as out:
+            for key, calls in calls_by_key(read_history(path), model == "kv").items():
+                for c in calls:
+                    out.write(json.dumps({"key": key, "process": c.process, "call": c.call, "ret": c.ret, "f": c.f,
+                                          "value": c.value}) + "\n")
+        inputs.append(target)
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(PORCUPINE), "-timeout", str(time_limit), model, *map(str, inputs)],
+                          capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(f"porcupine-check failed: {proc.stderr.strip()}")
+    rows = [line.split("\t") for line in proc.stdout.splitlines()]
+    verdicts = Counter({"Ok": "true", "Illegal": "false"}.get(row[1], "unknown") for row in rows)
+    search = sum(float(row[3]) for row in rows)
+    return f"Porcupine {', '.join(f'{v} x{n}' if n > 1 else v for v, n in verdicts.items())} in {wall:.3f} s, " \
+           f"of which searching {search:.3f} s"
+
+
 def register_files(folder: Path, count: int, seed: int) -> None:
     rng = random.Random(seed)
     files, sizes, infos = [], [], 0
@@ -127,7 +161,8 @@ def register_files(folder: Path, count: int, seed: int) -> None:
     run(files[:2], "cas-register")  # warm the file cache and bytecode
     elapsed, verdicts = run(files, "cas-register")
     print(f"register: {len(files)} files, {min(sizes)}-{max(sizes)} ops each ({sum(sizes)} ops, {infos} info), "
-          f"half with one corrupted read: one CLI call {elapsed}; verdicts {dict(verdicts)}")
+          f"half with one corrupted read: one CLI call {elapsed}; verdicts {dict(verdicts)}"
+          + (f" ({porcupine_run(files, 'cas-register', 60)})" if PORCUPINE else ""))
     empty = folder / "empty.edn"
     empty.write_text("")
     startup, _ = run([empty], "cas-register")
@@ -144,9 +179,10 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="also time reading and checking in-process")
     parser.add_argument("--keep", type=Path, help="write the histories here instead of a temporary folder")
     parser.add_argument("--source", type=Path, help="run the CLI from these sources (e.g. `git archive` of a commit)")
+    parser.add_argument("--porcupine", type=Path, help="a porcupine-check binary (benchmarks/porcupine) to run beside")
     args = parser.parse_args()
-    global SOURCE
-    SOURCE = args.source
+    global SOURCE, PORCUPINE
+    SOURCE, PORCUPINE = args.source, args.porcupine
     with tempfile.TemporaryDirectory(prefix="lin-bench-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -162,8 +198,9 @@ def main() -> None:
                                              invalid))
                 elapsed, verdicts = run([path], MODEL[kind.model], "--time-limit", str(args.time_limit))
                 extra = f"; {profile(path, MODEL[kind.model], args.time_limit)}" if args.profile else ""
-                print(f"{path.stem}: {', '.join(verdicts)} in {elapsed} ({porcupine(kind, invalid is not None)})"
-                      f"{extra}", flush=True)
+                beside = (porcupine_run([path], MODEL[kind.model], args.time_limit) if PORCUPINE
+                          else porcupine(kind, invalid is not None))
+                print(f"{path.stem}: {', '.join(verdicts)} in {elapsed} ({beside}){extra}", flush=True)
 
 
 if __name__ == "__main__":

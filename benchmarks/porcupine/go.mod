@@ -1,0 +1,5 @@
+module chaoscert/benchmarks/porcupine
+
+go 1.18
+
+require github.com/anishathalye/porcupine v1.0.2

@@ -2,4 +2,4 @@ module chaoscert/benchmarks/porcupine
 
 go 1.18
 
-require github.com/anishathalye/porcupine v1.0.2
+require github.com/anishathalye/porcupine v1.3.1

@@ -10,6 +10,9 @@
 // Models: cas-register (nil at first; a nil read says nothing, as chaoscert reads it) and kv
 // (a string per key, get/put/append; partitioned by key).
 //
+// Build (Go 1.18 or newer, and the Go module proxy): cd benchmarks/porcupine && go mod tidy &&
+// go build -o porcupine-check .
+//
 // Usage: porcupine-check [-timeout SECONDS] MODEL FILE...
 // Prints per file: path, Ok / Illegal / Unknown, seconds reading, seconds checking.
 package main

@@ -2,10 +2,10 @@
  *
  * build_ops(records, start, position, fields) -> (ops, stop): Ops for records[start:stop], where
  * stop is the first record this fast path leaves to formats.op_from_mapping (len(records) if none):
- * one that is not a dict, has a key other than the eight an Op holds, or a field that is missing
- * where it is needed or of another class than the common one. op_from_mapping then builds it or
- * refuses it with its message. For every record it takes, the Op is the one op_from_mapping would
- * build: the same validation, the same shared strings (``shared``), a new empty ``extra``.
+ * one that is not a dict, or has a field that is missing where it is needed or of another class than
+ * the common one. op_from_mapping then builds it or refuses it with its message. For every record it
+ * takes, the Op is the one op_from_mapping would build: the same validation, the same shared strings
+ * (``shared``), and in ``extra`` the other fields (keys made str), when the record has more than three.
  *
  * ``fields`` is (Op, op_types, shared): the Op class (a dataclass with slots: its slots are set
  * directly, as its __init__ would), the dict of op type names to their one string, and the dict
@@ -19,6 +19,7 @@
 enum { F_INDEX, F_TIME, F_TYPE, F_PROCESS, F_F, F_VALUE, F_ERROR, F_NODE, F_EXTRA, N_SLOTS };
 static const char *const NAMES[N_SLOTS] = {"index", "time", "type", "process", "f", "value", "error", "node", "extra"};
 static PyObject *keys[N_SLOTS];  /* interned names; the first eight are the record keys an Op takes */
+static PyObject *core;  /* those eight, as a frozenset */
 
 /* The offset of each slot of the Op class, or -1 if it is not a plain object slot. */
 static int slot_offsets(PyTypeObject *op_type, Py_ssize_t *offsets)
@@ -53,7 +54,7 @@ static PyObject *build_one(PyObject *record, Py_ssize_t position, PyTypeObject *
         v[i] = PyDict_GetItemWithError(record, keys[i]);  /* borrowed */
         found += v[i] != NULL;
     }
-    if (PyErr_Occurred() || found != PyDict_GET_SIZE(record))  /* a key an Op has no slot for */
+    if (PyErr_Occurred())
         return NULL;
     if (v[F_TYPE] == NULL || !PyUnicode_CheckExact(v[F_TYPE]))
         return NULL;
@@ -83,6 +84,18 @@ static PyObject *build_one(PyObject *record, Py_ssize_t position, PyTypeObject *
     else if (PyFloat_CheckExact(v[F_TIME]) && isfinite(PyFloat_AS_DOUBLE(v[F_TIME])))
         time = PyLong_FromDouble(PyFloat_AS_DOUBLE(v[F_TIME]));
     PyObject *extra = PyDict_New();
+    if (extra != NULL && found < PyDict_GET_SIZE(record) && PyDict_GET_SIZE(record) > 3) {
+        /* fields an Op has no slot for, as op_from_mapping keeps them (a record of three keys or fewer: none) */
+        PyObject *key, *item;
+        Py_ssize_t pos = 0;
+        while (extra != NULL && PyDict_Next(record, &pos, &key, &item)) {
+            int known = PySet_Contains(core, key);
+            PyObject *name = known == 0 ? (PyUnicode_Check(key) ? Py_NewRef(key) : PyObject_Str(key)) : NULL;
+            if (known < 0 || (known == 0 && (name == NULL || PyDict_SetItem(extra, name, item) < 0)))
+                Py_CLEAR(extra);
+            Py_XDECREF(name);
+        }
+    }
     PyObject *op = (index && time && extra) ? op_type->tp_alloc(op_type, 0) : NULL;
     if (op == NULL) {
         Py_XDECREF(index);
@@ -153,5 +166,14 @@ PyMODINIT_FUNC PyInit__ops(void)
         if (keys[i] == NULL)
             return NULL;
     }
+    PyObject *names = PyTuple_New(F_EXTRA);
+    if (names == NULL)
+        return NULL;
+    for (int i = 0; i < F_EXTRA; i++)
+        PyTuple_SET_ITEM(names, i, Py_NewRef(keys[i]));
+    core = PyFrozenSet_New(names);
+    Py_DECREF(names);
+    if (core == NULL)
+        return NULL;
     return PyModule_Create(&module);
 }

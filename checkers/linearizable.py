@@ -136,10 +136,9 @@ def _explore(calls: Sequence[Call], model: Model) -> Generator[int, None, Outcom
     impossible = _never_allowed(ok, info, model)
     if impossible is not None:
         return Outcome(False, impossible)
-    ops = sorted(ok + info, key=lambda c: c.call)
-    ok_ix = {id(c): i for i, c in enumerate(ok)}
-    info_ix = {id(c): j for j, c in enumerate(info)}
-    slot = [ok_ix[id(c)] if id(c) in ok_ix else ~info_ix[id(c)] for c in ops]  # ok i >= 0, crashed ~j
+    tagged = sorted([(c.call, i) for i, c in enumerate(ok)] + [(c.call, ~j) for j, c in enumerate(info)])
+    slot = [s for _, s in tagged]  # ok i >= 0, crashed ~j, in invocation order
+    ops = [ok[s] if s >= 0 else info[~s] for s in slot]
     ok_u = [u for u, s in enumerate(slot) if s >= 0]
     all_call = [c.call for c in ops]
     ok_call = [c.call for c in ok]

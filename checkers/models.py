@@ -143,6 +143,8 @@ def cas_register(options: CheckOptions) -> Model:
 
 def freeze(x: Any) -> Any:
     """JSON/EDN values as hashable states and keys: lists to tuples, maps to sorted item tuples."""
+    if x.__class__ is str or x.__class__ is int:  # most keys and values: no ABC check (Mapping's is slow)
+        return x
     if isinstance(x, list):
         return tuple(freeze(v) for v in x)
     if isinstance(x, Mapping):

@@ -1,5 +1,6 @@
 /* EDN text to JSON text, for checkers/formats.py: the per-character work of reading a Jepsen EDN
- * history, in C (and json_depth, at the end: how deep JSON text nests). It rewrites only what has a JSON form and returns None for anything else (tagged
+ * history, in C (and, at the end, json_depth: how deep JSON text nests, and json_lines: JSON Lines as
+ * one JSON array, each line one object). It rewrites only what has a JSON form and returns None for anything else (tagged
  * literals, characters, symbols, ratios, ##Inf, unbalanced brackets, nesting past MAX_DEPTH), which
  * the general parser then reads or refuses.
  *
@@ -349,10 +350,115 @@ static PyObject *json_depth(PyObject *module, PyObject *arg)
     return PyLong_FromLong(depth == 0 ? deepest : -1);
 }
 
+/* One JSON object of JSON Lines text, from the '{' at p: just past it, or NULL when it is no object on
+ * one line (a newline inside, a string not closed, nesting past MAX_DEPTH). Counts its keys into *keys
+ * and sets *inner when it holds an object. */
+static const char *object_end(const char *p, const char *end, Py_ssize_t *keys, int *inner)
+{
+    int depth = 0;
+    while (p < end) {
+        switch (*p) {
+        case '"': {
+            const char *s = string_end(p, end);
+            if (s == NULL || memchr(p, '\n', s - p) != NULL)
+                return NULL;
+            p = s;
+            if (depth == 1) {  /* a key of the object itself: a string followed by a colon */
+                const char *q = s;
+                while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
+                    q++;
+                *keys += q < end && *q == ':';
+            }
+            continue;
+        }
+        case '{': case '[':
+            if (++depth > MAX_DEPTH)
+                return NULL;
+            *inner |= *p == '{' && depth > 1;
+            break;
+        case '}': case ']':
+            if (--depth == 0)
+                return p + 1;
+            break;
+        case '\n':
+            return NULL;
+        }
+        p++;
+    }
+    return NULL;
+}
+
+/* JSON Lines text as one JSON array, each line holding exactly one object: (the array as bytes, the
+ * line (from 0) of each object, how many keys the objects have at their top level, [(index, text)] of
+ * the objects holding an object), or None when some line holds anything else. */
+static PyObject *json_lines(PyObject *module, PyObject *arg)
+{
+    Py_ssize_t size, keys = 0, count = 0, line = 0;
+    const char *p = PyUnicode_AsUTF8AndSize(arg, &size);
+    if (p == NULL)
+        return NULL;
+    const char *end = p + size;
+    PyObject *starts = PyList_New(0), *nested = PyList_New(0), *result = NULL;
+    Out out = {PyMem_Malloc(size + 2), 0, size + 2};
+    if (starts == NULL || nested == NULL || out.buf == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    out.buf[out.len++] = '[';
+    while (p < end) {
+        if (*p == '\n') {
+            line++;
+            p++;
+            continue;
+        }
+        if (*p == ' ' || *p == '\t' || *p == '\r') {
+            p++;
+            continue;
+        }
+        int inner = 0;
+        const char *stop = *p == '{' ? object_end(p, end, &keys, &inner) : NULL;
+        const char *rest = stop;
+        while (rest != NULL && rest < end && (*rest == ' ' || *rest == '\t' || *rest == '\r'))
+            rest++;
+        if (stop == NULL || (rest < end && *rest != '\n')) {  /* not one object alone on its line */
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        if (append_index(starts, line) < 0)
+            goto done;
+        if (inner) {
+            PyObject *text = PyUnicode_DecodeUTF8(p, stop - p, NULL);
+            PyObject *entry = text == NULL ? NULL : Py_BuildValue("(nN)", count, text);
+            if (entry == NULL || PyList_Append(nested, entry) < 0) {
+                Py_XDECREF(entry);
+                goto done;
+            }
+            Py_DECREF(entry);
+        }
+        if (count++)
+            out.buf[out.len++] = ',';
+        memcpy(out.buf + out.len, p, stop - p);
+        out.len += stop - p;
+        p = rest;
+    }
+    out.buf[out.len++] = ']';
+    result = Py_BuildValue("(y#OnO)", out.buf, out.len, starts, keys, nested);
+done:
+    Py_XDECREF(starts);
+    Py_XDECREF(nested);
+    PyMem_Free(out.buf);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"json_depth", json_depth, METH_O,
      "json_depth(data: bytes) -> int\n\nHow deep the arrays and objects of JSON text nest, or -1 when its "
      "brackets do not balance or a string is not closed."},
+    {"json_lines", json_lines, METH_O,
+     "json_lines(text: str) -> tuple[bytes, list[int], int, list[tuple[int, str]]] | None\n\nJSON Lines text "
+     "as one JSON array, each line holding one object: the array, the line (from 0) of each object, the keys "
+     "of the objects at their top level, and the objects holding an object; None if a line holds anything "
+     "else."},
     {"edn_as_json", edn_as_json, METH_VARARGS,
      "edn_as_json(text: str, objects: bool) -> tuple[bytes, int, list[int] | None, list[int]] | None\n\nEDN "
      "text of a sequence of forms as the text of one JSON array; with objects, the number of entries of the "

@@ -30,7 +30,7 @@ from typing import IO, Any
 
 import orjson
 
-from checkers._ednjson import edn_as_json, json_depth
+from checkers._ednjson import edn_as_json, json_depth, json_lines
 from checkers._ops import build_ops
 from checkers.collector import collector_paused
 from checkers.history import OP_TYPES, History, HistoryProblem, Op
@@ -727,22 +727,26 @@ def _object_lines(text: str) -> list[int]:
 
 def _jsonl_records(path: str | Path) -> Iterator[Batch]:
     for line0, text in _chunks(path, _LINE_CHUNK):
-        lines = text.split("\n")
-        starts = [n for n, raw in enumerate(lines) if raw.strip()]
-        items = [lines[n] for n in starts]
-        joined = "[" + ",".join(items) + "]"
-        records = _quick_objects(joined, items)
-        if records is not None:  # the lines orjson may have read otherwise, by json
-            records = [_one_json_object(item, path, line0 + n) if record is None else record
-                       for n, item, record in zip(starts, items, records, strict=True)]
-        else:
-            try:
-                records = _load_json(joined, path, None)
-            except HistoryFormatError:
-                records = []
-            if len(records) != len(starts):  # a bad line, or one holding several values: name it
-                records = [_one_json_object(item, path, line0 + n) for n, item in zip(starts, items, strict=True)]
-        yield [line0 + n for n in starts], records
+        yield _jsonl_chunk(text, line0, path)
+
+
+def _jsonl_chunk(text: str, line0: int, path: str | Path) -> Batch:
+    """The objects of JSON Lines ``text`` (whose first line is ``line0``) with their lines: as one JSON
+    array by orjson when every line holds exactly one object (``json_lines``, in C), the objects that
+    hold objects by json; every line by json when a line is not so, or orjson might read it otherwise."""
+    split = json_lines(text)
+    if split is not None:
+        data, starts, keys, nested = split
+        records = _quick_json(data)
+        if records is not None and sum(map(len, records)) == keys:  # no key duplicated (orjson keeps the last)
+            records = [record if record.keys() <= _CORE_FIELDS else _json_object(list(record.items()))
+                       for record in records]
+            for n, line in nested:  # keys duplicated inside: json refuses them
+                records[n] = _one_json_object(line, path, line0 + starts[n])
+            return [line0 + n for n in starts], records
+    lines = text.split("\n")
+    starts = [n for n, raw in enumerate(lines) if raw.strip()]
+    return [line0 + n for n in starts], [_one_json_object(lines[n], path, line0 + n) for n in starts]
 
 
 def _one_json_object(line: str, path: str | Path, number: int) -> Any:
@@ -752,35 +756,16 @@ def _one_json_object(line: str, path: str | Path, number: int) -> Any:
     return values[0]
 
 
-def _quick_objects(joined: str, items: list[str] | None = None) -> list[Any] | None:
-    """A JSON array of op objects (JSON Lines joined into one, or an elle-cli file), by orjson,
-    which keeps the last of duplicated keys: so only where the text holds as many keys as the
-    top-level objects have (no duplicates, no nested objects, no ``":`` in a string). Given the
-    array's ``items`` (the lines), the objects where that fails are None, for json to read;
-    otherwise the whole is None."""
+def _quick_objects(joined: str) -> list[Any] | None:
+    """A JSON array of op objects (an elle-cli file), by orjson, which keeps the last of duplicated
+    keys: so only where the text holds as many keys as the top-level objects have (no duplicates, no
+    nested objects, no ``":`` in a string); otherwise None."""
     records = _quick_json(joined.encode())
     if records is None or not all(record.__class__ is dict for record in records):
         return None
-    if items is not None and len(records) != len(items):
-        return None
     if _keys_in(joined) != sum(map(len, records)):
-        if items is None:
-            return None
-        records = [_quick_object(item) for item in items]  # each alone: no record read from another line
-        records = [record if record is not None and _keys_in(item) == len(record) else None
-                   for item, record in zip(items, records, strict=True)]
-    return [record if record is None or record.keys() <= _CORE_FIELDS else _json_object(list(record.items()))
-            for record in records]
-
-
-def _quick_object(item: str) -> dict[Any, Any] | None:
-    """One line that the whole text's checks (integers, nesting) have passed, by orjson; None if it
-    is no single object."""
-    try:
-        record = orjson.loads(item)
-    except orjson.JSONDecodeError:
         return None
-    return record if record.__class__ is dict else None
+    return [record if record.keys() <= _CORE_FIELDS else _json_object(list(record.items())) for record in records]
 
 
 def _keys_in(text: str) -> int:

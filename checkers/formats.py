@@ -10,9 +10,9 @@ Speed: the file is read in chunks of whole lines, and the Ops of the common op m
 vectors once bracketed) is rewritten into JSON text in C (``_ednjson.c``: keywords quoted, ``nil``
 to ``null``, separators inserted, maps to ``{"\\u0001": [k, v, ...]}``) and parsed by orjson, or by
 ``json.loads`` where orjson might read it otherwise; each map is built from its marker. JSON Lines
-are checked in C to hold one object a line (``json_lines``) and go to orjson as one array. A chunk the rewrite cannot express (tags, characters, symbols, ratios,
-``##Inf``) is read by the general parser below, an iterative tokenizer that is linear in the input
-and refuses what is not data.
+are checked in C to hold one object a line (``json_lines``) and go to orjson as one array. A chunk
+the rewrite cannot express (tags, characters, symbols, ratios, ``##Inf``) is read by the general
+parser below, an iterative tokenizer that is linear in the input and refuses what is not data.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from checkers.history import FINAL, History, Op, Pair
 from checkers.quantiles import quantiles
 from checkers.registry import CheckOptions, register_checker
 from checkers.result import UNKNOWN, Result, unknown
+from checkers.shapes import ShapeError
 
 __all__ = ["ElementOutcome", "check_set", "check_set_full", "final_reads", "freeze", "set_full_elements"]
 
@@ -168,7 +169,10 @@ def set_full_elements(history: History) -> tuple[list[ElementOutcome], dict[Any,
             elif op.type == "ok" and e in elements and elements[e].known is None:
                 elements[e].known = op
         elif op.f == "read" and op.type == "ok":
-            inv = invocation_of[id(op)]
+            inv = invocation_of.get(id(op))
+            if inv is None:  # only ops without a process can go unpaired in a history that was read
+                raise ShapeError(op, "process", "a read with no invocation (ops without a process pair only one "
+                                 "after another), so when it began is unknown")
             counts: dict[Any, int] = {}
             for v in op.value or ():
                 counts[freeze(v)] = counts.get(freeze(v), 0) + 1

@@ -36,6 +36,10 @@ REFUSED = [
      "{:index 2, :type :ok, :process 1, :f :read, :value 7}\n", "cas-register", 3, "no invocation"),
     ("completion without invocation (list-append)", "h.edn",
      "{:index 0, :type :ok, :process 1, :f :txn, :value [[:r 1 [9]]]}\n", "list-append", 1, "no invocation"),
+    # found by fuzz_bench: set-full crashed on the unpaired read ("internal error: KeyError")
+    ("read without a process nor invocation (set-full)", "h.edn",
+     "{:index 0, :type :invoke, :process 0, :f :read, :value nil}\n{:index 1, :type :ok, :process 0, :f :read, "
+     ":value nil}\n{:index 2, :type :ok, :f :read, :value nil}\n", "set-full", 3, "process: op 2: a read with no"),
     ("bank read value a string", "h.edn",
      "{:index 0, :type :invoke, :process 0, :f :read, :value nil}\n"
      '{:index 1, :type :ok, :process 0, :f :read, :value "100"}\n', "bank", 2, "map of account"),

@@ -302,8 +302,9 @@ def _pair(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryProblem]]:
             slots.append(None)
         elif pending is None:
             problems.append(
-                HistoryProblem(op.index, "unpaired-completion" if process is not None else "no-process",
-                               f"{op.type} of process {process} has no invocation")
+                HistoryProblem(op.index, "unpaired-completion", f"{op.type} of process {process} has no invocation"
+                               if process is not None else f"{op.type} without a process has no invocation (ops "
+                               "without one pair only one after another)", "type" if process is not None else "process")
             )
         else:
             del open_[process]

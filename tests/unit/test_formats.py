@@ -15,13 +15,25 @@ def corpus_files(corpus: Path) -> list[Path]:
     return sorted(p for p in corpus.rglob("*") if p.suffix in (".edn", ".json"))
 
 
+# a parser test of elle-cli's (comments in EDN) whose ops have no process and overlap: a read completes
+# with no invocation left to close, so as a history it is refused, and read only with --lenient
+WITHOUT_PROCESSES = {"comments.edn"}
+
+
 def test_every_corpus_file_parses(corpus):
     files = corpus_files(corpus)
     assert len(files) > 140
     for path in files:
-        history = read_history(path)
+        history = read_history(path, lenient=path.name in WITHOUT_PROCESSES)
         assert len(history) > 0, path
         assert history.stats()["ops"] == len(history), path
+        assert bool(history.warnings) == (path.name in WITHOUT_PROCESSES), path
+
+
+def test_a_completion_without_a_process_nor_an_invocation_is_refused(corpus):
+    """Ignored, it turned invoke read, invoke write 1, ok write 1, ok read 7 (no processes) into true."""
+    with pytest.raises(HistoryFormatError, match=r"comments\.edn:6: process: ok without a process has no invocation"):
+        read_history(corpus / "elle-cli/histories/custom/comments.edn")
 
 
 def test_edn_and_json_versions_of_the_same_history_agree(corpus):
@@ -32,7 +44,7 @@ def test_edn_and_json_versions_of_the_same_history_agree(corpus):
 
 
 def test_comments_and_tuples_and_bare_sequences(corpus):
-    h = read_history(corpus / "elle-cli/histories/custom/comments.edn")
+    h = read_history(corpus / "elle-cli/histories/custom/comments.edn", lenient=True)
     assert h.ops[0].type == "invoke"
     multi = read_history(corpus / "knossos/data/multi-register/good/multi-register.edn")
     assert multi.ops[0].value == [["read", "x", None]]
@@ -125,10 +137,11 @@ def test_edn_jsonl_edn_round_trip_keeps_every_op(tmp_path_factory, generated):
 
 def test_corpus_round_trips_through_jsonl_and_edn(corpus, tmp_path):
     for path in corpus_files(corpus)[:40]:
-        original = read_history(path).ops
+        lenient = path.name in WITHOUT_PROCESSES
+        original = read_history(path, lenient=lenient).ops
         write_history(original, tmp_path / "h.jsonl")
-        write_history(read_history(tmp_path / "h.jsonl").ops, tmp_path / "h.edn")
-        assert read_history(tmp_path / "h.edn").ops == original, path
+        write_history(read_history(tmp_path / "h.jsonl", lenient=lenient).ops, tmp_path / "h.edn")
+        assert read_history(tmp_path / "h.edn", lenient=lenient).ops == original, path
 
 
 def test_jsonl_writer_streams_each_op(tmp_path):

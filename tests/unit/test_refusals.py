@@ -36,10 +36,11 @@ REFUSED = [
      "{:index 2, :type :ok, :process 1, :f :read, :value 7}\n", "cas-register", 3, "no invocation"),
     ("completion without invocation (list-append)", "h.edn",
      "{:index 0, :type :ok, :process 1, :f :txn, :value [[:r 1 [9]]]}\n", "list-append", 1, "no invocation"),
-    # found by fuzz_bench: set-full crashed on the unpaired read ("internal error: KeyError")
-    ("read without a process nor invocation (set-full)", "h.edn",
-     "{:index 0, :type :invoke, :process 0, :f :read, :value nil}\n{:index 1, :type :ok, :process 0, :f :read, "
-     ":value nil}\n{:index 2, :type :ok, :f :read, :value nil}\n", "set-full", 3, "process: op 2: a read with no"),
+    # ignored before: invoke read, invoke write 1, ok write 1, ok read 7, none with a process, was true
+    ("completion without a process nor invocation", "h.edn",
+     "{:index 0, :type :invoke, :f :read, :value nil}\n{:index 1, :type :invoke, :f :write, :value 1}\n"
+     "{:index 2, :type :ok, :f :write, :value 1}\n{:index 3, :type :ok, :f :read, :value 7}\n", "cas-register", 4,
+     "process: ok without a process has no invocation"),
     ("bank read value a string", "h.edn",
      "{:index 0, :type :invoke, :process 0, :f :read, :value nil}\n"
      '{:index 1, :type :ok, :process 0, :f :read, :value "100"}\n', "bank", 2, "map of account"),
@@ -118,6 +119,15 @@ def test_lenient_warns_and_records_the_problem(tmp_path, capsys):
     assert code == 0
     assert "warning" in err and f"{path}:3" in err
     assert json.loads(out)["warnings"] == [f"{path}:3: type: ok of process 5 has no invocation"]
+
+
+def test_lenient_set_full_refuses_a_read_it_cannot_place(tmp_path, capsys):
+    """Found by fuzz_bench: with --lenient, a read with no process nor invocation reached set-full, which
+    said "internal error: KeyError"; it is refused naming its line."""
+    path = write(tmp_path, "h.edn", PAIR_EDN + "{:index 1, :type :ok, :process 0, :f :read, :value nil}\n"
+                 "{:index 2, :type :ok, :f :read, :value nil}\n")
+    code, _, err = run(["check", "-m", "set-full", "--lenient", path], capsys)
+    assert code == 255 and f"{path}:3: process: op 2: a read with no invocation" in err, err
 
 
 def test_deep_edn_is_refused_in_linear_time(tmp_path, capsys):

@@ -285,10 +285,11 @@ def _never_allowed(ok: list[Call], info: list[Call], model: Model) -> Failure | 
             if nxt.__class__ is Inconsistent:
                 continue
             for s in nxt if nxt.__class__ is Choice else (nxt,):
-                if keyf(s) not in states:
+                k = keyf(s)
+                if k not in states:
                     if len(states) == MAX_REACHABLE:
                         return None
-                    states[keyf(s)] = s
+                    states[k] = s
                     todo.append(s)
     tried: set[tuple[Any, Any]] = set()
     for c in ok:
@@ -306,9 +307,8 @@ def _never_allowed(ok: list[Call], info: list[Call], model: Model) -> Failure | 
 
 def _impossible(model: Model, op: Call, states: list[Any], reasons: list[str]) -> Failure:
     described = list(dict.fromkeys(model.describe(s) for s in states))
-    shown = f"{op.f} {show(op.value) if op.value is not None else ''}".rstrip()
     which = "it does not allow" if len(described) == 1 else "none of them allows"
-    text = (f"Op {op.index} (process {op.process}, {shown}) completed, but no order of the history's ops allows "
+    text = (f"Op {op.index} (process {op.process}, {_shown(op)}) completed, but no order of the history's ops allows "
             f"it: whatever they do, in any order, the {model.name} can only be {_or_list(described)}, and "
             f"{which} it ({reasons[0]}).")
     return Failure(op, (), tuple(described), tuple(dict.fromkeys(reasons)), text)
@@ -343,9 +343,13 @@ def _failure(model: Model, op: Call, linearized: list[Call], states: list[Any]) 
     why = (_and_more(list(dict.fromkeys(reasons)), "; ") if len(reasons) == len(described)
            else "every order that takes it leads to a dead end further on")
     text = (f"{where}, the {model.name} can only be {state_text}. Op {op.index} (process {op.process}, "
-            f"{op.f} {show(op.value) if op.value is not None else ''}".rstrip()
-            + f") completed, so it must have taken effect by then, but it cannot: {why}.")
+            f"{_shown(op)}) completed, so it must have taken effect by then, but it cannot: {why}.")
     return Failure(op, tuple(linearized), tuple(described), tuple(dict.fromkeys(reasons)), text)
+
+
+def _shown(op: Call) -> str:
+    """An op as explanations name it: ``read 7``, ``write 1``, or ``read`` when its value is nil."""
+    return f"{op.f} {show(op.value)}" if op.value is not None else f"{op.f}"
 
 
 def _or_list(items: list[str], shown: int = 4) -> str:

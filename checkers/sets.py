@@ -170,7 +170,7 @@ def set_full_elements(history: History) -> tuple[list[ElementOutcome], dict[Any,
                 elements[e].known = op
         elif op.f == "read" and op.type == "ok":
             inv = invocation_of.get(id(op))
-            if inv is None:  # only ops without a process can go unpaired in a history that was read
+            if inv is None:  # a read with no process nor invocation: only in a history read with --lenient
                 raise ShapeError(op, "process", "a read with no invocation (ops without a process pair only one "
                                  "after another), so when it began is unknown")
             counts: dict[Any, int] = {}

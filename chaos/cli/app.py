@@ -55,11 +55,16 @@ LenientOption = Annotated[bool, typer.Option(
     "going back")]
 
 
+LAST_READ: list[History] = []  # the last history read, left to the end of the process (main)
+
+
 def read(path: Path, fmt: str | None, lenient: bool) -> History:
     """read_history, printing a lenient read's warnings."""
+    LAST_READ.clear()
     history = read_history(path, fmt, lenient=lenient)
     for warning in history.warnings:
         typer.echo(f"chaoscert: warning: {warning}", err=True)
+    LAST_READ.append(history)
     return history
 
 

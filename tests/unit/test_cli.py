@@ -104,3 +104,20 @@ def test_help_is_not_cut_at_80_columns_when_piped():
         assert done.returncode == 0, done.stderr
         assert "…" not in done.stdout, command
         assert max(map(len, done.stdout.splitlines())) <= 120
+
+
+def test_check_as_a_process_prints_everything_and_keeps_its_exit_code(tmp_path):
+    """`chaoscert check` ends its process without freeing what it read: output and exit code must survive."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.jsonl"  # a read of a value nobody wrote: invalid
+    bad.write_text('{"type":"invoke","f":"read","process":0}\n{"type":"ok","f":"read","process":0,"value":7}\n')
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"type":"ok","f":"read","process":0,"value":1}\n')
+    for files, code, out, err in (([bad], 1, f"{bad}\tfalse\n", ""),
+                                  ([bad, broken], 255, f"{bad}\tfalse\n", f"chaoscert: {broken}:1: type: ")):
+        done = subprocess.run([sys.executable, "-m", "chaos", "check", "-m", "cas-register", *map(str, files)],
+                              capture_output=True, text=True, timeout=60)
+        assert (done.returncode, done.stdout) == (code, out)
+        assert done.stderr.startswith(err) and done.stderr.count("\n") == (1 if err else 0)

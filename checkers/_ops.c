@@ -9,7 +9,12 @@
  *
  * ``fields`` is (Op, op_types, shared): the Op class (a dataclass with slots: its slots are set
  * directly, as its __init__ would), the dict of op type names to their one string, and the dict
- * of f and process names to their one string. */
+ * of f and process names to their one string.
+ *
+ * txn_unsure(ops, start, functions, read_lists) -> int: for checkers/shapes.py, the first position
+ * at or after ``start`` (len(ops) if none) whose value this fast path cannot pass as a transaction of
+ * [f key value] micro-ops with f in ``functions``: it passes only values built of exact lists and
+ * scalars, a subset of what shapes._txn passes, which decides every op it leaves. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -151,9 +156,79 @@ static PyObject *build_ops(PyObject *module, PyObject *args)
     return Py_BuildValue("(Nn)", ops, i);
 }
 
+static int exact_scalar(PyObject *x)
+{
+    return x == Py_None || PyLong_CheckExact(x) || PyUnicode_CheckExact(x) || PyFloat_CheckExact(x) || PyBool_Check(x);
+}
+
+/* 1 when ``value`` is a transaction of the right shape, 0 when unsure, -1 on an error. */
+static int txn_passes(PyObject *value, int ok, PyObject *functions, int read_lists)
+{
+    if (value == Py_None)
+        return 1;
+    if (!PyList_CheckExact(value))
+        return 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
+        PyObject *mop = PyList_GET_ITEM(value, i);
+        if (!PyList_CheckExact(mop) || PyList_GET_SIZE(mop) != 3)
+            return 0;
+        PyObject *name = PyList_GET_ITEM(mop, 0), *k = PyList_GET_ITEM(mop, 1), *v = PyList_GET_ITEM(mop, 2);
+        if (!PyUnicode_CheckExact(name) || !exact_scalar(k))
+            return 0;
+        int known = PySet_Contains(functions, name);
+        if (known <= 0)
+            return known;
+        if (PyUnicode_CompareWithASCIIString(name, "r") != 0 && PyUnicode_CompareWithASCIIString(name, "read") != 0) {
+            if (!exact_scalar(v))
+                return 0;
+        } else if (ok && read_lists && v != Py_None) {
+            if (!PyList_CheckExact(v))
+                return 0;
+            for (Py_ssize_t j = 0; j < PyList_GET_SIZE(v); j++)
+                if (!exact_scalar(PyList_GET_ITEM(v, j)))
+                    return 0;
+        } else if (ok && !read_lists && !exact_scalar(v)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static PyObject *txn_unsure(PyObject *module, PyObject *args)
+{
+    PyObject *sequence, *functions;
+    Py_ssize_t start;
+    int read_lists;
+    if (!PyArg_ParseTuple(args, "OnO!p", &sequence, &start, &PyFrozenSet_Type, &functions, &read_lists))
+        return NULL;
+    PyObject *ops = PySequence_Fast(sequence, "ops must be a list or tuple");  /* no copy of either */
+    if (ops == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(ops), i = start < 0 ? 0 : start;
+    for (; i < n; i++) {
+        PyObject *op = PySequence_Fast_GET_ITEM(ops, i);
+        PyObject *value = PyObject_GetAttr(op, keys[F_VALUE]);
+        PyObject *type = value ? PyObject_GetAttr(op, keys[F_TYPE]) : NULL;
+        int ok = type ? PyUnicode_Check(type) && PyUnicode_CompareWithASCIIString(type, "ok") == 0 : 0;
+        int passes = type ? txn_passes(value, ok, functions, read_lists) : -1;
+        Py_XDECREF(value);
+        Py_XDECREF(type);
+        if (passes < 0) {
+            Py_DECREF(ops);
+            return NULL;
+        }
+        if (passes == 0)
+            break;
+    }
+    Py_DECREF(ops);
+    return PyLong_FromSsize_t(i < n ? i : n);
+}
+
 static PyMethodDef methods[] = {
     {"build_ops", build_ops, METH_VARARGS,
      "build_ops(records, start, position, (Op, op_types, shared)) -> (ops, stop): Ops for records[start:stop]."},
+    {"txn_unsure", txn_unsure, METH_VARARGS,
+     "txn_unsure(ops, start, functions, read_lists) -> int: the first op from start whose value is not surely a txn."},
     {NULL, NULL, 0, NULL},
 };
 

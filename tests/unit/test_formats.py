@@ -464,3 +464,41 @@ def test_json_lines_out_of_step_with_their_lines_are_refused_at_the_first_bad_li
                     '"f":"read","value":1},{"type":"invoke","process":1,"f":"read","value":null}\n')
     with pytest.raises(HistoryFormatError, match=r"h\.jsonl:2: invalid JSON"):
         read_history(path)
+
+
+_PARTS = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.floats(), st.sampled_from(["r", "append", "w", "read",
+              "write", "x", "ok"]), st.builds(formats.Symbol, st.sampled_from(["r", "append"])),
+              st.dictionaries(st.just("a"), st.integers(0, 1), max_size=1)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.tuples(inner, inner, inner)), max_leaves=12)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["invoke", "ok", "fail", "info", "nemesis"]),
+                          st.sampled_from(["txn", "read", None]), _PARTS), max_size=5),
+       st.sampled_from(["list-append", "rw-register", "multi-register"]))
+@example([("ok", "txn", [["r", 1, [1, [2]]]]), ("ok", "txn", [["r", 1, [1, {"a": 1}]]])], "list-append")
+@example([("ok", "txn", [["r", 1, [1]]]), ("ok", "txn", [["w", [1], 2]]), ("ok", "txn", [["x", 1, 2]])], "rw-register")
+@example([("ok", "txn", [["r", 1, 2, 3]]), ("ok", "txn", [("r", 1, 2)]), ("ok", "txn", ("r", 1, 2))], "list-append")
+def test_transactions_passed_in_c_are_ones_the_shape_rule_passes(ops, model):
+    """The C pass of shapes (``txn_unsure`` in ``_ops.c``) lets through only what the Python rule lets
+    through; the rule decides every op it leaves."""
+    from checkers import shapes
+
+    history = [Op(i, i, typ, 0, f, value) for i, (typ, f, value) in enumerate(ops)]
+    left = {op.index for op in shapes._unsure(history, *shapes._TXNS[model][:2])}
+    rule = shapes.SHAPES[model]
+    for op in history:
+        if op.index not in left:
+            assert rule(op, op.f, op.value) is None, op
+
+
+def test_the_common_transactions_are_passed_in_c():
+    from checkers._ops import txn_unsure
+
+    ok = Op(0, 0, "ok", 1, "txn", [["append", 1, 2], ["r", 1, [1, 2]], ["r", 2, None], ["append", "k", "v"]])
+    invoke = Op(1, 0, "invoke", 1, "txn", [["r", 1, None], ["append", 1, 2.5]])
+    assert txn_unsure([ok, invoke], 0, frozenset({"append", "r"}), True) == 2
+    rw = Op(2, 0, "ok", 1, "txn", [["r", 1, 3], ["w", 1, 4], ["r", 2, None]])
+    assert txn_unsure((rw,), 0, frozenset({"r", "w"}), False) == 1
+    assert txn_unsure([ok, rw, ok], 0, frozenset({"append", "r"}), True) == 1

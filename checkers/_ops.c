@@ -14,7 +14,13 @@
  * txn_unsure(ops, start, functions, read_lists) -> int: for checkers/shapes.py, the first position
  * at or after ``start`` (len(ops) if none) whose value this fast path cannot pass as a transaction of
  * [f key value] micro-ops with f in ``functions``: it passes only values built of exact lists and
- * scalars, a subset of what shapes._txn passes, which decides every op it leaves. */
+ * scalars, a subset of what shapes._txn passes, which decides every op it leaves.
+ *
+ * pair_ops(ops, Op, Pair) -> list[Pair] | None: for checkers/history.py, each invocation paired with
+ * the next completion of its process, in invocation order, as history._pair_naming_problems pairs
+ * them; None when that would find any problem (an unpaired completion, a double invocation, an
+ * invocation after a crash, time going backwards in a process, a client invocation never
+ * completed), an op has no process or is not exactly an Op: it then pairs them and names the problems. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -224,9 +230,134 @@ static PyObject *txn_unsure(PyObject *module, PyObject *args)
     return PyLong_FromSsize_t(i < n ? i : n);
 }
 
+static int is_client(PyObject *process)
+{
+    return PyLong_Check(process) && !PyBool_Check(process);  /* history.is_client_process, None aside */
+}
+
+typedef struct {
+    PyObject *last_time;  /* of its last op (borrowed: the ops hold it) */
+    Py_ssize_t pending;   /* the slot of its open invocation, or -1 */
+    int pending_client;   /* whether that invocation's process is a client's */
+    int crashed;
+} Process;
+
+/* -1, 0 or 1 as a < b, or -2 on an error (times are ints). */
+static int time_before(PyObject *a, PyObject *b)
+{
+    int overflow_a = 1, overflow_b = 1;
+    long long x = PyLong_CheckExact(a) ? PyLong_AsLongLongAndOverflow(a, &overflow_a) : 0;
+    long long y = PyLong_CheckExact(b) ? PyLong_AsLongLongAndOverflow(b, &overflow_b) : 0;
+    if (!overflow_a && !overflow_b)
+        return x < y;
+    int less = PyObject_RichCompareBool(a, b, Py_LT);
+    return less < 0 ? -2 : less;
+}
+
+static int set_pair(PyObject *slots, Py_ssize_t at, PyTypeObject *pair_type, PyObject *complete)
+{
+    PyObject *pair = pair_type->tp_alloc(pair_type, 2);
+    if (pair == NULL)
+        return -1;
+    PyTuple_SET_ITEM(pair, 0, Py_NewRef(PyList_GET_ITEM(slots, at)));  /* the invocation held its slot */
+    PyTuple_SET_ITEM(pair, 1, Py_NewRef(complete));
+    return PyList_SetItem(slots, at, pair);  /* steals pair */
+}
+
+/* Pairs ops into slots (the list pair_ops returns). 1 when done, 0 when something is amiss, -1 on an error. */
+static int pair_into(PyObject *ops, PyTypeObject *op_type, const Py_ssize_t *offsets, PyTypeObject *pair_type,
+                     PyObject *slots)
+{
+    PyObject *numbers = PyDict_New();  /* process -> its number in `processes` */
+    Py_ssize_t count = 0, room = 64;
+    Process *processes = PyMem_Malloc(room * sizeof(Process));
+    int status = numbers && processes ? 1 : -1;
+    for (Py_ssize_t i = 0; status == 1 && i < PySequence_Fast_GET_SIZE(ops); i++) {
+        PyObject *op = PySequence_Fast_GET_ITEM(ops, i);
+        if (!Py_IS_TYPE(op, op_type)) {
+            status = 0;
+            break;
+        }
+        PyObject *process = *(PyObject **)((char *)op + offsets[F_PROCESS]);  /* borrowed, as the op holds them */
+        PyObject *time = *(PyObject **)((char *)op + offsets[F_TIME]);
+        PyObject *type = *(PyObject **)((char *)op + offsets[F_TYPE]);
+        if (process == NULL || time == NULL || type == NULL || process == Py_None || !PyUnicode_Check(type)) {
+            status = 0;
+            break;
+        }
+        PyObject *number = PyDict_GetItemWithError(numbers, process);
+        Py_ssize_t n = number ? PyLong_AsSsize_t(number) : count;
+        if (number == NULL) {
+            PyObject *next = PyErr_Occurred() ? NULL : PyLong_FromSsize_t(count);
+            if (count == room) {
+                Process *grown = PyMem_Realloc(processes, 2 * room * sizeof(Process));
+                processes = grown ? grown : processes;
+                room = grown ? 2 * room : room;
+            }
+            if (next == NULL || count == room || PyDict_SetItem(numbers, process, next) < 0) {
+                Py_XDECREF(next);
+                status = -1;
+                break;
+            }
+            Py_DECREF(next);
+            processes[count++] = (Process){NULL, -1, 0, 0};
+        }
+        Process *p = &processes[n];
+        int client = is_client(process);  /* of this op: processes 1 and True are one key, only one a client */
+        int before = p->last_time ? time_before(time, p->last_time) : 0;
+        p->last_time = time;
+        if (before != 0) {
+            status = before == 1 ? 0 : -1;  /* time going backwards: a problem to name */
+        } else if (client ? PyUnicode_CompareWithASCIIString(type, "invoke") == 0 : p->pending < 0) {
+            if (p->pending >= 0 || (client && p->crashed))
+                status = 0;  /* a double invocation, an invocation after a crash */
+            else if (PyList_Append(slots, op) < 0)  /* the invocation holds its slot until its completion */
+                status = -1;
+            else
+                *p = (Process){time, PyList_GET_SIZE(slots) - 1, client, p->crashed};
+        } else if (p->pending < 0) {
+            status = 0;  /* a completion without its invocation */
+        } else {
+            status = set_pair(slots, p->pending, pair_type, op) < 0 ? -1 : 1;
+            p->pending = -1;
+            p->crashed |= PyUnicode_CompareWithASCIIString(type, "info") == 0;
+        }
+    }
+    for (Py_ssize_t n = 0; status == 1 && n < count; n++) {  /* open at the end */
+        if (processes[n].pending >= 0)
+            status = processes[n].pending_client ? 0 : set_pair(slots, processes[n].pending, pair_type, Py_None) < 0 ? -1 : 1;
+    }
+    Py_XDECREF(numbers);
+    PyMem_Free(processes);
+    return status;
+}
+
+static PyObject *pair_ops(PyObject *module, PyObject *args)
+{
+    PyObject *sequence, *op_class, *pair_class;
+    if (!PyArg_ParseTuple(args, "OO!O!", &sequence, &PyType_Type, &op_class, &PyType_Type, &pair_class))
+        return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)pair_class, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "Pair must be a tuple type");
+        return NULL;
+    }
+    Py_ssize_t offsets[N_SLOTS];
+    if (slot_offsets((PyTypeObject *)op_class, offsets) < 0)
+        return NULL;
+    PyObject *ops = PySequence_Fast(sequence, "ops must be a list or tuple");
+    PyObject *slots = ops ? PyList_New(0) : NULL;
+    int status = slots ? pair_into(ops, (PyTypeObject *)op_class, offsets, (PyTypeObject *)pair_class, slots) : -1;
+    Py_XDECREF(ops);
+    if (status != 1)
+        Py_XDECREF(slots);
+    return status == 1 ? slots : status == 0 ? Py_NewRef(Py_None) : NULL;
+}
+
 static PyMethodDef methods[] = {
     {"build_ops", build_ops, METH_VARARGS,
      "build_ops(records, start, position, (Op, op_types, shared)) -> (ops, stop): Ops for records[start:stop]."},
+    {"pair_ops", pair_ops, METH_VARARGS,
+     "pair_ops(ops, Op, Pair) -> list[Pair] | None: invocations paired with completions, None if anything is amiss."},
     {"txn_unsure", txn_unsure, METH_VARARGS,
      "txn_unsure(ops, start, functions, read_lists) -> int: the first op from start whose value is not surely a txn."},
     {NULL, NULL, 0, NULL},

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from checkers._ops import pair_ops
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -263,6 +265,13 @@ class History:
 
 
 def _pair(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryProblem]]:
+    """Pair each invocation with the next completion of the same process, and note what is wrong on the
+    way: in C (``_ops.c``) when nothing is, else by :func:`_pair_naming_problems`."""
+    pairs = pair_ops(ops, Op, Pair)
+    return (pairs, []) if pairs is not None else _pair_naming_problems(ops)
+
+
+def _pair_naming_problems(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryProblem]]:
     """Pair each invocation with the next completion of the same process, and note what is wrong on the
     way (an unpaired completion, a double invocation, time going backwards within a process...).
 

@@ -1,3 +1,6 @@
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from checkers.history import History
 from tests.helpers import fail, history, info, invoke, ok
 
@@ -54,3 +57,36 @@ def test_stats_counts():
     assert s["by-type"] == {"invoke": 2, "ok": 1, "fail": 1}
     assert s["by-f"] == {"read": {"ok": 1}, "write": {"fail": 1}}
     assert isinstance(h, History)
+
+
+_PROCESSES = [0, 1, 2, True, 1.0, "nemesis", None, 2**70]
+_OPS = st.lists(st.tuples(st.sampled_from(_PROCESSES), st.sampled_from(["invoke", "ok", "fail", "info"]),
+                          st.one_of(st.integers(0, 5), st.just(2**70))), max_size=12)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_OPS)
+@example([(0, "invoke", 0), (0, "invoke", 1), (0, "ok", 2)])  # double invocation
+@example([(0, "ok", 0)])  # a completion without its invocation
+@example([(0, "invoke", 0), (0, "info", 1), (0, "invoke", 2), (0, "ok", 3)])  # invoked after a crash
+@example([(0, "invoke", 5), (0, "ok", 4)])  # time going backwards
+@example([(0, "invoke", 2**70), (0, "ok", 5)])
+@example([("nemesis", "info", 0), (0, "invoke", 1), (0, "ok", 2), ("nemesis", "info", 3), ("nemesis", "info", 4)])
+@example([(0, "invoke", 0)])  # never completed
+@example([(1, "invoke", 0), (True, "ok", 1), (1.0, "ok", 2)])  # one key, one client
+def test_pairing_in_c_is_the_pairing_in_python_when_it_finds_no_problem(ops):
+    """pair_ops (``_ops.c``) pairs exactly as _pair_naming_problems does, the same Op objects in the same
+    Pairs, or leaves the history to it; it leaves only histories with a problem or an op without a process."""
+    from checkers._ops import pair_ops
+
+    from checkers.history import Op, Pair, _pair_naming_problems
+
+    history = [Op(i, time, typ, process, "read") for i, (process, typ, time) in enumerate(ops)]
+    quick = pair_ops(history, Op, Pair)
+    pairs, problems = _pair_naming_problems(history)
+    if quick is None:
+        assert problems or any(op.process is None for op in history)
+    else:
+        assert not problems and len(quick) == len(pairs)
+        for q, p in zip(quick, pairs, strict=True):
+            assert type(q) is Pair and q.invoke is p.invoke and q.complete is p.complete

@@ -366,15 +366,17 @@ def _json_array(text: str, hook: Callable[[list[tuple[str, Any]]], Any]) -> list
         sys.setrecursionlimit(limit)
 
 
-def _quick_json(data: bytes) -> list[Any] | None:
+def _quick_json(data: bytes, written_by_c: bool = False) -> list[Any] | None:
     """``data`` (a JSON array) read by orjson, which is about twice as fast as json; None where
     orjson might read it otherwise than :func:`_json_array` does or refuses it (json decides then):
     an integer of 20 digits or more or a negative one of 19 (orjson makes them floats), nesting
-    deeper than MAX_DEPTH (orjson allows 1,024), ``NaN``, control characters, lone surrogates."""
+    deeper than MAX_DEPTH (orjson allows 1,024), ``NaN``, control characters, lone surrogates.
+    ``written_by_c``: ``data`` comes from edn_as_json or json_lines, which refuse forms nested past
+    MAX_DEPTH, so its nesting (at most 2 * MAX_DEPTH + 1, maps being two levels) needs no count."""
     digits = data.translate(_DIGIT_CLASS)
     if b"00000000000000000000" in digits or b"-0000000000000000000" in digits:
         return None
-    if not 0 <= json_depth(data) <= MAX_DEPTH:
+    if not written_by_c and not 0 <= json_depth(data) <= MAX_DEPTH:
         return None
     try:
         return orjson.loads(data)
@@ -400,7 +402,7 @@ def _fast_forms(text: str) -> tuple[list[Any], list[int]] | None:
         return None
     data, keys, marked, starts = converted
     if marked is not None:  # the op maps as JSON objects: fine unless a key was duplicated
-        forms = _quick_json(data)
+        forms = _quick_json(data, written_by_c=True)
         if forms is not None and sum(map(len, forms)) == keys:  # entries of the maps, items of the vectors
             try:
                 for n in marked:
@@ -737,7 +739,7 @@ def _jsonl_chunk(text: str, line0: int, path: str | Path) -> Batch:
     split = json_lines(text)
     if split is not None:
         data, starts, keys, nested = split
-        records = _quick_json(data)
+        records = _quick_json(data, written_by_c=True)
         if records is not None and sum(map(len, records)) == keys:  # no key duplicated (orjson keeps the last)
             records = [record if record.keys() <= _CORE_FIELDS else _json_object(list(record.items()))
                        for record in records]

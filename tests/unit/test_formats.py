@@ -502,3 +502,25 @@ def test_the_common_transactions_are_passed_in_c():
     rw = Op(2, 0, "ok", 1, "txn", [["r", 1, 3], ["w", 1, 4], ["r", 2, None]])
     assert txn_unsure((rw,), 0, frozenset({"r", "w"}), False) == 1
     assert txn_unsure([ok, rw, ok], 0, frozenset({"append", "r"}), True) == 1
+
+
+@pytest.mark.parametrize("depth", [99, 100])
+def test_nesting_up_to_max_depth_is_read_as_the_general_parsers_read_it(tmp_path, depth):
+    """The C producers refuse nesting past MAX_DEPTH, so orjson reads their output uncounted (maps are two
+    JSON levels there): at the limit, with maps and vectors, it reads what parse_edn and json read; EDN one
+    level past it is refused."""
+    inner = depth - 1  # the op map is the first level
+    value = "".join("[" if i % 2 else "{:a " for i in range(inner)) + "1" + "".join(
+        "]" if i % 2 else "}" for i in reversed(range(inner)))
+    text = "{:type :invoke, :process 0, :f :write, :value " + value + "}"
+    forms, lines = formats._fast_forms(text)
+    assert forms == [form for _, form in formats.parse_edn(text)] and lines == [0]
+    jsonl = '{"type":"invoke","process":0,"f":"write","value":' + "[" * inner + "1" + "]" * inner + "}"
+    assert formats._jsonl_chunk(jsonl, 1, "h.jsonl") == ([1], [json.loads(jsonl)])
+    path = tmp_path / "h.edn"
+    path.write_text(text.replace(":value ", ":value [")[:-1] + "]}\n")
+    if depth == 100:
+        with pytest.raises(HistoryFormatError, match="nested deeper than 100 levels"):
+            read_history(path)
+    else:
+        assert read_history(path).ops[0].value == [forms[0]["value"]]

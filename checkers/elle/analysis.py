@@ -39,6 +39,9 @@ def garbage_and_aborted(txns: Txns, reads: Iterable[tuple[int, Any, Any, int, It
     ``reads`` yields (txn, key, value read, mop index, the values it shows).
     """
     garbage, aborted = [], []
+    reads = list(reads)
+    if not reads:  # as in a list-append history whose reads are all clean prefixes: no index to build
+        return garbage, aborted
     written: dict[Any, set[Any]] = defaultdict(set)  # key -> every element some txn wrote
     failed: dict[Any, set[Any]] = defaultdict(set)  # key -> elements only failed txns wrote
     for (k, e), w in writer.items():

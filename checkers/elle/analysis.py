@@ -33,28 +33,26 @@ class Analysis:
 
 
 def garbage_and_aborted(txns: Txns, reads: Iterable[tuple[int, Any, Any, int, Iterable[Any]]],
-                        writer: dict[tuple[Any, Any], int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+                        writer: dict[Any, dict[Any, int]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """garbage-read: a read of a value no txn wrote; G1a: a read of a value only a failed txn wrote.
 
-    ``reads`` yields (txn, key, value read, mop index, the values it shows).
+    ``reads`` yields (txn, key, value read, mop index, the values it shows); ``writer`` maps a key and
+    a value to the txn that wrote it.
     """
     garbage, aborted = [], []
     reads = list(reads)
     if not reads:  # as in a list-append history whose reads are all clean prefixes: no index to build
         return garbage, aborted
-    written: dict[Any, set[Any]] = defaultdict(set)  # key -> every element some txn wrote
-    failed: dict[Any, set[Any]] = defaultdict(set)  # key -> elements only failed txns wrote
-    for (k, e), w in writer.items():
-        written[k].add(e)
-        if txns.typ[w] == "fail":
-            failed[k].add(e)
-    nothing: set[Any] = set()
+    failed = {k: {e for e, w in by_value.items() if txns.typ[w] == "fail"} for k, by_value in writer.items()}
+    unwritten: dict[Any, int] = {}
+    none_failed: frozenset[Any] = frozenset()
     for t, k, _, i, shown in reads:
         shown = shown if isinstance(shown, (list, tuple)) else list(shown)
-        if written.get(k, nothing).issuperset(shown) and failed.get(k, nothing).isdisjoint(shown):
+        by_value = writer.get(k, unwritten)
+        if by_value.keys() >= set(shown) and failed.get(k, none_failed).isdisjoint(shown):
             continue  # set operations in C; the loop below only for the reads with something to report
         for e in shown:
-            w = writer.get((k, e))
+            w = by_value.get(e)
             if w is None:
                 garbage.append({"op": txns.ops[t].to_dict(), "mop": txns.mops[t][i], "element": e})
             elif txns.typ[w] == "fail":

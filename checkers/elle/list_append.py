@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import compress, count
 from operator import itemgetter
 from typing import Any
 
@@ -34,26 +35,32 @@ class DuplicateAppends(ValueError):
 
 Read = tuple[int, Any, list[Any], int]  # an ok read: (txn, key, list read, mop index)
 _NOTHING: list[Any] = []  # the list a nil read saw (shared, never changed)
+_NO_ONE: dict[Any, Any] = {}  # no element of a key (shared, never changed)
 _key = itemgetter(1)
 
 
+# Maps are by key, then by element: a lookup by a (key, element) tuple hashes and compares the tuple,
+# which took 7 times as long.
 @dataclass(frozen=True)
 class _Index:
-    writer: dict[tuple[Any, Any], int]  # (key, element) -> txn that appended it, failed ones included
+    writer: dict[Any, dict[Any, int]]  # key -> element -> txn that appended it, failed ones included
     order: dict[Any, list[Any]]  # key -> version order (distinct elements of the longest read)
-    pos: dict[tuple[Any, Any], int]  # (key, element) -> position in order
+    pos: dict[Any, dict[Any, int]]  # key -> element -> position in order
     witness: dict[Any, int]  # key -> txn whose read gave the order
     reads: list[Read]  # ok reads
-    readers: dict[tuple[Any, Any], list[int]]  # (key, last element read or INIT) -> txns that read it
+    readers: dict[Any, dict[Any, list[int]]]  # key -> last element read (or INIT) -> txns that read it
     repeated: list[int]  # txns touching a key twice: the only ones with internal, G1b or lost-update cases
-    failed_keys: set[Any]  # keys a failed txn appended to: the only ones with dirty updates
+    failed_keys: set[Any]  # keys whose order has an element a failed txn appended: the only ones with dirty updates
+    writers: dict[Any, list[int | None]]  # key -> the writer of each element of its order (None: nobody's)
+    failed: set[int]  # failed txns
+    unread_keys: set[Any]  # keys with an append by an ok or info txn that no read saw
 
 
 def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
-    writer: dict[tuple[Any, Any], int] = {}
+    writer: dict[Any, dict[Any, int]] = defaultdict(dict)
     appends: list[tuple[int, Any, Any]] = []  # appends by ok and info txns
     reads: list[Read] = []
-    readers: dict[tuple[Any, Any], list[int]] = defaultdict(list)
+    readers: dict[Any, dict[Any, list[int]]] = defaultdict(lambda: defaultdict(list))
     repeated: list[int] = []
     failed_keys: set[Any] = set()
     for t, (typ, mops) in enumerate(zip(txns.typ, txns.mops, strict=True)):
@@ -61,18 +68,18 @@ def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
             repeated.append(t)
         for i, (f, k, v) in enumerate(mops):
             if f == "append":
-                kv = (k, v)
-                if kv in writer:
+                wk = writer[k]
+                if v in wk:
                     raise DuplicateAppends(f"value {v!r} appended to key {k!r} more than once "
-                                           f"(ops {txns.ops[writer[kv]].index} and {txns.ops[t].index})")
-                writer[kv] = t
+                                           f"(ops {txns.ops[wk[v]].index} and {txns.ops[t].index})")
+                wk[v] = t
                 if typ != "fail":
                     appends.append((t, k, v))
                 else:
                     failed_keys.add(k)
             elif typ == "ok":
                 reads.append((t, k, v or _NOTHING, i))
-                readers[(k, v[-1] if v else INIT)].append(t)
+                readers[k][v[-1] if v else INIT].append(t)
     longest: dict[Any, list[Any]] = {}
     witness: dict[Any, int] = {}
     for t, k, lst, _ in reads:
@@ -84,24 +91,33 @@ def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
             if per_key[k] == 1 and k not in longest:  # an unread key with one append: its order is that append
                 longest[k], witness[k] = [v], t
     order = {k: list(dict.fromkeys(lst)) for k, lst in longest.items()}
-    pos = {(k, v): i for k, vs in order.items() for i, v in enumerate(vs)}
-    return _Index(writer, order, pos, witness, reads, readers, repeated, failed_keys), appends
+    pos = {k: dict(zip(vs, range(len(vs)), strict=True)) for k, vs in order.items()}
+    writers = {k: list(map(writer.get(k, _NO_ONE).get, vs)) for k, vs in order.items()}
+    failed = set(compress(count(), map("fail".__eq__, txns.typ)))
+    unread_keys = {k for k, c in per_key.items() if c > _appended_in_order(writers.get(k, ()), failed)}
+    failed_keys = {k for k in failed_keys if k in writers and not failed.isdisjoint(writers[k])}
+    return _Index(dict(writer), order, pos, witness, reads, {k: dict(r) for k, r in readers.items()}, repeated,
+                  failed_keys, writers, failed, unread_keys), appends
+
+
+def _appended_in_order(writers: list[int | None], failed: set[int]) -> int:
+    """How many elements of a key's order were appended by a txn that did not fail (one txn may append several)."""
+    return len(writers) - writers.count(None) - sum(map(failed.__contains__, writers))
 
 
 def _suspect_reads(txns: Txns, idx: _Index) -> list[Read]:
     """The reads that may show duplicates, garbage, aborted elements or an incompatible order: all but
     those equal to a prefix of their key's version order when each element of that order was appended
     by a txn that did not fail. Most reads are such prefixes, which one comparison clears."""
-    typ, writer, order = txns.typ, idx.writer, idx.order
-    clean = {k for k, vs in order.items()
-             if all((w := writer.get((k, v))) is not None and typ[w] != "fail" for v in vs)}
+    order, failed = idx.order, idx.failed
+    clean = {k for k, ws in idx.writers.items() if None not in ws and failed.isdisjoint(ws)}
     return [r for r in idx.reads if not (r[1] in clean and order[r[1]][: len(r[2])] == r[2])]
 
 
 def _previous(idx: _Index, k: Any, v: Any) -> Any:
     """The element appended just before ``v`` (INIT for the first); for an unread append, the last read one."""
     order = idx.order.get(k, ())
-    p = idx.pos.get((k, v))
+    p = idx.pos.get(k, _NO_ONE).get(v)
     if p is None:
         return order[-1] if order else INIT
     return order[p - 1] if p else INIT
@@ -139,7 +155,7 @@ def _intermediate_reads(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
                 last[k] = v
     found: list[tuple[int, int, int]] = []  # (reader, its mop, writer)
     for (k, v), w in intermediate.items():
-        for t in dict.fromkeys(idx.readers.get((k, v), ())):
+        for t in dict.fromkeys(idx.readers.get(k, _NO_ONE).get(v, ())):
             if t != w:
                 found += [(t, i, w) for i, (f, k2, got) in enumerate(txns.mops[t])
                           if f == "r" and k2 == k and got and got[-1] == v]
@@ -191,9 +207,9 @@ def _dirty_updates(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
     for k, vs in idx.order.items():
         if k not in idx.failed_keys:
             continue
+        ws = idx.writers[k]
         t1_type, t1, span = "ok", None, []
-        for v in vs:
-            w = idx.writer.get((k, v))
+        for v, w in zip(vs, ws, strict=True):
             if w is None:
                 continue
             t2_type = txns.typ[w]
@@ -209,26 +225,35 @@ def _dirty_updates(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- edges
 
 def _edges(txns: Txns, idx: _Index, appends: list[tuple[int, Any, Any]]) -> list:
-    typ, writer, readers = txns.typ, idx.writer, idx.readers
+    typ, writer, readers, failed = txns.typ, idx.writer, idx.readers, idx.failed
     wr_s, wr_d = [], []
     for t, k, lst, _ in idx.reads:
         if lst:
-            w = writer.get((k, lst[-1]))
+            w = writer.get(k, _NO_ONE).get(lst[-1])
             if w is not None and typ[w] != "fail":
                 wr_s.append(w)
                 wr_d.append(t)
     ww_s, ww_d, rw_s, rw_d = [], [], [], []
-    for t, k, v in appends:
-        prev = _previous(idx, k, v)
-        if prev is not INIT:
-            w = writer.get((k, prev))
-            if w is not None and typ[w] != "fail":
-                ww_s.append(w)
-                ww_d.append(t)
-        rs = readers.get((k, prev))
+
+    def follows(t: int, k: Any, prev: Any, w: int | None) -> None:
+        """Txn ``t`` appended to ``k`` right after ``prev`` (appended by ``w``; INIT: first)."""
+        if w is not None and w not in failed:
+            ww_s.append(w)
+            ww_d.append(t)
+        rs = readers.get(k, _NO_ONE).get(prev)
         if rs:
             rw_s.extend(rs)
             rw_d.extend([t] * len(rs))
+
+    for k, vs in idx.order.items():  # the appends in the version order, along it
+        ws = idx.writers[k]
+        for i, t in enumerate(ws):
+            if t is not None and t not in failed:
+                follows(t, k, vs[i - 1] if i else INIT, ws[i - 1] if i else None)
+    for t, k, v in appends:  # the appends no read saw: after every element read
+        if k in idx.unread_keys and v not in idx.pos.get(k, _NO_ONE):
+            vs = idx.order.get(k)
+            follows(t, k, vs[-1] if vs else INIT, idx.writers[k][-1] if vs else None)
     return [edges(ww_s, ww_d, WW), edges(wr_s, wr_d, WR), edges(rw_s, rw_d, RW)]
 
 
@@ -243,14 +268,14 @@ class _Explainer:
         idx, mops = self.idx, self.txns.mops
         if kind == WR:
             for f, k, v in mops[b]:
-                if f == "r" and v and idx.writer.get((k, v[-1])) == a:
+                if f == "r" and v and idx.writer.get(k, _NO_ONE).get(v[-1]) == a:
                     return {"type": "wr", "key": k, "value": v[-1], "read": list(v)}
         for f, k, v in mops[b]:
             if f != "append":
                 continue
             prev = _previous(idx, k, v)
             witness = self._witness(k, prev, v)
-            if kind == WW and prev is not INIT and idx.writer.get((k, prev)) == a:
+            if kind == WW and prev is not INIT and idx.writer.get(k, _NO_ONE).get(prev) == a:
                 return {"type": "ww", "key": k, "value": prev, "value'": v, **witness}
             if kind == RW:
                 for g, k2, got in mops[a]:
@@ -261,10 +286,10 @@ class _Explainer:
 
     def _witness(self, k: Any, prev: Any, v: Any) -> dict[str, Any]:
         """Which read shows ``v`` right after ``prev`` (the one that gave the version order)."""
-        if (k, v) not in self.idx.pos or k not in self.idx.witness:
+        if v not in self.idx.pos.get(k, _NO_ONE) or k not in self.idx.witness:
             return {"unread": True}
         order = self.idx.order[k]
-        p = self.idx.pos[(k, v)]
+        p = self.idx.pos[k][v]
         return {"witness": self.idx.witness[k], "witness-read": list(order[max(0, p - 1): p + 1]),
                 "witness-from-start": p <= 1}
 

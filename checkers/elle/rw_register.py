@@ -59,7 +59,7 @@ class _Explainer:
 
 def analyze(txns: Txns, options: CheckOptions) -> Analysis:
     """Non-cycle anomalies, data edges and an explainer for an rw-register history."""
-    writer: dict[tuple[Any, Any], int] = {}
+    writer: dict[Any, dict[Any, int]] = defaultdict(dict)  # key -> value -> txn that wrote it
     intermediate: dict[tuple[Any, Any], int] = {}
     ext_reads: list[tuple[int, Any, Any, int]] = []
     internal: list[dict[str, Any]] = []
@@ -67,11 +67,12 @@ def analyze(txns: Txns, options: CheckOptions) -> Analysis:
         state: dict[Any, Any] = {}
         for i, (f, k, v) in enumerate(mops):
             if f == "w":
-                if (k, v) in writer:
+                wk = writer[k]
+                if v in wk:
                     raise ValueError(f"value {v!r} written to key {k!r} more than once "
-                                     f"(ops {txns.ops[writer[(k, v)]].index} and {txns.ops[t].index})")
-                writer[(k, v)] = t
-                if k in state and (k, state[k]) in writer and writer[(k, state[k])] == t:
+                                     f"(ops {txns.ops[wk[v]].index} and {txns.ops[t].index})")
+                wk[v] = t
+                if k in state and wk.get(state[k]) == t:
                     intermediate[(k, state[k])] = t
                 state[k] = v
             elif typ == "ok":
@@ -95,7 +96,7 @@ def analyze(txns: Txns, options: CheckOptions) -> Analysis:
                 readers[kv].append(t)
     wr_s, wr_d = [], []
     for t, k, v, _ in ext_reads:
-        w = writer.get((k, v))
+        w = writer.get(k, {}).get(v)
         if v is not None and w is not None and txns.typ[w] != "fail":
             wr_s.append(w)
             wr_d.append(t)

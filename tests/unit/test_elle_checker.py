@@ -446,9 +446,11 @@ _TXN = st.tuples(st.lists(_MOP_TEXT, min_size=1, max_size=3).map("".join).filter
 @example([("ax1", "fail"), ("rx1", "ok"), ("rx1", "ok")])  # G1a, read twice
 @example([("ax1ax2", "ok"), ("rx1", "ok")])  # G1b
 @example([("rxax1", "ok"), ("rxax2", "ok")])  # a lost update
+@example([("ax1ax2", "fail"), ("rx12ay1", "ok"), ("ax3ry", "ok")])  # an unread append, two by one failed txn
 def test_the_analysis_shortcuts_hide_no_anomaly(specs: list[tuple[str, str]]) -> None:
     """The shortcuts change no result: the same histories checked with every read examined, every txn
-    taken as touching a key twice and every key as one a failed txn appended to give the same anomalies."""
+    taken as touching a key twice, every key as one a failed txn appended to and every key as one with an
+    unread append give the same anomalies."""
     from dataclasses import replace
 
     from checkers.elle import list_append
@@ -463,7 +465,8 @@ def test_the_analysis_shortcuts_hide_no_anomaly(specs: list[tuple[str, str]]) ->
 
     def index_without_shortcuts(txns):  # type: ignore[no-untyped-def]
         idx, appends = index(txns)
-        return replace(idx, repeated=list(range(len(txns))), failed_keys=set(idx.order)), appends
+        return replace(idx, repeated=list(range(len(txns))), failed_keys=set(idx.order),
+                       unread_keys=set(idx.writer)), appends
 
     list_append._index, list_append._suspect_reads = index_without_shortcuts, lambda txns, idx: idx.reads
     try:

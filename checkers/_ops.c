@@ -1,11 +1,16 @@
-/* Op objects from op maps, for checkers/formats.py: the per-op work of reading a history, in C.
+/* The per-op work of reading and checking a history, in C: Op objects from op maps (formats.py),
+ * pairing them (history.py), the shapes of transactions (shapes.py).
  *
- * build_ops(records, start, position, fields) -> (ops, stop): Ops for records[start:stop], where
+ * build_ops(records, start, position, fields, atoms) -> (ops, stop): Ops for records[start:stop], where
  * stop is the first record this fast path leaves to formats.op_from_mapping (len(records) if none):
  * one that is not a dict, or has a field that is missing where it is needed or of another class than
  * the common one. op_from_mapping then builds it or refuses it with its message. For every record it
  * takes, the Op is the one op_from_mapping would build: the same validation, the same shared strings
  * (``shared``), and in ``extra`` the other fields (keys made str), when the record has more than three.
+ * In a value that is a list, the strs and ints of the list and of the lists in it (a transaction's
+ * micro-op names and keys) become one object per distinct atom, kept in ``atoms`` (one dict per
+ * history): a 100k-txn history held 500k copies of "append" and "r"; a deeper list (a read's) is
+ * left as it is.
  *
  * ``fields`` is (Op, op_types, shared): the Op class (a dataclass with slots: its slots are set
  * directly, as its __init__ would), the dict of op type names to their one string, and the dict
@@ -54,8 +59,26 @@ static PyObject *shared_name(PyObject *shared, PyObject *name)
 }
 
 /* The Op for one record, or NULL without an error set when the record is left to Python. */
+/* The strs and ints of ``list`` (and of its lists, while depth > 1) made the ones in ``atoms``. */
+static int share_atoms(PyObject *list, PyObject *atoms, int depth)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+        PyObject *x = PyList_GET_ITEM(list, i);
+        if (PyUnicode_CheckExact(x) || PyLong_CheckExact(x)) {
+            PyObject *one = PyDict_SetDefault(atoms, x, x);  /* borrowed */
+            if (one == NULL)
+                return -1;
+            if (one != x && Py_IS_TYPE(one, Py_TYPE(x)))
+                PyList_SetItem(list, i, Py_NewRef(one));  /* drops x */
+        } else if (depth > 1 && PyList_CheckExact(x) && share_atoms(x, atoms, depth - 1) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static PyObject *build_one(PyObject *record, Py_ssize_t position, PyTypeObject *op_type, const Py_ssize_t *offsets,
-                           PyObject *op_types, PyObject *shared)
+                           PyObject *op_types, PyObject *shared, PyObject *atoms)
 {
     if (!PyDict_CheckExact(record))
         return NULL;
@@ -107,6 +130,8 @@ static PyObject *build_one(PyObject *record, Py_ssize_t position, PyTypeObject *
             Py_XDECREF(name);
         }
     }
+    if (extra != NULL && v[F_VALUE] != NULL && PyList_CheckExact(v[F_VALUE]) && share_atoms(v[F_VALUE], atoms, 2) < 0)
+        Py_CLEAR(extra);
     PyObject *op = (index && time && extra) ? op_type->tp_alloc(op_type, 0) : NULL;
     if (op == NULL) {
         Py_XDECREF(index);
@@ -125,10 +150,10 @@ static PyObject *build_one(PyObject *record, Py_ssize_t position, PyTypeObject *
 
 static PyObject *build_ops(PyObject *module, PyObject *args)
 {
-    PyObject *records, *op_class, *op_types, *shared;
+    PyObject *records, *op_class, *op_types, *shared, *atoms;
     Py_ssize_t start, position;
-    if (!PyArg_ParseTuple(args, "O!nn(O!O!O!)", &PyList_Type, &records, &start, &position, &PyType_Type, &op_class,
-                          &PyDict_Type, &op_types, &PyDict_Type, &shared))
+    if (!PyArg_ParseTuple(args, "O!nn(O!O!O!)O!", &PyList_Type, &records, &start, &position, &PyType_Type, &op_class,
+                          &PyDict_Type, &op_types, &PyDict_Type, &shared, &PyDict_Type, &atoms))
         return NULL;
     PyTypeObject *op_type = (PyTypeObject *)op_class;
     Py_ssize_t offsets[N_SLOTS];
@@ -144,7 +169,8 @@ static PyObject *build_ops(PyObject *module, PyObject *args)
         return NULL;
     Py_ssize_t i = start;
     for (; i < n; i++) {
-        PyObject *op = build_one(PyList_GET_ITEM(records, i), position + i - start, op_type, offsets, op_types, shared);
+        PyObject *op = build_one(PyList_GET_ITEM(records, i), position + i - start, op_type, offsets, op_types, shared,
+                                 atoms);
         if (op == NULL) {
             if (PyErr_Occurred()) {
                 Py_DECREF(ops);
@@ -355,7 +381,7 @@ static PyObject *pair_ops(PyObject *module, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"build_ops", build_ops, METH_VARARGS,
-     "build_ops(records, start, position, (Op, op_types, shared)) -> (ops, stop): Ops for records[start:stop]."},
+     "build_ops(records, start, position, (Op, op_types, shared), atoms) -> (ops, stop): Ops for records[start:stop]."},
     {"pair_ops", pair_ops, METH_VARARGS,
      "pair_ops(ops, Op, Pair) -> list[Pair] | None: invocations paired with completions, None if anything is amiss."},
     {"txn_unsure", txn_unsure, METH_VARARGS,

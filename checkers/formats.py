@@ -133,9 +133,10 @@ def read_history(path: str | Path, fmt: str | None = None, *, lenient: bool = Fa
     reader = {"edn": _edn_records, "json": _json_records, "jsonl": _jsonl_records, "txt": _txt_records}[fmt]
     ops: list[Op] = []
     lines = array("q")
+    atoms: dict[Any, Any] = {}
     with collector_paused():
         for numbers, records in reader(path):
-            _add_ops(ops, records, numbers, path)
+            _add_ops(ops, records, numbers, path, atoms)
             lines.extend(numbers if None not in numbers else [-1 if n is None else n for n in numbers])
         history = History(tuple(ops), lines=lines)
         problems = [p for p in history.problems() if p.kind in REFUSED]
@@ -147,12 +148,14 @@ def read_history(path: str | Path, fmt: str | None = None, *, lenient: bool = Fa
     return history
 
 
-def _add_ops(ops: list[Op], records: list[Any], numbers: list[int | None], path: str | Path) -> None:
+def _add_ops(ops: list[Op], records: list[Any], numbers: list[int | None], path: str | Path,
+             atoms: dict[Any, Any]) -> None:
     """Append the Ops of ``records`` (file lines ``numbers``) to ``ops``: in C (``_ops.c``) for the
-    common op maps, by op_from_mapping for the others, which builds them or refuses them."""
+    common op maps, by op_from_mapping for the others, which builds them or refuses them. ``atoms``:
+    the history's one object per distinct str and int in its values' lists (see ``_ops.c``)."""
     start = 0
     while start < len(records):
-        built, stop = build_ops(records, start, len(ops), _OP_FIELDS)
+        built, stop = build_ops(records, start, len(ops), _OP_FIELDS, atoms)
         ops += built
         if stop < len(records):
             ops.append(op_from_mapping(records[stop], len(ops), path, numbers[stop]))

@@ -434,13 +434,13 @@ def test_ops_built_in_c_are_the_ops_python_builds(records, position):
     to it; it never builds one op_from_mapping refuses."""
     from checkers._ops import build_ops
 
-    start = 0
+    start, atoms = 0, {}
     while start < len(records):
-        built, stop = build_ops(records, start, position + start, formats._OP_FIELDS)
+        built, stop = build_ops(records, start, position + start, formats._OP_FIELDS, atoms)
         assert len(built) == stop - start
         for i, op in enumerate(built):
             expected = _python_op(records[start + i], position + start + i)
-            assert isinstance(expected, Op) and op == expected
+            assert isinstance(expected, Op) and op == expected and repr(op.value) == repr(expected.value)
             assert type(op.f) is type(expected.f) and type(op.time) is int and type(op.extra) is dict
         start = stop + 1
 
@@ -450,9 +450,23 @@ def test_the_common_op_maps_are_built_in_c(tmp_path):
     from checkers._ops import build_ops
 
     record = {"index": 3, "time": 7.5, "type": "ok", "process": 1, "f": "read", "value": [1], "node": "n1"}
-    (op,), stop = build_ops([record], 0, 0, formats._OP_FIELDS)
+    (op,), stop = build_ops([record], 0, 0, formats._OP_FIELDS, {})
     assert stop == 1 and op == Op(3, 7, "ok", 1, "read", [1], None, "n1", {})
     assert op.f is formats._SHARED["read"]
+
+
+def test_a_transactions_names_and_keys_are_one_object_each():
+    """Micro-op names and keys, each parsed anew per op, are shared across the history; a read's list,
+    one level deeper, is left alone, and so are atoms of another type that compare equal (True, 1.0)."""
+    text = "\n".join(json.dumps({"type": "ok", "process": 0, "f": "txn", "value": value}) for value in (
+        [["append", 10**9, 300], ["r", 10**9, [300, 10**6]]], [["append", 10**9, 10**6], ["r", True, 1.0]]))
+    first, second = formats._jsonl_chunk(text, 1, "h.jsonl")[1]
+    atoms = {}
+    (a, b), _ = formats.build_ops([first, second], 0, 0, formats._OP_FIELDS, atoms)
+    assert a.value[0][1] is b.value[0][1] is a.value[1][1]
+    assert a.value[0][0] is b.value[0][0] and a.value[0][2] is atoms[300]
+    assert a.value[1][2][1] is not b.value[0][2]  # 10**6 in a read's list and in an append: not shared
+    assert type(b.value[1][1]) is bool and type(b.value[1][2]) is float
 
 
 def test_json_lines_out_of_step_with_their_lines_are_refused_at_the_first_bad_line(tmp_path):

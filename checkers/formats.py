@@ -62,7 +62,7 @@ _CHUNK = 1 << 20
 _LINE_CHUNK = 1 << 18  # for JSON Lines and history.txt, one op per line: small chunks stay in the cache
 
 # Problems that make a file not a history: refused (exit 255) unless ``lenient``.
-REFUSED = frozenset({"unpaired-completion", "double-invoke", "duplicate-index", "negative-index",
+REFUSED = frozenset({"unpaired-completion", "double-invoke", "no-process", "duplicate-index", "negative-index",
                      "time-backwards"})
 
 

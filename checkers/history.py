@@ -297,9 +297,13 @@ def _pair_naming_problems(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryPr
         if starts:
             if pending is not None:
                 problems.append(
-                    HistoryProblem(op.index, "double-invoke" if process is not None else "no-process",
-                                   f"process {process} invoked while op "
+                    HistoryProblem(op.index, "double-invoke", f"process {process} invoked while op "
                                    f"{pending[0].index} was still open; {pending[0].index} counts as info", "process")
+                    if process is not None else
+                    HistoryProblem(op.index, "no-process", f"invoked without a process while op {pending[0].index}, "
+                                   "also without one, was still open: ops without a process pair only one after "
+                                   f"another, so which completion is whose is unknown; {pending[0].index} counts as "
+                                   "info", "process")
                 )
                 slots[pending[1]] = Pair(pending[0], None)
             if is_client and process in crashed and process is not None:

@@ -37,9 +37,13 @@ REFUSED = [
     ("completion without invocation (list-append)", "h.edn",
      "{:index 0, :type :ok, :process 1, :f :txn, :value [[:r 1 [9]]]}\n", "list-append", 1, "no invocation"),
     # ignored before: invoke read, invoke write 1, ok write 1, ok read 7, none with a process, was true
-    ("completion without a process nor invocation", "h.edn",
+    ("ops without a process that overlap", "h.edn",
      "{:index 0, :type :invoke, :f :read, :value nil}\n{:index 1, :type :invoke, :f :write, :value 1}\n"
-     "{:index 2, :type :ok, :f :write, :value 1}\n{:index 3, :type :ok, :f :read, :value 7}\n", "cas-register", 4,
+     "{:index 2, :type :ok, :f :write, :value 1}\n{:index 3, :type :ok, :f :read, :value 7}\n", "cas-register", 2,
+     "process: invoked without a process while op 0"),
+    ("completion without a process nor invocation", "h.edn",
+     "{:index 0, :type :invoke, :f :write, :value 1}\n{:index 1, :type :ok, :f :write, :value 1}\n"
+     "{:index 2, :type :ok, :f :read, :value 7}\n", "cas-register", 3,
      "process: ok without a process has no invocation"),
     ("bank read value a string", "h.edn",
      "{:index 0, :type :invoke, :process 0, :f :read, :value nil}\n"

@@ -297,6 +297,8 @@ static int pair_into(PyObject *ops, PyTypeObject *op_type, const Py_ssize_t *off
     PyObject *numbers = PyDict_New();  /* process -> its number in `processes` */
     Py_ssize_t count = 0, room = 64;
     Process *processes = PyMem_Malloc(room * sizeof(Process));
+    if (processes == NULL)
+        PyErr_NoMemory();
     int status = numbers && processes ? 1 : -1;
     for (Py_ssize_t i = 0; status == 1 && i < PySequence_Fast_GET_SIZE(ops); i++) {
         PyObject *op = PySequence_Fast_GET_ITEM(ops, i);
@@ -319,6 +321,8 @@ static int pair_into(PyObject *ops, PyTypeObject *op_type, const Py_ssize_t *off
                 Process *grown = PyMem_Realloc(processes, 2 * room * sizeof(Process));
                 processes = grown ? grown : processes;
                 room = grown ? 2 * room : room;
+                if (grown == NULL)
+                    PyErr_NoMemory();
             }
             if (next == NULL || count == room || PyDict_SetItem(numbers, process, next) < 0) {
                 Py_XDECREF(next);
@@ -349,9 +353,10 @@ static int pair_into(PyObject *ops, PyTypeObject *op_type, const Py_ssize_t *off
             p->crashed |= PyUnicode_CompareWithASCIIString(type, "info") == 0;
         }
     }
-    for (Py_ssize_t n = 0; status == 1 && n < count; n++) {  /* open at the end */
-        if (processes[n].pending >= 0)
-            status = processes[n].pending_client ? 0 : set_pair(slots, processes[n].pending, pair_type, Py_None) < 0 ? -1 : 1;
+    for (Py_ssize_t n = 0; status == 1 && n < count; n++) {  /* open at the end: a client's was never completed */
+        Process *p = &processes[n];
+        if (p->pending >= 0)
+            status = p->pending_client ? 0 : set_pair(slots, p->pending, pair_type, Py_None) < 0 ? -1 : 1;
     }
     Py_XDECREF(numbers);
     PyMem_Free(processes);

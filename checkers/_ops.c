@@ -16,10 +16,10 @@
  * directly, as its __init__ would), the dict of op type names to their one string, and the dict
  * of f and process names to their one string.
  *
- * txn_unsure(ops, start, functions, read_lists) -> int: for checkers/shapes.py, the first position
+ * txn_unsure(ops, start, Op, functions, read_lists) -> int: for checkers/shapes.py, the first position
  * at or after ``start`` (len(ops) if none) whose value this fast path cannot pass as a transaction of
- * [f key value] micro-ops with f in ``functions``: it passes only values built of exact lists and
- * scalars, a subset of what shapes._txn passes, which decides every op it leaves.
+ * [f key value] micro-ops with f in ``functions``: it passes only Ops whose values are built of exact
+ * lists and scalars, a subset of what shapes._txn passes, which decides every op it leaves.
  *
  * pair_ops(ops, Op, Pair) -> list[Pair] | None: for checkers/history.py, each invocation paired with
  * the next completion of its process, in invocation order, as history._pair_naming_problems pairs
@@ -228,10 +228,14 @@ static int txn_passes(PyObject *value, int ok, PyObject *functions, int read_lis
 
 static PyObject *txn_unsure(PyObject *module, PyObject *args)
 {
-    PyObject *sequence, *functions;
+    PyObject *sequence, *op_class, *functions;
     Py_ssize_t start;
     int read_lists;
-    if (!PyArg_ParseTuple(args, "OnO!p", &sequence, &start, &PyFrozenSet_Type, &functions, &read_lists))
+    if (!PyArg_ParseTuple(args, "OnO!O!p", &sequence, &start, &PyType_Type, &op_class, &PyFrozenSet_Type, &functions,
+                          &read_lists))
+        return NULL;
+    Py_ssize_t offsets[N_SLOTS];
+    if (slot_offsets((PyTypeObject *)op_class, offsets) < 0)
         return NULL;
     PyObject *ops = PySequence_Fast(sequence, "ops must be a list or tuple");  /* no copy of either */
     if (ops == NULL)
@@ -239,12 +243,13 @@ static PyObject *txn_unsure(PyObject *module, PyObject *args)
     Py_ssize_t n = PySequence_Fast_GET_SIZE(ops), i = start < 0 ? 0 : start;
     for (; i < n; i++) {
         PyObject *op = PySequence_Fast_GET_ITEM(ops, i);
-        PyObject *value = PyObject_GetAttr(op, keys[F_VALUE]);
-        PyObject *type = value ? PyObject_GetAttr(op, keys[F_TYPE]) : NULL;
-        int ok = type ? PyUnicode_Check(type) && PyUnicode_CompareWithASCIIString(type, "ok") == 0 : 0;
-        int passes = type ? txn_passes(value, ok, functions, read_lists) : -1;
-        Py_XDECREF(value);
-        Py_XDECREF(type);
+        if (!Py_IS_TYPE(op, (PyTypeObject *)op_class))
+            break;
+        PyObject *value = *(PyObject **)((char *)op + offsets[F_VALUE]);  /* borrowed, as the op holds them */
+        PyObject *type = *(PyObject **)((char *)op + offsets[F_TYPE]);
+        if (value == NULL || type == NULL || !PyUnicode_Check(type))
+            break;
+        int passes = txn_passes(value, PyUnicode_CompareWithASCIIString(type, "ok") == 0, functions, read_lists);
         if (passes < 0) {
             Py_DECREF(ops);
             return NULL;
@@ -390,7 +395,7 @@ static PyMethodDef methods[] = {
     {"pair_ops", pair_ops, METH_VARARGS,
      "pair_ops(ops, Op, Pair) -> list[Pair] | None: invocations paired with completions, None if anything is amiss."},
     {"txn_unsure", txn_unsure, METH_VARARGS,
-     "txn_unsure(ops, start, functions, read_lists) -> int: the first op from start whose value is not surely a txn."},
+     "txn_unsure(ops, start, Op, functions, read_lists) -> int: the first op from start whose value is not surely a txn."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -283,7 +283,6 @@ def _pair_naming_problems(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryPr
     slots: list[Pair | None] = []
     problems: list[HistoryProblem] = []
     last_time: dict[Any, int] = {}  # process -> time of its last op
-    new_pair = tuple.__new__  # Pair(...) runs a Python __new__: a tenth of the pairing time
     for op in ops:
         process, time, type_ = op.process, op.time, op.type
         before = last_time.get(process)
@@ -296,15 +295,7 @@ def _pair_naming_problems(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryPr
         starts = pending is None if not is_client else type_ == "invoke"
         if starts:
             if pending is not None:
-                problems.append(
-                    HistoryProblem(op.index, "double-invoke", f"process {process} invoked while op "
-                                   f"{pending[0].index} was still open; {pending[0].index} counts as info", "process")
-                    if process is not None else
-                    HistoryProblem(op.index, "no-process", f"invoked without a process while op {pending[0].index}, "
-                                   "also without one, was still open: ops without a process pair only one after "
-                                   f"another, so which completion is whose is unknown; {pending[0].index} counts as "
-                                   "info", "process")
-                )
+                problems.append(_reinvoked(op, pending[0]))
                 slots[pending[1]] = Pair(pending[0], None)
             if is_client and process in crashed and process is not None:
                 problems.append(
@@ -314,14 +305,10 @@ def _pair_naming_problems(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryPr
             open_[process] = (op, len(slots))
             slots.append(None)
         elif pending is None:
-            problems.append(
-                HistoryProblem(op.index, "unpaired-completion", f"{op.type} of process {process} has no invocation"
-                               if process is not None else f"{op.type} without a process has no invocation (ops "
-                               "without one pair only one after another)", "type" if process is not None else "process")
-            )
+            problems.append(_unpaired(op))
         else:
             del open_[process]
-            slots[pending[1]] = new_pair(Pair, (pending[0], op))
+            slots[pending[1]] = Pair(pending[0], op)
             if type_ == "info":
                 crashed.add(process)
     for invocation, slot in open_.values():
@@ -333,3 +320,22 @@ def _pair_naming_problems(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryPr
             )
         slots[slot] = Pair(invocation, None)
     return [p for p in slots if p is not None], problems
+
+
+def _reinvoked(op: Op, still_open: Op) -> HistoryProblem:
+    """An invocation while its process's previous op is still open (which then counts as info)."""
+    if op.process is None:
+        return HistoryProblem(op.index, "no-process", f"invoked without a process while op {still_open.index}, also "
+                              "without one, was still open: ops without a process pair only one after another, so "
+                              f"which completion is whose is unknown; {still_open.index} counts as info", "process")
+    return HistoryProblem(op.index, "double-invoke", f"process {op.process} invoked while op {still_open.index} was "
+                          f"still open; {still_open.index} counts as info", "process")
+
+
+def _unpaired(op: Op) -> HistoryProblem:
+    """A completion with no open invocation of its process."""
+    if op.process is None:
+        return HistoryProblem(op.index, "unpaired-completion", f"{op.type} without a process has no invocation (ops "
+                              "without one pair only one after another)", "process")
+    return HistoryProblem(op.index, "unpaired-completion", f"{op.type} of process {op.process} has no invocation",
+                          "type")

@@ -165,7 +165,7 @@ def check_shapes(model: str, history: History) -> None:
 
 def _unsure(ops: list[Op], functions: frozenset[str], read_lists: bool) -> Iterator[Op]:
     """The ops whose transactions C (``_ops.c``) cannot pass at once: the rule decides them."""
-    i = txn_unsure(ops, 0, functions, read_lists)
+    i = txn_unsure(ops, 0, Op, functions, read_lists)
     while i < len(ops):
         yield ops[i]
-        i = txn_unsure(ops, i + 1, functions, read_lists)
+        i = txn_unsure(ops, i + 1, Op, functions, read_lists)

@@ -524,10 +524,10 @@ def test_the_common_transactions_are_passed_in_c():
 
     ok = Op(0, 0, "ok", 1, "txn", [["append", 1, 2], ["r", 1, [1, 2]], ["r", 2, None], ["append", "k", "v"]])
     invoke = Op(1, 0, "invoke", 1, "txn", [["r", 1, None], ["append", 1, 2.5]])
-    assert txn_unsure([ok, invoke], 0, frozenset({"append", "r"}), True) == 2
+    assert txn_unsure([ok, invoke], 0, Op, frozenset({"append", "r"}), True) == 2
     rw = Op(2, 0, "ok", 1, "txn", [["r", 1, 3], ["w", 1, 4], ["r", 2, None]])
-    assert txn_unsure((rw,), 0, frozenset({"r", "w"}), False) == 1
-    assert txn_unsure([ok, rw, ok], 0, frozenset({"append", "r"}), True) == 1
+    assert txn_unsure((rw,), 0, Op, frozenset({"r", "w"}), False) == 1
+    assert txn_unsure([ok, rw, ok], 0, Op, frozenset({"append", "r"}), True) == 1
 
 
 @pytest.mark.parametrize("depth", [99, 100])

@@ -1,20 +1,32 @@
 /* The per-op work of reading and checking a history, in C: Op objects from op maps (formats.py),
  * pairing them (history.py), the shapes of transactions (shapes.py).
  *
- * build_ops(records, start, position, fields, atoms) -> (ops, stop): Ops for records[start:stop], where
+ * build_ops(records, start, position, fields, sharing) -> (ops, stop): Ops for records[start:stop], where
  * stop is the first record this fast path leaves to formats.op_from_mapping (len(records) if none):
  * one that is not a dict, or has a field that is missing where it is needed or of another class than
  * the common one. op_from_mapping then builds it or refuses it with its message. For every record it
  * takes, the Op is the one op_from_mapping would build: the same validation, the same shared strings
- * (``shared``), and in ``extra`` the other fields (keys made str), when the record has more than three.
- * In a value that is a list, the strs and ints of the list and of the lists in it (a transaction's
- * micro-op names and keys) become one object per distinct atom, kept in ``atoms`` (one dict per
- * history): a 100k-txn history held 500k copies of "append" and "r"; a deeper list (a read's) is
- * left as it is.
+ * (``shared``), and in ``extra`` the other fields (keys made str), when the record has more than three;
+ * else the one read-only empty mapping ``no_extra``.
  *
- * ``fields`` is (Op, op_types, shared): the Op class (a dataclass with slots: its slots are set
- * directly, as its __init__ would), the dict of op type names to their one string, and the dict
- * of f and process names to their one string.
+ * ``sharing`` is (atoms, invoked, reads, lists), four dicts per history, so that equal parts of values are one
+ * object (a 10M-txn history did not fit in 24 GB without it):
+ * - in a value that is a list, the strs and ints of the list and of the lists in it (a transaction's
+ *   micro-op names and keys) become one object per distinct atom, kept in ``atoms``: a 100k-txn history
+ *   held 500k copies of "append" and "r";
+ * - a completion's value, or an item of it, that holds the same objects as the one of its process's last
+ *   invocation (``invoked``: process -> value) becomes that one: an ok txn repeats its appends;
+ * - a micro-op [f key nil] (a read as invoked) that holds the same objects as the last one under the
+ *   same key (``reads``: key -> micro-op) becomes that one;
+ * - a list in a micro-op [f key list] equal, atom for atom, to the last one under the same key
+ *   (``lists``: key -> list) becomes that one: half the reads of a list-append history repeat the one
+ *   before.
+ * Only equal objects of the same classes are merged (not 1 and 1.0 or True), and a deeper list (a read's)
+ * keeps its own atoms.
+ *
+ * ``fields`` is (Op, op_types, shared, no_extra): the Op class (a dataclass with slots: its slots are set
+ * directly, as its __init__ would), the dict of op type names to their one string, the dict of f and
+ * process names to their one string, and the empty mapping.
  *
  * txn_unsure(ops, start, Op, functions, read_lists) -> int: for checkers/shapes.py, the first position
  * at or after ``start`` (len(ops) if none) whose value this fast path cannot pass as a transaction of
@@ -77,8 +89,101 @@ static int share_atoms(PyObject *list, PyObject *atoms, int depth)
     return 0;
 }
 
+/* 1 when ``a`` and ``b`` are exact lists holding the same objects. */
+static int same_objects(PyObject *a, PyObject *b)
+{
+    if (!PyList_CheckExact(a) || !PyList_CheckExact(b) || PyList_GET_SIZE(a) != PyList_GET_SIZE(b))
+        return 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(a); i++)
+        if (PyList_GET_ITEM(a, i) != PyList_GET_ITEM(b, i))
+            return 0;
+    return 1;
+}
+
+/* ``value``'s items that hold the same objects as ``invoked``'s become those; the value itself, the
+ * invocation's when it then holds the same objects (new reference). */
+static PyObject *share_invoked(PyObject *value, PyObject *invoked)
+{
+    Py_ssize_t n = Py_MIN(PyList_GET_SIZE(value), PyList_GET_SIZE(invoked));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *mine = PyList_GET_ITEM(value, i), *theirs = PyList_GET_ITEM(invoked, i);
+        if (mine != theirs && same_objects(mine, theirs))
+            PyList_SetItem(value, i, Py_NewRef(theirs));  /* drops mine */
+    }
+    return Py_NewRef(same_objects(value, invoked) ? invoked : value);
+}
+
+/* 1 when exact lists ``a`` and ``b`` hold equal atoms of the same classes. */
+static int equal_atoms(PyObject *a, PyObject *b)
+{
+    if (PyList_GET_SIZE(a) != PyList_GET_SIZE(b))
+        return 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(a); i++) {
+        PyObject *x = PyList_GET_ITEM(a, i), *y = PyList_GET_ITEM(b, i);
+        if (x == y)
+            continue;
+        if (!Py_IS_TYPE(x, Py_TYPE(y)) || !(PyLong_CheckExact(x) || PyUnicode_CheckExact(x)))
+            return 0;
+        int equal = PyObject_RichCompareBool(x, y, Py_EQ);  /* ints and strs: never an error */
+        if (equal != 1)
+            return equal;
+    }
+    return 1;
+}
+
+/* ``value``'s micro-ops [f key nil] that hold the same objects as the last one under the same key
+ * (``reads``: key -> micro-op), and the lists of its micro-ops [f key list] equal to the last one under
+ * the same key (``lists``: key -> list), become those. */
+static int share_by_key(PyObject *value, PyObject *reads, PyObject *lists)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
+        PyObject *mop = PyList_GET_ITEM(value, i);
+        if (!PyList_CheckExact(mop) || PyList_GET_SIZE(mop) != 3)
+            continue;
+        PyObject *key = PyList_GET_ITEM(mop, 1), *x = PyList_GET_ITEM(mop, 2);
+        int nil = x == Py_None;
+        if ((!nil && !PyList_CheckExact(x)) || (!PyLong_CheckExact(key) && !PyUnicode_CheckExact(key)))
+            continue;
+        PyObject *last = PyDict_GetItemWithError(nil ? reads : lists, key);  /* borrowed */
+        if (last == NULL && PyErr_Occurred())
+            return -1;
+        if (last == (nil ? mop : x))
+            continue;
+        int equal = last == NULL ? 0 : nil ? same_objects(last, mop) : equal_atoms(last, x);
+        if (equal < 0)
+            return -1;
+        if (equal)
+            PyList_SetItem(nil ? value : mop, nil ? i : 2, Py_NewRef(last));  /* drops the equal one */
+        else if (PyDict_SetItem(nil ? reads : lists, key, nil ? mop : x) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ``value`` with its parts shared as ``sharing`` says (new reference), or NULL on an error. */
+static PyObject *shared_value(PyObject *value, PyObject *type, PyObject *process, PyObject *const sharing[4])
+{
+    if (!PyList_CheckExact(value))
+        return Py_NewRef(value);
+    if (share_atoms(value, sharing[0], 2) < 0)
+        return NULL;
+    if (PyUnicode_CompareWithASCIIString(type, "invoke") == 0) {
+        if (PyDict_SetItem(sharing[1], process, value) < 0)
+            return NULL;
+        value = Py_NewRef(value);
+    } else {
+        PyObject *invoked = PyDict_GetItemWithError(sharing[1], process);  /* borrowed */
+        if (invoked == NULL && PyErr_Occurred())
+            return NULL;
+        value = invoked != NULL && PyList_CheckExact(invoked) ? share_invoked(value, invoked) : Py_NewRef(value);
+    }
+    if (share_by_key(value, sharing[2], sharing[3]) < 0)
+        Py_CLEAR(value);
+    return value;
+}
+
 static PyObject *build_one(PyObject *record, Py_ssize_t position, PyTypeObject *op_type, const Py_ssize_t *offsets,
-                           PyObject *op_types, PyObject *shared, PyObject *atoms)
+                           PyObject *op_types, PyObject *shared, PyObject *no_extra, PyObject *const sharing[4])
 {
     if (!PyDict_CheckExact(record))
         return NULL;
@@ -117,9 +222,10 @@ static PyObject *build_one(PyObject *record, Py_ssize_t position, PyTypeObject *
         time = Py_NewRef(v[F_TIME]);
     else if (PyFloat_CheckExact(v[F_TIME]) && isfinite(PyFloat_AS_DOUBLE(v[F_TIME])))
         time = PyLong_FromDouble(PyFloat_AS_DOUBLE(v[F_TIME]));
-    PyObject *extra = PyDict_New();
-    if (extra != NULL && found < PyDict_GET_SIZE(record) && PyDict_GET_SIZE(record) > 3) {
+    PyObject *extra = Py_NewRef(no_extra);
+    if (found < PyDict_GET_SIZE(record) && PyDict_GET_SIZE(record) > 3) {
         /* fields an Op has no slot for, as op_from_mapping keeps them (a record of three keys or fewer: none) */
+        Py_SETREF(extra, PyDict_New());
         PyObject *key, *item;
         Py_ssize_t pos = 0;
         while (extra != NULL && PyDict_Next(record, &pos, &key, &item)) {
@@ -129,18 +235,19 @@ static PyObject *build_one(PyObject *record, Py_ssize_t position, PyTypeObject *
                 Py_CLEAR(extra);
             Py_XDECREF(name);
         }
+        if (extra != NULL && PyDict_GET_SIZE(extra) == 0)
+            Py_SETREF(extra, Py_NewRef(no_extra));
     }
-    if (extra != NULL && v[F_VALUE] != NULL && PyList_CheckExact(v[F_VALUE]) && share_atoms(v[F_VALUE], atoms, 2) < 0)
-        Py_CLEAR(extra);
-    PyObject *op = (index && time && extra) ? op_type->tp_alloc(op_type, 0) : NULL;
+    PyObject *value = extra != NULL ? shared_value(v[F_VALUE] ? v[F_VALUE] : Py_None, type, process, sharing) : NULL;
+    PyObject *op = (index && time && extra && value) ? op_type->tp_alloc(op_type, 0) : NULL;
     if (op == NULL) {
         Py_XDECREF(index);
         Py_XDECREF(time);
         Py_XDECREF(extra);
+        Py_XDECREF(value);
         return NULL;
     }
-    PyObject *slots[N_SLOTS] = {index, time, Py_NewRef(type), Py_NewRef(process), Py_NewRef(f),
-                                Py_NewRef(v[F_VALUE] ? v[F_VALUE] : Py_None),
+    PyObject *slots[N_SLOTS] = {index, time, Py_NewRef(type), Py_NewRef(process), Py_NewRef(f), value,
                                 Py_NewRef(v[F_ERROR] ? v[F_ERROR] : Py_None),
                                 Py_NewRef(v[F_NODE] ? v[F_NODE] : Py_None), extra};
     for (int i = 0; i < N_SLOTS; i++)
@@ -150,10 +257,11 @@ static PyObject *build_one(PyObject *record, Py_ssize_t position, PyTypeObject *
 
 static PyObject *build_ops(PyObject *module, PyObject *args)
 {
-    PyObject *records, *op_class, *op_types, *shared, *atoms;
+    PyObject *records, *op_class, *op_types, *shared, *no_extra, *sharing[4];
     Py_ssize_t start, position;
-    if (!PyArg_ParseTuple(args, "O!nn(O!O!O!)O!", &PyList_Type, &records, &start, &position, &PyType_Type, &op_class,
-                          &PyDict_Type, &op_types, &PyDict_Type, &shared, &PyDict_Type, &atoms))
+    if (!PyArg_ParseTuple(args, "O!nn(O!O!O!O)(O!O!O!O!)", &PyList_Type, &records, &start, &position, &PyType_Type,
+                          &op_class, &PyDict_Type, &op_types, &PyDict_Type, &shared, &no_extra, &PyDict_Type,
+                          &sharing[0], &PyDict_Type, &sharing[1], &PyDict_Type, &sharing[2], &PyDict_Type, &sharing[3]))
         return NULL;
     PyTypeObject *op_type = (PyTypeObject *)op_class;
     Py_ssize_t offsets[N_SLOTS];
@@ -170,7 +278,7 @@ static PyObject *build_ops(PyObject *module, PyObject *args)
     Py_ssize_t i = start;
     for (; i < n; i++) {
         PyObject *op = build_one(PyList_GET_ITEM(records, i), position + i - start, op_type, offsets, op_types, shared,
-                                 atoms);
+                                 no_extra, sharing);
         if (op == NULL) {
             if (PyErr_Occurred()) {
                 Py_DECREF(ops);
@@ -391,7 +499,8 @@ static PyObject *pair_ops(PyObject *module, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"build_ops", build_ops, METH_VARARGS,
-     "build_ops(records, start, position, (Op, op_types, shared), atoms) -> (ops, stop): Ops for records[start:stop]."},
+     "build_ops(records, start, position, (Op, op_types, shared, no_extra), (atoms, invoked, reads, lists)) -> (ops, stop): "
+     "Ops for records[start:stop]."},
     {"pair_ops", pair_ops, METH_VARARGS,
      "pair_ops(ops, Op, Pair) -> list[Pair] | None: invocations paired with completions, None if anything is amiss."},
     {"txn_unsure", txn_unsure, METH_VARARGS,

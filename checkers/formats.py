@@ -33,7 +33,7 @@ import orjson
 from checkers._ednjson import edn_as_json, json_depth, json_lines
 from checkers._ops import build_ops
 from checkers.collector import collector_paused
-from checkers.history import OP_TYPES, History, HistoryProblem, Op
+from checkers.history import NO_EXTRA, OP_TYPES, History, HistoryProblem, Op
 
 __all__ = [
     "FORMATS",
@@ -133,10 +133,10 @@ def read_history(path: str | Path, fmt: str | None = None, *, lenient: bool = Fa
     reader = {"edn": _edn_records, "json": _json_records, "jsonl": _jsonl_records, "txt": _txt_records}[fmt]
     ops: list[Op] = []
     lines = array("q")
-    atoms: dict[Any, Any] = {}
+    sharing = new_sharing()
     with collector_paused():
         for numbers, records in reader(path):
-            _add_ops(ops, records, numbers, path, atoms)
+            _add_ops(ops, records, numbers, path, sharing)
             lines.extend(numbers if None not in numbers else [-1 if n is None else n for n in numbers])
         history = History(tuple(ops), lines=lines)
         problems = [p for p in history.problems() if p.kind in REFUSED]
@@ -149,13 +149,14 @@ def read_history(path: str | Path, fmt: str | None = None, *, lenient: bool = Fa
 
 
 def _add_ops(ops: list[Op], records: list[Any], numbers: list[int | None], path: str | Path,
-             atoms: dict[Any, Any]) -> None:
+             sharing: Sharing) -> None:
     """Append the Ops of ``records`` (file lines ``numbers``) to ``ops``: in C (``_ops.c``) for the
-    common op maps, by op_from_mapping for the others, which builds them or refuses them. ``atoms``:
-    the history's one object per distinct str and int in its values' lists (see ``_ops.c``)."""
+    common op maps, by op_from_mapping for the others, which builds them or refuses them. ``sharing``:
+    the history's one object per distinct atom, last invocation per process and last list per key
+    in its values, so that equal parts of values are one object (see ``_ops.c``)."""
     start = 0
     while start < len(records):
-        built, stop = build_ops(records, start, len(ops), _OP_FIELDS, atoms)
+        built, stop = build_ops(records, start, len(ops), _OP_FIELDS, sharing)
         ops += built
         if stop < len(records):
             ops.append(op_from_mapping(records[stop], len(ops), path, numbers[stop]))
@@ -239,7 +240,15 @@ class JsonlWriter(AbstractContextManager["JsonlWriter"]):
 _TUPLE_FIELDS = ("process", "type", "f", "value", "error")
 _SHARED: dict[Any, Any] = {}  # one str object per distinct f and process name
 _OP_TYPES = {t: t for t in OP_TYPES}  # one str object per op type
-_OP_FIELDS = (Op, _OP_TYPES, _SHARED)  # what _ops.c needs to build Ops as op_from_mapping does
+Sharing = tuple[dict[Any, Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]  # atoms, invoked, reads, lists: _ops.c
+
+
+def new_sharing() -> Sharing:
+    """A history's own dicts for sharing equal parts of its values (one set per history read)."""
+    return {}, {}, {}, {}
+
+
+_OP_FIELDS = (Op, _OP_TYPES, _SHARED, NO_EXTRA)  # what _ops.c needs to build Ops as op_from_mapping does
 
 
 def op_from_mapping(record: Any, position: int, path: str | Path = "<history>", line: int | None = None) -> Op:
@@ -279,9 +288,8 @@ def op_from_mapping(record: Any, position: int, path: str | Path = "<history>", 
         process = _SHARED.setdefault(process, process)
     if len(record) > 3 and not _CORE_FIELDS.issuperset(record):
         extra = {k if isinstance(k, str) else str(k): v for k, v in record.items() if k not in _CORE_FIELDS}
-    else:
-        extra = {}
-    return Op(index, time, type_, process, f, get("value"), get("error"), get("node"), extra)
+        return Op(index, time, type_, process, f, get("value"), get("error"), get("node"), extra)
+    return Op(index, time, type_, process, f, get("value"), get("error"), get("node"))
 
 
 def _refuse_symbol(record: dict[Any, Any], path: str | Path, line: int | None) -> None:

@@ -1,3 +1,4 @@
+import copy
 import json
 import math
 from pathlib import Path
@@ -415,6 +416,10 @@ _FIELD_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.integ
                           "info", "read", "nemesis", "x"]), st.builds(formats.Symbol, st.sampled_from(["ok", "f"])),
                           st.lists(st.integers(0, 3), max_size=2), st.dictionaries(st.sampled_from(["a", "b"]),
                           st.integers(0, 2), max_size=1))
+_ATOMS = st.sampled_from([None, 1, 1.0, True, 2**70, "x"])
+_TXNS = st.lists(st.lists(st.one_of(st.sampled_from(["r", "append"]), _ATOMS), min_size=2, max_size=2).flatmap(
+    lambda fk: st.one_of(_ATOMS, st.lists(_ATOMS, max_size=3)).map(lambda x: [*fk, x])), max_size=3)
+_FIELD_VALUES = st.one_of(_FIELD_VALUES, _TXNS)
 _RECORDS = st.one_of(
     st.dictionaries(st.sampled_from(["index", "time", "type", "process", "f", "value", "error", "node", "extra-key"]),
                     _FIELD_VALUES, max_size=9),
@@ -443,18 +448,45 @@ def _python_op(record, position):
 @example([{"type": "ok", "index": 2**70, "time": -1.5, "process": "nemesis", "f": 3}, ["ok", 1, "read"]], 4)
 def test_ops_built_in_c_are_the_ops_python_builds(records, position):
     """The C op builder (``_ops.c``) builds exactly the Op op_from_mapping builds, or leaves the record
-    to it; it never builds one op_from_mapping refuses."""
+    to it; it never builds one op_from_mapping refuses. Sharing equal parts of values never changes a
+    value, not even 1 into 1.0 or True, nor one of an op built before."""
     from checkers._ops import build_ops
 
-    start, atoms = 0, {}
+    untouched = copy.deepcopy(records)
+    start, sharing, built_ops = 0, formats.new_sharing(), []
     while start < len(records):
-        built, stop = build_ops(records, start, position + start, formats._OP_FIELDS, atoms)
+        built, stop = build_ops(records, start, position + start, formats._OP_FIELDS, sharing)
         assert len(built) == stop - start
         for i, op in enumerate(built):
-            expected = _python_op(records[start + i], position + start + i)
+            expected = _python_op(untouched[start + i], position + start + i)
             assert isinstance(expected, Op) and op == expected and repr(op.value) == repr(expected.value)
-            assert type(op.f) is type(expected.f) and type(op.time) is int and type(op.extra) is dict
+            assert type(op.f) is type(expected.f) and type(op.time) is int and op.extra == expected.extra
+            built_ops.append((op, expected))
         start = stop + 1
+    assert all(repr(op.value) == repr(expected.value) for op, expected in built_ops)
+
+
+_ELEMENTS = st.sampled_from([1, 1.0, True, 2**70, "x"])
+_SHARED_TXNS = st.lists(st.builds(lambda f, k, x: [f, k, x], st.sampled_from(["r", "append"]),
+                                  st.sampled_from([1, "x"]),
+                                  st.one_of(st.none(), _ELEMENTS, st.lists(_ELEMENTS, max_size=2))), max_size=3)
+_TXN_RECORDS = st.lists(st.builds(lambda t, p, v: {"type": t, "process": p, "f": "txn", "value": v},
+                                  st.sampled_from(["invoke", "ok", "fail", "info"]), st.sampled_from([0, 1]),
+                                  _SHARED_TXNS), max_size=8)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_TXN_RECORDS)
+@example([{"type": "ok", "process": 0, "f": "txn", "value": [["r", 1, [1]]]},
+          {"type": "ok", "process": 0, "f": "txn", "value": [["r", 1, [1.0]]]}])
+@example([{"type": "invoke", "process": 0, "f": "txn", "value": [["r", 1, None]]},
+          {"type": "ok", "process": 0, "f": "txn", "value": [["r", 1, 1]]}])
+def test_sharing_equal_parts_of_values_changes_no_value(records):
+    """Atoms, micro-ops a completion repeats from its invocation, reads as invoked and lists read of a key
+    become one object each (``_ops.c``), and no value changes, not even 1 into 1.0 or True."""
+    untouched = copy.deepcopy(records)
+    built, stop = formats.build_ops(records, 0, 0, formats._OP_FIELDS, formats.new_sharing())
+    assert stop == len(records) and [repr(op.value) for op in built] == [repr(r["value"]) for r in untouched]
 
 
 def test_the_common_op_maps_are_built_in_c(tmp_path):
@@ -462,7 +494,7 @@ def test_the_common_op_maps_are_built_in_c(tmp_path):
     from checkers._ops import build_ops
 
     record = {"index": 3, "time": 7.5, "type": "ok", "process": 1, "f": "read", "value": [1], "node": "n1"}
-    (op,), stop = build_ops([record], 0, 0, formats._OP_FIELDS, {})
+    (op,), stop = build_ops([record], 0, 0, formats._OP_FIELDS, formats.new_sharing())
     assert stop == 1 and op == Op(3, 7, "ok", 1, "read", [1], None, "n1", {})
     assert op.f is formats._SHARED["read"]
 
@@ -473,8 +505,9 @@ def test_a_transactions_names_and_keys_are_one_object_each():
     text = "\n".join(json.dumps({"type": "ok", "process": 0, "f": "txn", "value": value}) for value in (
         [["append", 10**9, 300], ["r", 10**9, [300, 10**6]]], [["append", 10**9, 10**6], ["r", True, 1.0]]))
     first, second = formats._jsonl_chunk(text, 1, "h.jsonl")[1]
-    atoms = {}
-    (a, b), _ = formats.build_ops([first, second], 0, 0, formats._OP_FIELDS, atoms)
+    sharing = formats.new_sharing()
+    atoms = sharing[0]
+    (a, b), _ = formats.build_ops([first, second], 0, 0, formats._OP_FIELDS, sharing)
     assert a.value[0][1] is b.value[0][1] is a.value[1][1]
     assert a.value[0][0] is b.value[0][0] and a.value[0][2] is atoms[300]
     assert a.value[1][2][1] is not b.value[0][2]  # 10**6 in a read's list and in an append: not shared

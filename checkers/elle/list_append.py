@@ -10,6 +10,7 @@ Values appended to a key must be unique, as in Elle.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import compress, count
 from operator import itemgetter
@@ -40,15 +41,15 @@ _key = itemgetter(1)
 
 
 # Maps are by key, then by element: a lookup by a (key, element) tuple hashes and compares the tuple,
-# which took 7 times as long.
+# which took 7 times as long. The reads and appends themselves are not listed: they are in the txns,
+# and a 10M-txn history did not fit in 24 GB with a tuple for each.
 @dataclass(frozen=True)
 class _Index:
     writer: dict[Any, dict[Any, int]]  # key -> element -> txn that appended it, failed ones included
     order: dict[Any, list[Any]]  # key -> version order (distinct elements of the longest read)
     pos: dict[Any, dict[Any, int]]  # key -> element -> position in order
     witness: dict[Any, int]  # key -> txn whose read gave the order
-    reads: list[Read]  # ok reads
-    readers: dict[Any, dict[Any, list[int]]]  # key -> last element read (or INIT) -> txns that read it
+    readers: dict[Any, dict[Any, list[int]]]  # key -> last element read (or INIT) -> ok txns that read it
     repeated: list[int]  # txns touching a key twice: the only ones with internal, G1b or lost-update cases
     failed_keys: set[Any]  # keys whose order has an element a failed txn appended: the only ones with dirty updates
     writers: dict[Any, list[int | None]]  # key -> the writer of each element of its order (None: nobody's)
@@ -56,48 +57,47 @@ class _Index:
     unread_keys: set[Any]  # keys with an append by an ok or info txn that no read saw
 
 
-def _index(txns: Txns) -> tuple[_Index, list[tuple[int, Any, Any]]]:
+def _index(txns: Txns) -> _Index:
     writer: dict[Any, dict[Any, int]] = defaultdict(dict)
-    appends: list[tuple[int, Any, Any]] = []  # appends by ok and info txns
-    reads: list[Read] = []
     readers: dict[Any, dict[Any, list[int]]] = defaultdict(lambda: defaultdict(list))
     repeated: list[int] = []
-    failed_keys: set[Any] = set()
+    failed_keys: set[Any] = set()  # keys a failed txn appended to
+    longest: dict[Any, list[Any]] = {}
+    witness: dict[Any, int] = {}
     for t, (typ, mops) in enumerate(zip(txns.typ, txns.mops, strict=True)):
         if len(mops) > 1 and len(set(map(_key, mops))) < len(mops):
             repeated.append(t)
-        for i, (f, k, v) in enumerate(mops):
+        for f, k, v in mops:
             if f == "append":
                 wk = writer[k]
                 if v in wk:
                     raise DuplicateAppends(f"value {v!r} appended to key {k!r} more than once "
                                            f"(ops {txns.ops[wk[v]].index} and {txns.ops[t].index})")
                 wk[v] = t
-                if typ != "fail":
-                    appends.append((t, k, v))
-                else:
+                if typ == "fail":
                     failed_keys.add(k)
             elif typ == "ok":
-                reads.append((t, k, v or _NOTHING, i))
                 readers[k][v[-1] if v else INIT].append(t)
-    longest: dict[Any, list[Any]] = {}
-    witness: dict[Any, int] = {}
-    for t, k, lst, _ in reads:
-        if len(lst) > len(longest.get(k, _NOTHING)):
-            longest[k], witness[k] = lst, t
-    per_key = Counter(map(_key, appends))
-    if any(c == 1 and k not in longest for k, c in per_key.items()):
-        for t, k, v in appends:
-            if per_key[k] == 1 and k not in longest:  # an unread key with one append: its order is that append
-                longest[k], witness[k] = [v], t
+                if v and len(v) > len(longest.get(k, _NOTHING)):
+                    longest[k], witness[k] = v, t
+    failed = set(compress(count(), map("fail".__eq__, txns.typ)))
+    committed = {k: _not_failed(wk, failed) if k in failed_keys else len(wk) for k, wk in writer.items()}
+    for k, c in committed.items():
+        if c == 1 and k not in longest:  # an unread key with one append: its order is that append
+            v, t = next((v, t) for v, t in writer[k].items() if t not in failed)
+            longest[k], witness[k] = [v], t
     order = {k: list(dict.fromkeys(lst)) for k, lst in longest.items()}
     pos = {k: dict(zip(vs, range(len(vs)), strict=True)) for k, vs in order.items()}
     writers = {k: list(map(writer.get(k, _NO_ONE).get, vs)) for k, vs in order.items()}
-    failed = set(compress(count(), map("fail".__eq__, txns.typ)))
-    unread_keys = {k for k, c in per_key.items() if c > _appended_in_order(writers.get(k, ()), failed)}
+    unread_keys = {k for k, c in committed.items() if c > _appended_in_order(writers.get(k, ()), failed)}
     failed_keys = {k for k in failed_keys if k in writers and not failed.isdisjoint(writers[k])}
-    return _Index(dict(writer), order, pos, witness, reads, {k: dict(r) for k, r in readers.items()}, repeated,
-                  failed_keys, writers, failed, unread_keys), appends
+    return _Index(dict(writer), order, pos, witness, {k: dict(r) for k, r in readers.items()}, repeated,
+                  failed_keys, writers, failed, unread_keys)
+
+
+def _not_failed(writer: dict[Any, int], failed: set[int]) -> int:
+    """How many of a key's appends were by txns that did not fail."""
+    return len(writer) - sum(map(failed.__contains__, writer.values()))
 
 
 def _appended_in_order(writers: list[int | None], failed: set[int]) -> int:
@@ -106,12 +106,20 @@ def _appended_in_order(writers: list[int | None], failed: set[int]) -> int:
 
 
 def _suspect_reads(txns: Txns, idx: _Index) -> list[Read]:
-    """The reads that may show duplicates, garbage, aborted elements or an incompatible order: all but
+    """The ok reads that may show duplicates, garbage, aborted elements or an incompatible order: all but
     those equal to a prefix of their key's version order when each element of that order was appended
     by a txn that did not fail. Most reads are such prefixes, which one comparison clears."""
     order, failed = idx.order, idx.failed
     clean = {k for k, ws in idx.writers.items() if None not in ws and failed.isdisjoint(ws)}
-    return [r for r in idx.reads if not (r[1] in clean and order[r[1]][: len(r[2])] == r[2])]
+    return [r for r in _ok_reads(txns) if not (r[1] in clean and order[r[1]][: len(r[2])] == r[2])]
+
+
+def _ok_reads(txns: Txns) -> Iterator[Read]:
+    for t, (typ, mops) in enumerate(zip(txns.typ, txns.mops, strict=True)):
+        if typ == "ok":
+            for i, (f, k, v) in enumerate(mops):
+                if f != "append":
+                    yield t, k, v or _NOTHING, i
 
 
 def _previous(idx: _Index, k: Any, v: Any) -> Any:
@@ -224,15 +232,16 @@ def _dirty_updates(txns: Txns, idx: _Index) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- edges
 
-def _edges(txns: Txns, idx: _Index, appends: list[tuple[int, Any, Any]]) -> list:
+def _edges(txns: Txns, idx: _Index) -> list:
     typ, writer, readers, failed = txns.typ, idx.writer, idx.readers, idx.failed
     wr_s, wr_d = [], []
-    for t, k, lst, _ in idx.reads:
-        if lst:
-            w = writer.get(k, _NO_ONE).get(lst[-1])
+    for k, by_last in readers.items():  # each ok read of a list ending in an element, after its writer
+        wk = writer.get(k, _NO_ONE)
+        for last, ts in by_last.items():
+            w = wk.get(last) if last is not INIT else None
             if w is not None and typ[w] != "fail":
-                wr_s.append(w)
-                wr_d.append(t)
+                wr_s.extend([w] * len(ts))
+                wr_d.extend(ts)
     ww_s, ww_d, rw_s, rw_d = [], [], [], []
 
     def follows(t: int, k: Any, prev: Any, w: int | None) -> None:
@@ -250,10 +259,11 @@ def _edges(txns: Txns, idx: _Index, appends: list[tuple[int, Any, Any]]) -> list
         for i, t in enumerate(ws):
             if t is not None and t not in failed:
                 follows(t, k, vs[i - 1] if i else INIT, ws[i - 1] if i else None)
-    for t, k, v in appends:  # the appends no read saw: after every element read
-        if k in idx.unread_keys and v not in idx.pos.get(k, _NO_ONE):
-            vs = idx.order.get(k)
-            follows(t, k, vs[-1] if vs else INIT, idx.writers[k][-1] if vs else None)
+    for k in idx.unread_keys:  # the appends no read saw: after every element read
+        vs, in_order = idx.order.get(k), idx.pos.get(k, _NO_ONE)
+        for v, t in writer[k].items():
+            if t not in failed and v not in in_order:
+                follows(t, k, vs[-1] if vs else INIT, idx.writers[k][-1] if vs else None)
     return [edges(ww_s, ww_d, WW), edges(wr_s, wr_d, WR), edges(rw_s, rw_d, RW)]
 
 
@@ -320,7 +330,7 @@ def _tail(lst: list[Any]) -> str:
 
 def analyze(txns: Txns, options: CheckOptions) -> Analysis:
     """Non-cycle anomalies, data edges and an explainer for a list-append history."""
-    idx, appends = _index(txns)
+    idx = _index(txns)
     internal, future = _internal(txns, idx)
     suspect = _suspect_reads(txns, idx)
     garbage, aborted = garbage_and_aborted(txns, ((t, k, lst, i, lst) for t, k, lst, i in suspect), idx.writer)
@@ -336,5 +346,5 @@ def analyze(txns: Txns, options: CheckOptions) -> Analysis:
         "lost-update": lost_updates(txns, "append", idx.repeated),
     }
     members = np.flatnonzero(np.asarray([t != "fail" for t in txns.typ], dtype=bool))
-    return Analysis({k: v for k, v in anomalies.items() if v}, _edges(txns, idx, appends), members,
+    return Analysis({k: v for k, v in anomalies.items() if v}, _edges(txns, idx), members,
                     _Explainer(txns, idx))

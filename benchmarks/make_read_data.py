@@ -180,7 +180,8 @@ def write_append(folder: Path, n: int) -> None:
                 op["index"] = int(op["index"]) + offset  # type: ignore[call-overload]
                 op["time"] = int(op["time"]) + time_offset  # type: ignore[call-overload]
                 if op["process"] != "nemesis":
-                    op["process"] = int(op["process"]) + 1000 * seed  # type: ignore[call-overload]
+                    # batches share no process: a batch numbers up to ~30k (each info retires one)
+                    op["process"] = int(op["process"]) + 10_000_000 * seed  # type: ignore[call-overload]
             e.writelines(edn(op) + "\n" for op in ops)
             j.writelines(json.dumps(op, separators=(",", ":"), default=sorted) + "\n" for op in ops)
             offset += len(ops)

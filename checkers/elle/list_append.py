@@ -10,7 +10,6 @@ Values appended to a key must be unique, as in Elle.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import compress, count
 from operator import itemgetter
@@ -111,15 +110,14 @@ def _suspect_reads(txns: Txns, idx: _Index) -> list[Read]:
     by a txn that did not fail. Most reads are such prefixes, which one comparison clears."""
     order, failed = idx.order, idx.failed
     clean = {k for k, ws in idx.writers.items() if None not in ws and failed.isdisjoint(ws)}
-    return [r for r in _ok_reads(txns) if not (r[1] in clean and order[r[1]][: len(r[2])] == r[2])]
-
-
-def _ok_reads(txns: Txns) -> Iterator[Read]:
-    for t, (typ, mops) in enumerate(zip(txns.typ, txns.mops, strict=True)):
-        if typ == "ok":
-            for i, (f, k, v) in enumerate(mops):
-                if f != "append":
-                    yield t, k, v or _NOTHING, i
+    suspect: list[Read] = []
+    for t in compress(count(), map("ok".__eq__, txns.typ)):
+        for i, (f, k, v) in enumerate(txns.mops[t]):
+            if f != "append":
+                lst = v or _NOTHING
+                if not (k in clean and order[k][: len(lst)] == lst):
+                    suspect.append((t, k, lst, i))
+    return suspect
 
 
 def _previous(idx: _Index, k: Any, v: Any) -> Any:

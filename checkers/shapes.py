@@ -90,7 +90,7 @@ def _txn(functions: frozenset[str], read_lists: bool, always: bool = False) -> C
             if not (mop.__class__ is list or isinstance(mop, list)) or len(mop) != 3:
                 return _bad_mop(mop, functions)
             name, k, v = mop
-            if name not in functions or not (k.__class__ in _SCALARS or _scalar(k)):
+            if not isinstance(name, str) or name not in functions or not (k.__class__ in _SCALARS or _scalar(k)):
                 return _bad_mop(mop, functions)
             if name == "r" or name == "read":
                 if ok and not ((v is None or (isinstance(v, list) and _scalars(v))) if read_lists

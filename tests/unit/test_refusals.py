@@ -102,6 +102,10 @@ REFUSED = [
      "{:index 0, :type :invoke, :process 0, :f :add, :value 1}\n{:index 1, :type :ok, :process 0, :f :add, :value 1}\n"
      "{:index 2, :type :invoke, :process 0, :f :read, :value nil}\n"
      "{:index 3, :type :ok, :process 0, :f :read, :value {:a 1}}\n", "set-full", 4, "list of elements"),
+    ("micro-op named by a list (list-append)", "h.edn", "{:type :invoke, :process 0, :f :txn, :value [[[1] :x 1]]}\n",
+     "list-append", 1, "micro-op"),
+    ("micro-op named by a map (rw-register)", "h.edn", "{:type :invoke, :process 0, :f :txn, :value [[{:a 1} :x 1]]}\n",
+     "rw-register", 1, "micro-op"),
 ]
 
 

@@ -48,6 +48,7 @@ enum { F_INDEX, F_TIME, F_TYPE, F_PROCESS, F_F, F_VALUE, F_ERROR, F_NODE, F_EXTR
 static const char *const NAMES[N_SLOTS] = {"index", "time", "type", "process", "f", "value", "error", "node", "extra"};
 static PyObject *keys[N_SLOTS];  /* interned names; the first eight are the record keys an Op takes */
 static PyObject *core;  /* those eight, as a frozenset */
+static PyObject *ok_name, *info_name;  /* "ok" and "info", interned */
 
 /* The offset of each slot of the Op class, or -1 if it is not a plain object slot. */
 static int slot_offsets(PyTypeObject *op_type, Py_ssize_t *offsets)
@@ -497,12 +498,77 @@ static PyObject *pair_ops(PyObject *module, PyObject *args)
     return status == 1 ? slots : status == 0 ? Py_NewRef(Py_None) : NULL;
 }
 
+/* The client txns of txns.txns_of as columns (ops, typ, mops, process, invoked, completed), or (op, micro-op)
+ * for the first micro-op that is not [f key value] with f in ``functions``. Fields are read by name: the
+ * ops may be any objects with them. */
+static PyObject *txn_columns(PyObject *module, PyObject *args)
+{
+    PyObject *pairs, *functions, *never;
+    if (!PyArg_ParseTuple(args, "O!O!O", &PyList_Type, &pairs, &PyFrozenSet_Type, &functions, &never))
+        return NULL;
+    PyObject *columns = PyTuple_New(6);
+    for (int c = 0; columns != NULL && c < 6; c++) {
+        PyObject *column = PyList_New(0);
+        if (column == NULL)
+            Py_CLEAR(columns);
+        else
+            PyTuple_SET_ITEM(columns, c, column);
+    }
+    PyObject *found = NULL;  /* (op, micro-op) */
+    for (Py_ssize_t i = 0; columns != NULL && found == NULL && i < PyList_GET_SIZE(pairs); i++) {
+        PyObject *pair = PyList_GET_ITEM(pairs, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "pairs must be (invocation, completion) tuples");
+            Py_CLEAR(columns);
+            break;
+        }
+        PyObject *invoke = PyTuple_GET_ITEM(pair, 0), *complete = PyTuple_GET_ITEM(pair, 1);
+        PyObject *kind = complete == Py_None ? Py_NewRef(info_name) : PyObject_GetAttr(complete, keys[F_TYPE]);
+        int ok = kind != NULL ? PyObject_RichCompareBool(kind, ok_name, Py_EQ) : -1;
+        PyObject *value = ok >= 0 ? PyObject_GetAttr(ok ? complete : invoke, keys[F_VALUE]) : NULL;
+        PyObject *shown = complete == Py_None ? invoke : complete;
+        PyObject *process = value != NULL ? PyObject_GetAttr(invoke, keys[F_PROCESS]) : NULL;
+        PyObject *invoked = process != NULL ? PyObject_GetAttr(invoke, keys[F_INDEX]) : NULL;
+        PyObject *completed = invoked == NULL ? NULL
+                              : PyObject_RichCompareBool(kind, info_name, Py_EQ) ? Py_NewRef(never)
+                              : PyObject_GetAttr(complete, keys[F_INDEX]);
+        int status = completed != NULL && !PyErr_Occurred() ? PyList_Check(value) : -1;
+        for (Py_ssize_t m = 0; status == 1 && m < PyList_GET_SIZE(value); m++) {
+            PyObject *mop = PyList_GET_ITEM(value, m);
+            int known = PyList_Check(mop) && PyList_GET_SIZE(mop) == 3 && PyUnicode_Check(PyList_GET_ITEM(mop, 0))
+                        ? PySet_Contains(functions, PyList_GET_ITEM(mop, 0)) : 0;
+            if (known < 0)
+                status = -1;
+            else if (!known && (found = PyTuple_Pack(2, shown, mop)) == NULL)
+                status = -1;
+            else if (!known)
+                status = 0;
+        }
+        PyObject *row[6] = {shown, kind, value, process, invoked, completed};
+        for (int c = 0; status == 1 && c < 6; c++)
+            if (PyList_Append(PyTuple_GET_ITEM(columns, c), row[c]) < 0)
+                status = -1;
+        Py_XDECREF(kind);
+        Py_XDECREF(value);
+        Py_XDECREF(process);
+        Py_XDECREF(invoked);
+        Py_XDECREF(completed);
+        if (status < 0)
+            Py_CLEAR(columns);
+    }
+    if (found != NULL)
+        Py_XDECREF(columns);
+    return found != NULL ? found : columns;
+}
+
 static PyMethodDef methods[] = {
     {"build_ops", build_ops, METH_VARARGS,
      "build_ops(records, start, position, (Op, op_types, shared, no_extra), (atoms, invoked, reads, lists)) -> (ops, stop): "
      "Ops for records[start:stop]."},
     {"pair_ops", pair_ops, METH_VARARGS,
      "pair_ops(ops, Op, Pair) -> list[Pair] | None: invocations paired with completions, None if anything is amiss."},
+    {"txn_columns", txn_columns, METH_VARARGS,
+     "txn_columns(pairs, functions, never) -> (ops, typ, mops, process, invoked, completed) | (op, bad micro-op)."},
     {"txn_unsure", txn_unsure, METH_VARARGS,
      "txn_unsure(ops, start, Op, functions, read_lists) -> int: the first op from start whose value is not surely a txn."},
     {NULL, NULL, 0, NULL},
@@ -517,6 +583,10 @@ PyMODINIT_FUNC PyInit__ops(void)
         if (keys[i] == NULL)
             return NULL;
     }
+    ok_name = PyUnicode_InternFromString("ok");
+    info_name = PyUnicode_InternFromString("info");
+    if (ok_name == NULL || info_name == NULL)
+        return NULL;
     PyObject *names = PyTuple_New(F_EXTRA);
     if (names == NULL)
         return NULL;

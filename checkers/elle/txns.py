@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from checkers._ops import txn_columns
 from checkers.history import History, Op
 
 __all__ = ["KINDS", "NEVER", "PROCESS", "REALTIME", "RW", "WR", "WW", "Txns", "UnexpectedMop", "txns_of"]
@@ -45,28 +46,12 @@ class Txns:
 
 
 def txns_of(history: History, functions: frozenset[str]) -> Txns:
-    """Client transactions; raise UnexpectedMop for a micro-op whose f is not in ``functions``."""
-    ops: list[Op] = []
-    typ: list[str] = []
-    mops: list[list[Any]] = []
-    process: list[Any] = []
-    invoked: list[int] = []
-    completed: list[int] = []
-    for invoke, complete in history.pairs():
-        kind = "info" if complete is None else complete.type
-        value = complete.value if kind == "ok" else invoke.value  # type: ignore[union-attr]
-        if value.__class__ is not list and not isinstance(value, list):
-            continue
-        shown = complete if complete is not None else invoke
-        for mop in value:
-            if not (isinstance(mop, list) and len(mop) == 3 and mop[0] in functions):
-                raise UnexpectedMop(shown.to_dict(), f"op {shown.index}: micro-op {mop!r} is not one of "
-                                    f"{', '.join(sorted(functions))} [f key value]")
-        ops.append(shown)
-        typ.append(kind)
-        mops.append(value)
-        process.append(invoke.process)
-        invoked.append(invoke.index)
-        completed.append(complete.index if kind != "info" else NEVER)  # type: ignore[union-attr]
-    return Txns(ops, typ, mops, process, np.asarray(invoked, dtype=np.int64),
-                np.asarray(completed, dtype=np.int64))
+    """Client transactions; raise UnexpectedMop for a micro-op whose f is not in ``functions``. In C
+    (``_ops.c``): a Python loop took a tenth of a list-append check."""
+    columns = txn_columns(history.pairs(), functions, NEVER)
+    if len(columns) == 2:
+        shown, mop = columns
+        raise UnexpectedMop(shown.to_dict(), f"op {shown.index}: micro-op {mop!r} is not one of "
+                            f"{', '.join(sorted(functions))} [f key value]")
+    ops, typ, mops, process, invoked, completed = columns
+    return Txns(ops, typ, mops, process, np.asarray(invoked, dtype=np.int64), np.asarray(completed, dtype=np.int64))

@@ -476,3 +476,56 @@ def test_the_analysis_shortcuts_hide_no_anomaly(specs: list[tuple[str, str]]) ->
     finally:
         list_append._index, list_append._suspect_reads = index, suspect_reads
     assert fast == slow
+
+
+_TXN_VALUES = st.one_of(st.none(), st.integers(0, 2), st.lists(st.one_of(
+    st.lists(st.sampled_from(["append", "r", "w", 1]), min_size=3, max_size=3), st.just(["r", "x"])), max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_TXN_VALUES, st.sampled_from(["ok", "fail", "info", None]), _TXN_VALUES), max_size=6))
+def test_txns_are_the_client_transactions_in_invocation_order(specs):
+    """txns_of (in C) keeps each op whose value (the completion's when ok, else the invocation's) is a list,
+    with its type (info when never completed), and stops at the first micro-op that is no [f key value]
+    of the workload's functions."""
+    from checkers.elle.txns import NEVER, UnexpectedMop, txns_of
+    from checkers.history import History, Op
+
+    ops, expected, bad = [], [], None
+    for invoked_value, completion, completed_value in specs:
+        index = len(ops)
+        ops.append(Op(index, index, "invoke", index, "txn", invoked_value))
+        if completion is not None:
+            ops.append(Op(index + 1, index + 1, completion, index, "txn", completed_value))
+        typ = completion or "info"
+        value = completed_value if typ == "ok" else invoked_value
+        if isinstance(value, list):
+            if bad is None and any(len(m) != 3 or m[0] not in ("append", "r") for m in value):
+                bad = next(m for m in value if len(m) != 3 or m[0] not in ("append", "r"))
+            shown = index + 1 if completion is not None else index
+            expected.append((typ, value, index, NEVER if typ == "info" else index + 1, shown))
+    history = History(tuple(ops))
+    if bad is not None:
+        with pytest.raises(UnexpectedMop, match=re.escape(f"micro-op {bad!r} is not one of append, r")):
+            txns_of(history, frozenset({"append", "r"}))
+        return
+    txns = txns_of(history, frozenset({"append", "r"}))
+    assert list(zip(txns.typ, txns.mops, txns.invoked, txns.completed, [op.index for op in txns.ops],
+                    strict=True)) == expected
+    assert txns.process == [i for _, _, i, _, _ in expected]
+
+
+def test_an_unknown_micro_op_makes_the_check_unknown():
+    """Checked without the shape check (as a library call may), a micro-op of another workload gives
+    unknown with Elle's anomaly type, naming the op."""
+    history = build(seq("ax1", "rx1"))
+    ops = [*history.ops[:2], *(replace_value(op, [["w", "x", 2]]) for op in history.ops[2:])]
+    result = check_list_append(type(history)(tuple(ops)), _options(("serializable",)))
+    assert result.valid == "unknown" and result.details["anomaly-types"] == ["unexpected-txn-micro-op-types"]
+    assert "micro-op ['w', 'x', 2] is not one of append, r" in str(result.cause)
+
+
+def replace_value(op, value):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    return replace(op, value=value)

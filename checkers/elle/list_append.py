@@ -298,7 +298,7 @@ class _Explainer:
             return {"unread": True}
         order = self.idx.order[k]
         p = self.idx.pos[k][v]
-        return {"witness": self.idx.witness[k], "witness-read": list(order[max(0, p - 1): p + 1]),
+        return {"witness": self.txns.ops[self.idx.witness[k]].index, "witness-read": list(order[max(0, p - 1): p + 1]),
                 "witness-from-start": p <= 1}
 
     def render(self, a: str, b: str, step: dict[str, Any]) -> str:
@@ -319,7 +319,7 @@ class _Explainer:
                     if step["type"] == "rw" or step.get("value") is not None else "")
         shown = step["witness-read"]
         text = ("[" if step["witness-from-start"] else "[.. ") + " ".join(repr(x) for x in shown) + "]"
-        return f", because op {self.txns.ops[step['witness']].index} read {text}"
+        return f", because op {step['witness']} read {text}"
 
 
 def _tail(lst: list[Any]) -> str:

@@ -529,3 +529,17 @@ def replace_value(op, value):  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
     return replace(op, value=value)
+
+
+def test_a_steps_witness_is_the_op_whose_read_shows_the_order():
+    """A ww or rw step names, by its op index, the op whose read put the two elements in that order
+    (it named the txn's internal number, another op of the history)."""
+    history = build(seq("ay9", "ay8", "ay7"), concurrent("ax1ay1", "ax2ay2"), seq("rx12ry987621", first=5))
+    result = check_list_append(history, _options(("serializable",)))
+    ops = {op.index: op for op in history.ops}
+    steps = [s for c in result.details["anomalies"]["G0"] for s in c["steps"] if "witness" in s]
+    assert steps
+    for step in steps:
+        reads = [m[2] for m in ops[step["witness"]].value if m[0] == "r" and m[1] == step["key"]]
+        shown = step["witness-read"]
+        assert any(r[i:i + len(shown)] == shown for r in reads for i in range(len(r))), (step, reads)

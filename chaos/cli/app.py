@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -33,6 +36,16 @@ class CliError(Exception):
 
 def fail(message: str) -> NoReturn:
     raise CliError(message)
+
+
+def say(write: Callable[[Any], object], output: Any) -> None:
+    """Write a command's output; once its reader has gone (`| head`), the rest goes to /dev/null and
+    the command still ends with its verdict's exit code (click would exit 1, which says invalid)."""
+    try:
+        write(output)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _json_default(x: Any) -> Any:
@@ -209,9 +222,9 @@ def check(
         verdicts.append(result.valid)
         if as_json:
             warnings = {"warnings": list(history.warnings)} if history.warnings else {}
-            typer.echo(to_json({"file": str(path), **result.to_json(), **warnings}))
+            say(typer.echo, to_json({"file": str(path), **result.to_json(), **warnings}))
         else:
-            typer.echo(f"{path}\t{str(result.valid).lower()}")
+            say(typer.echo, f"{path}\t{str(result.valid).lower()}")
     raise typer.Exit(EXIT_ERROR if errors else exit_code(verdicts))
 
 
@@ -263,7 +276,7 @@ def sla(
     for v in verdicts:
         table.add_row(v.claim, str(v.claimed), measured(v.claim, v.measured), f"[{colour[v.verdict]}]{v.verdict}[/]",
                       v.reason)
-    Console(width=160).print(table)
+    say(Console(width=160).print, table)
     if json_out is not None:
         report = {"history": str(history_path), "claims": str(claims_path), "verdicts": verdicts,
                   "figures": figures, "results": results}

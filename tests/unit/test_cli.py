@@ -106,6 +106,25 @@ def test_help_is_not_cut_at_80_columns_when_piped():
         assert max(map(len, done.stdout.splitlines())) <= 120
 
 
+def test_check_whose_reader_leaves_still_ends_with_its_verdict(tmp_path):
+    """`chaoscert check ... | head -1`: once the reader has gone the rest of the output is dropped, every
+    file is still checked, and the exit code is the verdict (it was 1, invalid, for valid histories)."""
+    import subprocess
+    import sys
+
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"type":"invoke","f":"write","value":1,"process":0}\n{"type":"ok","f":"write","value":1,"process":0}\n')
+    bad = tmp_path / "bad.jsonl"  # a read of a value nobody wrote: invalid
+    bad.write_text('{"type":"invoke","f":"read","process":0}\n{"type":"ok","f":"read","process":0,"value":7}\n')
+    for files, code in (([good] * 2000, 0), ([good] * 2000 + [bad], 1)):
+        check = subprocess.Popen([sys.executable, "-m", "chaos", "check", "-m", "cas-register", *map(str, files)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert check.stdout is not None and check.stdout.readline() == f"{good}\ttrue\n"
+        check.stdout.close()  # the reader leaves
+        assert check.wait(timeout=120) == code
+        assert check.stderr is not None and check.stderr.read() == ""
+
+
 def test_check_as_a_process_prints_everything_and_keeps_its_exit_code(tmp_path):
     """`chaoscert check` ends its process without freeing what it read: output and exit code must survive."""
     import subprocess

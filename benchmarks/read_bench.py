@@ -5,6 +5,11 @@ the verdicts and txn/s; ``--profile`` adds where the time of a 100k list-append 
 
     .venv/bin/python benchmarks/make_read_data.py /tmp/read-data --append 100000 1000000
     .venv/bin/python benchmarks/read_bench.py /tmp/read-data [--profile]
+
+10M txns (7.7 GB of files, ~8 minutes to write; each check takes ~3 minutes and 17 GB of the 24 here):
+
+    .venv/bin/python benchmarks/make_read_data.py /tmp/read-10m --append 10000000 --logs 0
+    .venv/bin/python benchmarks/read_bench.py /tmp/read-10m
 """
 
 from __future__ import annotations

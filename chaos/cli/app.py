@@ -48,6 +48,11 @@ def say(write: Callable[[Any], object], output: Any) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _reader_left() -> NoReturn:
+    """For rich's Console.on_broken_pipe, which would exit 1 itself: leave it to :func:`say`."""
+    raise BrokenPipeError
+
+
 def _json_default(x: Any) -> Any:
     if isinstance(x, (set, frozenset)):
         return sorted(x, key=repr)
@@ -276,7 +281,9 @@ def sla(
     for v in verdicts:
         table.add_row(v.claim, str(v.claimed), measured(v.claim, v.measured), f"[{colour[v.verdict]}]{v.verdict}[/]",
                       v.reason)
-    say(Console(width=160).print, table)
+    console = Console(width=160)
+    console.on_broken_pipe = _reader_left  # type: ignore[method-assign]
+    say(console.print, table)
     if json_out is not None:
         report = {"history": str(history_path), "claims": str(claims_path), "verdicts": verdicts,
                   "figures": figures, "results": results}

@@ -168,6 +168,25 @@ def test_bad_claims_file_is_one_line_exit_255(capsys, tmp_path, text, message):
     assert err.startswith(f"chaoscert: {path}{message}")
 
 
+def test_sla_whose_reader_leaves_still_ends_with_its_verdict_and_report(tmp_path):
+    """`chaoscert sla ... | true`: the table goes nowhere, the --json report is written and the exit code
+    is the verdict (rich exited 1, which says violated, before the report was written)."""
+    import subprocess
+    import sys
+
+    from checkers import write_history
+
+    hist, out = tmp_path / "h.jsonl", tmp_path / "sla.json"
+    write_history(TWO_FAULTS, hist)
+    claims = str(claims_file(tmp_path, "rto_seconds = 8\n"))
+    sla = subprocess.Popen([sys.executable, "-m", "chaos", "sla", "--claims", claims, str(hist), "--json", str(out)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert sla.stdout is not None
+    sla.stdout.close()  # the reader leaves before the table is printed
+    assert sla.wait(timeout=120) == 0
+    assert [v["verdict"] for v in json.loads(out.read_text())["verdicts"]] == ["certified"]
+
+
 def test_sla_cli_exit_codes_and_json(capsys, tmp_path):
     from checkers import write_history
 

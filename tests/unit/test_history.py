@@ -90,3 +90,25 @@ def test_pairing_in_c_is_the_pairing_in_python_when_it_finds_no_problem(ops):
         assert not problems and len(quick) == len(pairs)
         for q, p in zip(quick, pairs, strict=True):
             assert type(q) is Pair and q.invoke is p.invoke and q.complete is p.complete
+
+
+def test_ops_without_extra_fields_share_one_read_only_dict_that_copies_and_pickles(tmp_path):
+    """Ops read without extra fields share one empty dict (an empty dict each took 64 bytes an op); it
+    refuses changes, and ops holding it still deep-copy and pickle, as library users may."""
+    import copy
+    import pickle
+
+    import pytest
+
+    from checkers.formats import read_history
+    from checkers.history import NO_EXTRA, Op
+
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"type":"invoke","f":"read","process":0}\n{"type":"ok","f":"read","process":0,"value":1}\n')
+    history = read_history(path)
+    assert all(op.extra is NO_EXTRA for op in history.ops) and Op(0, 0, "invoke", 0, "read").extra is NO_EXTRA
+    assert copy.deepcopy(history.ops) == history.ops and pickle.loads(pickle.dumps(history.ops)) == history.ops
+    for change in (lambda d: d.__setitem__("x", 1), lambda d: d.update(x=1), lambda d: d.setdefault("x", 1)):
+        with pytest.raises(TypeError, match="read-only"):
+            change(NO_EXTRA)
+    assert NO_EXTRA == {}

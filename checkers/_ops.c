@@ -7,7 +7,7 @@
  * the common one. op_from_mapping then builds it or refuses it with its message. For every record it
  * takes, the Op is the one op_from_mapping would build: the same validation, the same shared strings
  * (``shared``), and in ``extra`` the other fields (keys made str), when the record has more than three;
- * else the one read-only empty mapping ``no_extra``.
+ * else the one read-only empty dict ``no_extra``.
  *
  * ``sharing`` is (atoms, invoked, reads, lists), four dicts per history, so that equal parts of values are one
  * object (a 10M-txn history did not fit in 24 GB without it):
@@ -26,12 +26,15 @@
  *
  * ``fields`` is (Op, op_types, shared, no_extra): the Op class (a dataclass with slots: its slots are set
  * directly, as its __init__ would), the dict of op type names to their one string, the dict of f and
- * process names to their one string, and the empty mapping.
+ * process names to their one string, and the empty dict.
  *
  * txn_unsure(ops, start, Op, functions, read_lists) -> int: for checkers/shapes.py, the first position
  * at or after ``start`` (len(ops) if none) whose value this fast path cannot pass as a transaction of
  * [f key value] micro-ops with f in ``functions``: it passes only Ops whose values are built of exact
  * lists and scalars, a subset of what shapes._txn passes, which decides every op it leaves.
+ *
+ * txn_columns(pairs, functions, never) -> columns | (op, micro-op): for checkers/elle/txns.py, the client
+ * transactions as columns, or the first micro-op that is not [f key value] with f in ``functions``.
  *
  * pair_ops(ops, Op, Pair) -> list[Pair] | None: for checkers/history.py, each invocation paired with
  * the next completion of its process, in invocation order, as history._pair_naming_problems pairs

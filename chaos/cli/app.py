@@ -45,7 +45,9 @@ def say(write: Callable[[Any], object], output: Any) -> None:
         write(output)
         sys.stdout.flush()
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _reader_left() -> NoReturn:

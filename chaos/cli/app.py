@@ -6,9 +6,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -36,23 +33,6 @@ class CliError(Exception):
 
 def fail(message: str) -> NoReturn:
     raise CliError(message)
-
-
-def say(write: Callable[[Any], object], output: Any) -> None:
-    """Write a command's output; once its reader has gone (`| head`), the rest goes to /dev/null and
-    the command still ends with its verdict's exit code (click would exit 1, which says invalid)."""
-    try:
-        write(output)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-
-def _reader_left() -> NoReturn:
-    """For rich's Console.on_broken_pipe, which would exit 1 itself: leave it to :func:`say`."""
-    raise BrokenPipeError
 
 
 def _json_default(x: Any) -> Any:
@@ -229,9 +209,9 @@ def check(
         verdicts.append(result.valid)
         if as_json:
             warnings = {"warnings": list(history.warnings)} if history.warnings else {}
-            say(typer.echo, to_json({"file": str(path), **result.to_json(), **warnings}))
+            typer.echo(to_json({"file": str(path), **result.to_json(), **warnings}))
         else:
-            say(typer.echo, f"{path}\t{str(result.valid).lower()}")
+            typer.echo(f"{path}\t{str(result.valid).lower()}")
     raise typer.Exit(EXIT_ERROR if errors else exit_code(verdicts))
 
 
@@ -283,9 +263,7 @@ def sla(
     for v in verdicts:
         table.add_row(v.claim, str(v.claimed), measured(v.claim, v.measured), f"[{colour[v.verdict]}]{v.verdict}[/]",
                       v.reason)
-    console = Console(width=160)
-    console.on_broken_pipe = _reader_left  # type: ignore[method-assign]
-    say(console.print, table)
+    Console(width=160).print(table)
     if json_out is not None:
         report = {"history": str(history_path), "claims": str(claims_path), "verdicts": verdicts,
                   "figures": figures, "results": results}

@@ -7,6 +7,7 @@ unknown, 255 on an error (bad input, bad option). Errors are one line, never a s
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 from pathlib import Path
@@ -47,6 +48,39 @@ def _last_line(e: BaseException) -> str:
     return "?" if tb is None else f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
 
 
+class _ReaderMayLeave(io.TextIOWrapper):
+    """stdout whose reader may go away (`chaoscert check ... | head`): the rest of the output then goes
+    to /dev/null, and the command runs on and ends with its own exit code. On a broken pipe click and
+    rich exit 1 themselves, which says "invalid" (check) or "violated" (sla) of valid histories."""
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except BrokenPipeError:
+            self._reader_left()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except BrokenPipeError:
+            self._reader_left()
+            super().flush()  # what was pending, into /dev/null
+
+    def _reader_left(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.fileno())
+        os.close(devnull)
+
+
+def _stdout_whose_reader_may_leave() -> None:
+    out = sys.stdout
+    with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+        out.fileno()  # a real file or pipe, not a test's capture
+        sys.stdout = _ReaderMayLeave(out.buffer, encoding=out.encoding, errors=out.errors,
+                                     line_buffering=out.line_buffering)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the app; one line and exit 255 for any user error."""
     args = sys.argv[1:] if argv is None else argv
@@ -58,6 +92,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     # chaoscert does no linear algebra, only array ops that run on one thread anyway
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     light = bool(args) and args[0] in LIGHT_COMMANDS
+    if argv is None:
+        _stdout_whose_reader_may_leave()
     if not light:
         register_all_commands()
     try:

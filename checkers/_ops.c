@@ -135,6 +135,25 @@ static int equal_atoms(PyObject *a, PyObject *b)
     return 1;
 }
 
+/* ``holder[at]`` becomes the last object kept under ``key`` in ``lasts`` when ``equal`` to it, else it is
+ * kept as the last. */
+static int share_last(PyObject *lasts, PyObject *key, PyObject *holder, Py_ssize_t at,
+                      int (*equal)(PyObject *, PyObject *))
+{
+    PyObject *mine = PyList_GET_ITEM(holder, at);
+    PyObject *last = PyDict_GetItemWithError(lasts, key);  /* borrowed */
+    if (last == NULL && PyErr_Occurred())
+        return -1;
+    if (last == mine)
+        return 0;
+    int same = last != NULL ? equal(last, mine) : 0;
+    if (same < 0)
+        return -1;
+    if (same)
+        return PyList_SetItem(holder, at, Py_NewRef(last));  /* drops mine */
+    return PyDict_SetItem(lasts, key, mine);
+}
+
 /* ``value``'s micro-ops [f key nil] that hold the same objects as the last one under the same key
  * (``reads``: key -> micro-op), and the lists of its micro-ops [f key list] equal to the last one under
  * the same key (``lists``: key -> list), become those. */
@@ -145,20 +164,10 @@ static int share_by_key(PyObject *value, PyObject *reads, PyObject *lists)
         if (!PyList_CheckExact(mop) || PyList_GET_SIZE(mop) != 3)
             continue;
         PyObject *key = PyList_GET_ITEM(mop, 1), *x = PyList_GET_ITEM(mop, 2);
-        int nil = x == Py_None;
-        if ((!nil && !PyList_CheckExact(x)) || (!PyLong_CheckExact(key) && !PyUnicode_CheckExact(key)))
+        if (!PyLong_CheckExact(key) && !PyUnicode_CheckExact(key))
             continue;
-        PyObject *last = PyDict_GetItemWithError(nil ? reads : lists, key);  /* borrowed */
-        if (last == NULL && PyErr_Occurred())
-            return -1;
-        if (last == (nil ? mop : x))
-            continue;
-        int equal = last == NULL ? 0 : nil ? same_objects(last, mop) : equal_atoms(last, x);
-        if (equal < 0)
-            return -1;
-        if (equal)
-            PyList_SetItem(nil ? value : mop, nil ? i : 2, Py_NewRef(last));  /* drops the equal one */
-        else if (PyDict_SetItem(nil ? reads : lists, key, nil ? mop : x) < 0)
+        if (x == Py_None ? share_last(reads, key, value, i, same_objects) < 0
+                         : PyList_CheckExact(x) && share_last(lists, key, mop, 2, equal_atoms) < 0)
             return -1;
     }
     return 0;

@@ -286,10 +286,9 @@ def op_from_mapping(record: Any, position: int, path: str | Path = "<history>", 
         raise HistoryFormatError(path, line, "f", f"not a name: {_short(f)}")
     if process.__class__ is str:
         process = _SHARED.setdefault(process, process)
-    if len(record) > 3 and not _CORE_FIELDS.issuperset(record):
-        extra = {k if isinstance(k, str) else str(k): v for k, v in record.items() if k not in _CORE_FIELDS}
-        return Op(index, time, type_, process, f, get("value"), get("error"), get("node"), extra)
-    return Op(index, time, type_, process, f, get("value"), get("error"), get("node"))
+    extra = ({k if isinstance(k, str) else str(k): v for k, v in record.items() if k not in _CORE_FIELDS}
+             if len(record) > 3 and not _CORE_FIELDS.issuperset(record) else NO_EXTRA)
+    return Op(index, time, type_, process, f, get("value"), get("error"), get("node"), extra)
 
 
 def _refuse_symbol(record: dict[Any, Any], path: str | Path, line: int | None) -> None:

@@ -55,6 +55,8 @@ ANSWERED = "answered"
 # invocation field: ``true`` on the runner's final ops after the heal (e.g. the set's final reads),
 # as opposed to a client's last op
 FINAL = "final"
+
+
 class _ReadOnlyDict(dict[str, Any]):
     """A dict nobody may change. It copies and pickles as a dict does."""
 

@@ -10,6 +10,7 @@ Values appended to a key must be unique, as in Elle.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import compress, count
 from operator import itemgetter
@@ -80,7 +81,7 @@ def _index(txns: Txns) -> _Index:
                 if v and len(v) > len(longest.get(k, _NOTHING)):
                     longest[k], witness[k] = v, t
     failed = set(compress(count(), map("fail".__eq__, txns.typ)))
-    committed = {k: _not_failed(wk, failed) if k in failed_keys else len(wk) for k, wk in writer.items()}
+    committed = {k: _committed(wk.values(), failed) if k in failed_keys else len(wk) for k, wk in writer.items()}
     for k, c in committed.items():
         if c == 1 and k not in longest:  # an unread key with one append: its order is that append
             v, t = next((v, t) for v, t in writer[k].items() if t not in failed)
@@ -88,20 +89,15 @@ def _index(txns: Txns) -> _Index:
     order = {k: list(dict.fromkeys(lst)) for k, lst in longest.items()}
     pos = {k: dict(zip(vs, range(len(vs)), strict=True)) for k, vs in order.items()}
     writers = {k: list(map(writer.get(k, _NO_ONE).get, vs)) for k, vs in order.items()}
-    unread_keys = {k for k, c in committed.items() if c > _appended_in_order(writers.get(k, ()), failed)}
+    unread_keys = {k for k, c in committed.items() if c > _committed(writers.get(k, ()), failed)}
     failed_keys = {k for k in failed_keys if k in writers and not failed.isdisjoint(writers[k])}
     return _Index(dict(writer), order, pos, witness, {k: dict(r) for k, r in readers.items()}, repeated,
                   failed_keys, writers, failed, unread_keys)
 
 
-def _not_failed(writer: dict[Any, int], failed: set[int]) -> int:
-    """How many of a key's appends were by txns that did not fail."""
-    return len(writer) - sum(map(failed.__contains__, writer.values()))
-
-
-def _appended_in_order(writers: list[int | None], failed: set[int]) -> int:
-    """How many elements of a key's order were appended by a txn that did not fail (one txn may append several)."""
-    return len(writers) - writers.count(None) - sum(map(failed.__contains__, writers))
+def _committed(writers: Iterable[int | None], failed: set[int]) -> int:
+    """How many of these appends (by their writers; None: nobody's) were by txns that did not fail."""
+    return sum(w is not None and w not in failed for w in writers)
 
 
 def _suspect_reads(txns: Txns, idx: _Index) -> list[Read]:

@@ -10,8 +10,9 @@
    a 2,000-op kv history with 50 clients, a 1-key 1,000-op kv history with 1 % ``info``, CAS
    registers and 100-key kv histories of 10k and 100k ops with 1 % and 10 % ``info``. Porcupine's
    times (Go, this machine, from the lin-study) are printed beside; with ``--porcupine BINARY`` (built
-   from ``benchmarks/porcupine``) Porcupine checks the same calls, as chaoscert read them from the same
-   file, and its verdict and time are printed beside instead.
+   from ``benchmarks/porcupine``) Porcupine's own verdicts and times are printed beside instead: on the
+   same file, read as Porcupine's tests read Jepsen kv logs (kv histories only), and on the calls
+   chaoscert read from it, which spares Porcupine the reading of the history.
 
 "Ops" are history lines (an invocation and its completion are two). Each line printed: kind, verdict
 (expected ``true`` for valid, ``false`` for invalid), wall-clock seconds of the CLI call, and with
@@ -119,8 +120,9 @@ PORCUPINE: Path | None = None  # --porcupine: the porcupine-check binary
 
 
 def porcupine_run(files: list[Path], model: str, time_limit: float) -> str:
-    """Porcupine on the calls chaoscert reads from ``files``: its verdicts, the whole process's wall
-    time and the seconds its search took (reading its input left out)."""
+    """Porcupine on ``files`` themselves (kv only: read as its own tests read Jepsen kv logs), and on the
+    calls chaoscert reads from them: its verdicts, the whole process's wall time and the seconds its
+    search took (reading its input left out)."""
     from checkers import read_history
     from checkers.linearizable import calls_by_key
 
@@ -133,8 +135,15 @@ def porcupine_run(files: list[Path], model: str, time_limit: float) -> str:
                     out.write(json.dumps({"key": key, "process": c.process, "call": c.call, "ret": c.ret, "f": c.f,
                                           "value": c.value}) + "\n")
         inputs.append(target)
+    runs = [("on the calls chaoscert read", inputs)]
+    if model == "kv":
+        runs.insert(0, ("on the file", files))
+    return "; ".join(f"Porcupine {what}: {_porcupine(paths, model, time_limit)}" for what, paths in runs)
+
+
+def _porcupine(paths: list[Path], model: str, time_limit: float) -> str:
     t0 = time.perf_counter()
-    proc = subprocess.run([str(PORCUPINE), "-timeout", str(time_limit), model, *map(str, inputs)],
+    proc = subprocess.run([str(PORCUPINE), "-timeout", str(time_limit), model, *map(str, paths)],
                           capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     if proc.returncode:
@@ -142,7 +151,7 @@ def porcupine_run(files: list[Path], model: str, time_limit: float) -> str:
     rows = [line.split("\t") for line in proc.stdout.splitlines()]
     verdicts = Counter({"Ok": "true", "Illegal": "false"}.get(row[1], "unknown") for row in rows)
     search = sum(float(row[3]) for row in rows)
-    return f"Porcupine {', '.join(f'{v} x{n}' if n > 1 else v for v, n in verdicts.items())} in {wall:.3f} s, " \
+    return f"{', '.join(f'{v} x{n}' if n > 1 else v for v, n in verdicts.items())} in {wall:.3f} s, " \
            f"of which searching {search:.3f} s"
 
 

@@ -93,10 +93,9 @@ def render_html(history: History, model: Model, outcomes: dict[Hashable, Outcome
 def _faults(history: History) -> list[tuple[int, int, str]]:
     """(start, end, label) of each nemesis op, by position; one still open runs to the end."""
     bands: list[tuple[int, int, str]] = []
-    position = {id(op): i for i, op in enumerate(history.ops)}
-    for pair in history.pairs(client=False):
-        start = position[id(pair.invoke)]
-        end = position[id(pair.complete)] if pair.complete is not None else len(history.ops)
+    pairs = history.pairs(client=False)
+    for pair, start, completed in zip(pairs, *history.positions(pairs), strict=True):
+        end = completed if completed is not None else len(history.ops)
         label: Any = f"{pair.process}: {pair.f} {pair.invoke.value if pair.invoke.value is not None else ''}"
         bands.append((start, max(end, start + 1), str(label)))
     return bands

@@ -40,7 +40,12 @@
  * the next completion of its process, in invocation order, as history._pair_naming_problems pairs
  * them; None when that would find any problem (an unpaired completion, a double invocation, an
  * invocation after a crash, time going backwards in a process, a client invocation never
- * completed), an op has no process or is not exactly an Op: it then pairs them and names the problems. */
+ * completed), an op has no process or is not exactly an Op: it then pairs them and names the problems.
+ *
+ * pair_positions(ops, pairs) -> (invoked, completed): for checkers/history.py, where each pair's
+ * invocation and completion are in ``ops`` (the object itself, not an equal one), as two lists of ints;
+ * a completion that is None is None. A dict of id(op) took 0.03 s for 100k pairs, a fifth of a
+ * 100-key kv check. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -510,6 +515,80 @@ static PyObject *pair_ops(PyObject *module, PyObject *args)
     return status == 1 ? slots : status == 0 ? Py_NewRef(Py_None) : NULL;
 }
 
+/* An open-addressing table of op objects to their positions, keyed by address. */
+typedef struct {
+    PyObject *op;
+    Py_ssize_t position;
+} Placed;
+
+static size_t slot_of(const PyObject *op, size_t mask)
+{
+    return (size_t)(((uintptr_t)op >> 4) * (uintptr_t)0x9E3779B97F4A7C15u) & mask;
+}
+
+/* The position of op in the table, or -1 with ValueError when it is not there. */
+static Py_ssize_t placed_at(const Placed *table, size_t mask, PyObject *op)
+{
+    for (size_t s = slot_of(op, mask);; s = (s + 1) & mask) {
+        if (table[s].op == op)
+            return table[s].position;
+        if (table[s].op == NULL) {
+            PyErr_SetString(PyExc_ValueError, "a paired op is not one of the ops");
+            return -1;
+        }
+    }
+}
+
+static PyObject *pair_positions(PyObject *module, PyObject *args)
+{
+    PyObject *sequence, *pairs;
+    if (!PyArg_ParseTuple(args, "OO!", &sequence, &PyList_Type, &pairs))
+        return NULL;
+    PyObject *ops = PySequence_Fast(sequence, "ops must be a list or tuple");
+    if (ops == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(ops);
+    size_t mask = 15;
+    while (mask < 2 * (size_t)n)
+        mask = 2 * mask + 1;
+    Placed *table = PyMem_Calloc(mask + 1, sizeof(Placed));
+    PyObject *invoked = table ? PyList_New(PyList_GET_SIZE(pairs)) : NULL;
+    PyObject *completed = invoked ? PyList_New(PyList_GET_SIZE(pairs)) : NULL;
+    int status = completed != NULL ? 0 : -1;
+    if (table == NULL)
+        PyErr_NoMemory();
+    for (Py_ssize_t i = 0; status == 0 && i < n; i++) {  /* an op there twice is at its last place, as in a dict */
+        PyObject *op = PySequence_Fast_GET_ITEM(ops, i);
+        size_t s = slot_of(op, mask);
+        while (table[s].op != NULL && table[s].op != op)
+            s = (s + 1) & mask;
+        table[s] = (Placed){op, i};
+    }
+    for (Py_ssize_t i = 0; status == 0 && i < PyList_GET_SIZE(pairs); i++) {
+        PyObject *pair = PyList_GET_ITEM(pairs, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "pairs must be (invocation, completion) tuples");
+            status = -1;
+            break;
+        }
+        for (int end = 0; status == 0 && end < 2; end++) {
+            PyObject *op = PyTuple_GET_ITEM(pair, end);
+            Py_ssize_t at = op == Py_None && end == 1 ? -2 : placed_at(table, mask, op);
+            PyObject *position = at == -2 ? Py_NewRef(Py_None) : at < 0 ? NULL : PyLong_FromSsize_t(at);
+            if (position == NULL)
+                status = -1;
+            else
+                PyList_SET_ITEM(end ? completed : invoked, i, position);
+        }
+    }
+    PyMem_Free(table);
+    Py_DECREF(ops);
+    PyObject *both = status == 0 ? PyTuple_Pack(2, invoked, completed) : NULL;
+    Py_XDECREF(invoked);
+    Py_XDECREF(completed);
+    return both;
+}
+
 /* The client txns of txns.txns_of as columns (ops, typ, mops, process, invoked, completed), or (op, micro-op)
  * for the first micro-op that is not [f key value] with f in ``functions``. Fields are read by name: the
  * ops may be any objects with them. */
@@ -579,6 +658,8 @@ static PyMethodDef methods[] = {
      "Ops for records[start:stop]."},
     {"pair_ops", pair_ops, METH_VARARGS,
      "pair_ops(ops, Op, Pair) -> list[Pair] | None: invocations paired with completions, None if anything is amiss."},
+    {"pair_positions", pair_positions, METH_VARARGS,
+     "pair_positions(ops, pairs) -> (invoked, completed): where each pair's invocation and completion are in ops."},
     {"txn_columns", txn_columns, METH_VARARGS,
      "txn_columns(pairs, functions, never) -> (ops, typ, mops, process, invoked, completed) | (op, bad micro-op)."},
     {"txn_unsure", txn_unsure, METH_VARARGS,

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
-from checkers._ops import pair_ops
+from checkers._ops import pair_ops, pair_positions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -203,6 +203,10 @@ class History:
         if client is None:
             return list(self._paired[0])
         return list(self._client_pairs if client else [p for p in self._paired[0] if not p.invoke.is_client])
+
+    def positions(self, pairs: list[Pair]) -> tuple[list[int], list[int | None]]:
+        """Where each pair's invocation, and its completion (None if it has none), are in ``ops``."""
+        return pair_positions(self.ops, pairs)
 
     @cached_property
     def _paired(self) -> tuple[list[Pair], list[HistoryProblem]]:

@@ -37,6 +37,7 @@ import time
 from bisect import bisect_left, insort
 from collections.abc import Generator, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from checkers.history import History
@@ -52,6 +53,7 @@ _REACH_STEPS = 20_000  # and the most steps it takes to list them
 MAX_CONFIGS = 4_000_000
 """The most configurations the memos may hold together (a few hundred MB) before the answer is ``unknown``."""
 
+_invoked = attrgetter("call")  # a Call's position in the history: sorts calls in invocation order
 _SLICE = 4096  # candidates tried by one search before the next search's turn (and a look at the clock)
 
 
@@ -128,18 +130,22 @@ def _explore(calls: Sequence[Call], model: Model) -> Generator[int, None, Outcom
     (a read) that the state allows is taken alone: any order that takes it later can take it now.
     """
     pure = model.pure
-    ok = sorted((c for c in calls if c.ret is not None), key=lambda c: c.call)
-    info = sorted((c for c in calls if c.ret is None and not pure(c)), key=lambda c: c.call)
+    ops = sorted((c for c in calls if c.ret is not None or not pure(c)), key=_invoked)  # in invocation order
+    ok_u = [u for u, c in enumerate(ops) if c.ret is not None]
+    info_u = [u for u, c in enumerate(ops) if c.ret is None]
+    ok = [ops[u] for u in ok_u]
+    info = [ops[u] for u in info_u]
     m = len(ok)
     if not m:
         return Outcome(True)
     impossible = _never_allowed(ok, info, model)
     if impossible is not None:
         return Outcome(False, impossible)
-    tagged = sorted([(c.call, i) for i, c in enumerate(ok)] + [(c.call, ~j) for j, c in enumerate(info)])
-    slot = [s for _, s in tagged]  # ok i >= 0, crashed ~j, in invocation order
-    ops = [ok[s] if s >= 0 else info[~s] for s in slot]
-    ok_u = [u for u, s in enumerate(slot) if s >= 0]
+    slot = [0] * len(ops)  # ok i >= 0, crashed ~j
+    for i, u in enumerate(ok_u):
+        slot[u] = i
+    for j, u in enumerate(info_u):
+        slot[u] = ~j
     all_call = [c.call for c in ops]
     ok_call = [c.call for c in ok]
     ok_ret = [c.ret for c in ok]
@@ -147,7 +153,6 @@ def _explore(calls: Sequence[Call], model: Model) -> Generator[int, None, Outcom
     ret_order = sorted(range(m), key=ok_ret.__getitem__)
     ok_lim = [bisect_left(ok_call, ok_ret[r]) for r in ret_order]  # by rp: ok ops invoked before that return
     u_lim = [bisect_left(all_call, ok_ret[r]) for r in ret_order]
-    info_u = [u for u, s in enumerate(slot) if s < 0]
     next_same = [-1] * len(info)  # the next identical crashed op, as u
     first_same: dict[tuple[Any, str], int] = {}
     for j in reversed(range(len(info))):
@@ -372,9 +377,9 @@ def calls_by_key(history: History, keyed: bool) -> dict[Hashable, list[Call]]:
 
     Raises ValueError naming the op when a keyed op has no key.
     """
-    position = {id(op): i for i, op in enumerate(history.ops)}
+    pairs = history.pairs()
     parts: dict[Hashable, list[Call]] = {}
-    for invoke, complete in history.pairs():
+    for (invoke, complete), invoked, completed in zip(pairs, *history.positions(pairs), strict=True):
         kind = "info" if complete is None else complete.type
         if kind == "fail":
             continue
@@ -393,8 +398,8 @@ def calls_by_key(history: History, keyed: bool) -> dict[Hashable, list[Call]]:
         calls = parts.get(key)
         if calls is None:
             parts[key] = calls = []
-        calls.append(Call(invoke.f, value, kind, invoke.index, invoke.process, position[id(invoke)],
-                          position[id(complete)] if kind == "ok" else None))
+        calls.append(Call(invoke.f, value, kind, invoke.index, invoke.process, invoked,
+                          completed if kind == "ok" else None))
     return parts
 
 

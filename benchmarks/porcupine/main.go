@@ -1,10 +1,16 @@
-// porcupine-check: Porcupine's linearizability check of the calls chaoscert reads from a history, so
-// the two checkers can be timed on the same files (benchmarks/lin_bench.py --porcupine BINARY).
+// porcupine-check: Porcupine's linearizability check of the histories chaoscert checks, so the two
+// checkers can be timed on the same files (benchmarks/lin_bench.py --porcupine BINARY). It reads two
+// kinds of file:
 //
-// Input: one JSON object per line, as lin_bench writes them with chaoscert's own reading of the history
-// (fail ops dropped, crashed ops with "ret": null):
+//   - FILE.calls.jsonl: the calls chaoscert reads from a history, one JSON object per line, as lin_bench
+//     writes them (fail ops dropped, crashed ops with "ret": null). Porcupine is spared the reading of
+//     the history itself: the fastest it can be given a file.
 //
-//	{"key": k, "process": p, "call": 3, "ret": 7, "f": "cas", "value": [1, 2], "type": "ok"}
+//     {"key": k, "process": p, "call": 3, "ret": 7, "f": "cas", "value": [1, 2], "type": "ok"}
+//
+//   - FILE.edn, kv model only: the Jepsen history itself, one op map per line as lin_gen writes them,
+//     read as Porcupine's own tests read Jepsen kv logs (parseKvLog in porcupine_test.go): the first of
+//     a list of regular expressions that matches a line says what the line is.
 //
 // A crashed op returns at the end of time, its result unknown, as in Porcupine's etcd tests.
 // Models: cas-register (nil at first; a nil read says nothing, as chaoscert reads it) and kv
@@ -13,7 +19,7 @@
 // Build (Go 1.18 or newer, and the Go module proxy): cd benchmarks/porcupine && go mod tidy &&
 // go build -o porcupine-check .
 //
-// Usage: porcupine-check [-timeout SECONDS] MODEL FILE...
+// Usage: porcupine-check [-timeout SECONDS] MODEL FILE.calls.jsonl|FILE.edn ...
 // Prints per file: path, Ok / Illegal / Unknown, seconds reading, seconds checking.
 package main
 
@@ -24,6 +30,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -133,6 +142,79 @@ func read(path string) ([]porcupine.Operation, error) {
 	return ops, lines.Err()
 }
 
+// jepsenKv are the lines of a Jepsen kv history, as lin_gen writes them: {:process 3, :f :get, :key "k7",
+// :type :ok, :value "x1x4", ...}. Submatches: process, key and, but for an invoked get, value.
+var jepsenKv = []struct {
+	line *regexp.Regexp
+	f    string
+	kind string // invoke, ok, info, fail
+}{
+	{regexp.MustCompile(`{:process (\d+), :f :get, :key "(.*)", :type :invoke, :value nil`), "get", "invoke"},
+	{regexp.MustCompile(`{:process (\d+), :f :put, :key "(.*)", :type :invoke, :value "(.*)"`), "put", "invoke"},
+	{regexp.MustCompile(`{:process (\d+), :f :append, :key "(.*)", :type :invoke, :value "(.*)"`), "append", "invoke"},
+	{regexp.MustCompile(`{:process (\d+), :f :get, :key "(.*)", :type :ok, :value "(.*)"`), "get", "ok"},
+	{regexp.MustCompile(`{:process (\d+), :f :put, :key "(.*)", :type :ok, :value "(.*)"`), "put", "ok"},
+	{regexp.MustCompile(`{:process (\d+), :f :append, :key "(.*)", :type :ok, :value "(.*)"`), "append", "ok"},
+	{regexp.MustCompile(`{:process (\d+), :f :\w+, :key "(.*)", :type :info`), "", "info"},
+	{regexp.MustCompile(`{:process (\d+), :f :\w+, :key "(.*)", :type :fail`), "", "fail"},
+}
+
+func readJepsenKv(path string) ([]porcupine.Operation, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var ops []porcupine.Operation
+	pending := map[int]int{} // process -> its invocation's place in ops
+	lines := bufio.NewScanner(f)
+	lines.Buffer(make([]byte, 1<<20), 1<<26)
+	for n := int64(0); lines.Scan(); n++ {
+		line := lines.Text()
+		matched := false
+		for _, kind := range jepsenKv {
+			if !kind.line.MatchString(line) {
+				continue
+			}
+			matched = true
+			args := kind.line.FindStringSubmatch(line)
+			process, _ := strconv.Atoi(args[1])
+			value := interface{}(nil)
+			if len(args) > 3 {
+				value = strings.ReplaceAll(args[3], `\"`, `"`)
+			}
+			switch kind.kind {
+			case "invoke":
+				pending[process] = len(ops)
+				ops = append(ops, porcupine.Operation{ClientId: process, Input: input{args[2], kind.f, value}, Call: n})
+			case "ok":
+				ops[pending[process]].Output, ops[pending[process]].Return = output{true, value}, n
+				delete(pending, process)
+			case "info":
+				ops[pending[process]].Output, ops[pending[process]].Return = output{false, nil}, math.MaxInt64
+				delete(pending, process)
+			case "fail":
+				ops[pending[process]].Input = nil // dropped below
+				delete(pending, process)
+			}
+			break
+		}
+		if !matched {
+			return nil, fmt.Errorf("%s:%d: not a line of a Jepsen kv history: %s", path, n+1, line)
+		}
+	}
+	for _, i := range pending { // never completed: crashed
+		ops[i].Output, ops[i].Return = output{false, nil}, math.MaxInt64
+	}
+	kept := ops[:0]
+	for _, op := range ops {
+		if op.Input != nil {
+			kept = append(kept, op)
+		}
+	}
+	return kept, lines.Err()
+}
+
 func main() {
 	timeout := flag.Float64("timeout", 0, "seconds before Unknown (0: none)")
 	flag.Parse()
@@ -144,7 +226,15 @@ func main() {
 	model := models[flag.Arg(0)]()
 	for _, path := range flag.Args()[1:] {
 		start := time.Now()
-		ops, err := read(path)
+		readFile := read
+		if strings.HasSuffix(path, ".edn") {
+			if flag.Arg(0) != "kv" {
+				fmt.Fprintln(os.Stderr, "porcupine-check reads EDN histories of the kv model only")
+				os.Exit(255)
+			}
+			readFile = readJepsenKv
+		}
+		ops, err := readFile(path)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(255)

@@ -92,6 +92,20 @@ def test_pairing_in_c_is_the_pairing_in_python_when_it_finds_no_problem(ops):
             assert type(q) is Pair and q.invoke is p.invoke and q.complete is p.complete
 
 
+@settings(max_examples=1000, deadline=None)
+@given(_OPS, st.sampled_from([True, False, None]))
+def test_positions_are_where_each_pair_s_ops_are_in_the_history(ops, client):
+    """positions (``_ops.c``) finds the op objects themselves, on both pairing paths, client and fault ops."""
+    from checkers.history import Op
+
+    h = History(tuple(Op(i, time, typ, process, "read") for i, (process, typ, time) in enumerate(ops)))
+    pairs = h.pairs(client=client)
+    invoked, completed = h.positions(pairs)
+    where = {id(op): at for at, op in enumerate(h.ops)}
+    assert invoked == [where[id(p.invoke)] for p in pairs]
+    assert completed == [None if p.complete is None else where[id(p.complete)] for p in pairs]
+
+
 def test_ops_without_extra_fields_share_one_read_only_dict_that_copies_and_pickles(tmp_path):
     """Ops read without extra fields share one empty dict (an empty dict each took 64 bytes an op); it
     refuses changes, and ops holding it still deep-copy and pickle, as library users may."""

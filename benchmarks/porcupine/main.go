@@ -118,19 +118,29 @@ func kv() porcupine.Model {
 	}
 }
 
-func read(path string) ([]porcupine.Operation, error) {
+// eachLine calls use with each line of the file and its number from 0, until use or reading fails.
+func eachLine(path string, use func(n int64, line []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
-	var ops []porcupine.Operation
 	lines := bufio.NewScanner(f)
 	lines.Buffer(make([]byte, 1<<20), 1<<26)
-	for lines.Scan() {
+	for n := int64(0); lines.Scan(); n++ {
+		if err := use(n, lines.Bytes()); err != nil {
+			return fmt.Errorf("%s:%d: %v", path, n+1, err)
+		}
+	}
+	return lines.Err()
+}
+
+func read(path string) ([]porcupine.Operation, error) {
+	var ops []porcupine.Operation
+	err := eachLine(path, func(_ int64, line []byte) error {
 		var c call
-		if err := json.Unmarshal(lines.Bytes(), &c); err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+		if err := json.Unmarshal(line, &c); err != nil {
+			return err
 		}
 		ret, known := int64(math.MaxInt64), c.Ret != nil
 		if known {
@@ -138,8 +148,9 @@ func read(path string) ([]porcupine.Operation, error) {
 		}
 		ops = append(ops, porcupine.Operation{ClientId: c.Process, Input: input{c.Key, c.F, c.Value}, Call: c.Call,
 			Output: output{known, c.Value}, Return: ret})
-	}
-	return ops, lines.Err()
+		return nil
+	})
+	return ops, err
 }
 
 // jepsenKv are the lines of a Jepsen kv history, as lin_gen writes them: {:process 3, :f :get, :key "k7",
@@ -160,49 +171,42 @@ var jepsenKv = []struct {
 }
 
 func readJepsenKv(path string) ([]porcupine.Operation, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	var ops []porcupine.Operation
 	pending := map[int]int{} // process -> its invocation's place in ops
-	lines := bufio.NewScanner(f)
-	lines.Buffer(make([]byte, 1<<20), 1<<26)
-	for n := int64(0); lines.Scan(); n++ {
-		line := lines.Text()
-		matched := false
+	err := eachLine(path, func(n int64, bytes []byte) error {
+		line := string(bytes)
 		for _, kind := range jepsenKv {
 			if !kind.line.MatchString(line) {
 				continue
 			}
-			matched = true
 			args := kind.line.FindStringSubmatch(line)
 			process, _ := strconv.Atoi(args[1])
 			value := interface{}(nil)
 			if len(args) > 3 {
 				value = strings.ReplaceAll(args[3], `\"`, `"`)
 			}
-			switch kind.kind {
-			case "invoke":
+			at, open := pending[process]
+			if kind.kind == "invoke" {
 				pending[process] = len(ops)
 				ops = append(ops, porcupine.Operation{ClientId: process, Input: input{args[2], kind.f, value}, Call: n})
-			case "ok":
-				ops[pending[process]].Output, ops[pending[process]].Return = output{true, value}, n
-				delete(pending, process)
-			case "info":
-				ops[pending[process]].Output, ops[pending[process]].Return = output{false, nil}, math.MaxInt64
-				delete(pending, process)
-			case "fail":
-				ops[pending[process]].Input = nil // dropped below
-				delete(pending, process)
+				return nil
 			}
-			break
+			if !open {
+				return fmt.Errorf("a completion without its invocation: %s", line)
+			}
+			delete(pending, process)
+			switch kind.kind {
+			case "ok":
+				ops[at].Output, ops[at].Return = output{true, value}, n
+			case "info":
+				ops[at].Output, ops[at].Return = output{false, nil}, math.MaxInt64
+			case "fail":
+				ops[at].Input = nil // dropped below
+			}
+			return nil
 		}
-		if !matched {
-			return nil, fmt.Errorf("%s:%d: not a line of a Jepsen kv history: %s", path, n+1, line)
-		}
-	}
+		return fmt.Errorf("not a line of a Jepsen kv history: %s", line)
+	})
 	for _, i := range pending { // never completed: crashed
 		ops[i].Output, ops[i].Return = output{false, nil}, math.MaxInt64
 	}
@@ -212,7 +216,7 @@ func readJepsenKv(path string) ([]porcupine.Operation, error) {
 			kept = append(kept, op)
 		}
 	}
-	return kept, lines.Err()
+	return kept, err
 }
 
 func main() {

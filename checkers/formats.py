@@ -699,6 +699,13 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[Any, Any]:
 _INT_KEY = re.compile(r"^-?\d{1,18}$")
 
 
+def _refuse_deep(text: str, path: str | Path, line: int | None, outer: int) -> None:
+    """Refuse JSON text whose ops (``outer`` levels down: 1 inside a top-level array) nest deeper than
+    MAX_DEPTH, as EDN ops are refused; json itself, with its raised recursion limit, reads about twice that."""
+    if json_depth(text.encode()) - outer > MAX_DEPTH:
+        raise HistoryFormatError(path, line, None, f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+
+
 def _load_json(text: str, path: str | Path, line: int | None) -> list[Any]:
     try:
         return _json_array(text, _json_object)
@@ -720,6 +727,7 @@ def _json_records(path: str | Path) -> Iterator[Batch]:
         return
     data = _quick_objects(text) if stripped.startswith("[") else None
     if data is None:
+        _refuse_deep(text, path, None, outer=int(stripped.startswith("[")))
         values = _load_json(f"[{text}]", path, None)
         if len(values) > 1:
             raise HistoryFormatError(path, None, None, f"{len(values)} JSON values; expected one array of ops")
@@ -762,6 +770,7 @@ def _jsonl_chunk(text: str, line0: int, path: str | Path) -> Batch:
 
 
 def _one_json_object(line: str, path: str | Path, number: int) -> Any:
+    _refuse_deep(line, path, number, outer=0)
     values = _load_json(f"[{line}]", path, number)
     if len(values) != 1:
         raise HistoryFormatError(path, number, None, "expected one JSON object per line")

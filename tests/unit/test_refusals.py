@@ -146,6 +146,26 @@ def test_deep_edn_is_refused_in_linear_time(tmp_path, capsys):
     assert time.monotonic() - start < 5
 
 
+def _op_nested(fmt: str, depth: int) -> str:
+    """One op whose value nests so that the op itself is ``depth`` levels deep, as a file of ``fmt``."""
+    value = "[" * (depth - 1) + "]" * (depth - 1)
+    if fmt == "edn":
+        return f"{{:index 0, :type :invoke, :process 0, :f :write, :value {value}}}\n"
+    op = f'{{"index": 0, "type": "invoke", "process": 0, "f": "write", "value": {value}}}'
+    return f"[{op}]" if fmt == "json" else op + "\n"
+
+
+@pytest.mark.parametrize("fmt", ["edn", "json", "jsonl"])
+def test_every_format_reads_ops_nested_max_depth_deep_and_refuses_one_level_more(tmp_path, fmt):
+    """JSON used to read ops nested up to about twice MAX_DEPTH, and said "nested deeper than 100 levels"
+    only past that."""
+    from checkers.formats import MAX_DEPTH, HistoryFormatError, read_history
+
+    assert len(read_history(write(tmp_path, f"ok.{fmt}", _op_nested(fmt, MAX_DEPTH))).ops) == 1
+    with pytest.raises(HistoryFormatError, match=f"nested deeper than {MAX_DEPTH} levels"):
+        read_history(write(tmp_path, f"deep.{fmt}", _op_nested(fmt, MAX_DEPTH + 1)))
+
+
 def test_history_convert_into_a_missing_folder(tmp_path, capsys):
     path = write(tmp_path, "h.edn", PAIR_EDN)
     code, _, err = run(["history", "convert", path, tmp_path / "no" / "such" / "h.jsonl"], capsys)

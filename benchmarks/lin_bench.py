@@ -11,8 +11,8 @@
    registers and 100-key kv histories of 10k and 100k ops with 1 % and 10 % ``info``. Porcupine's
    times (Go, this machine, from the lin-study) are printed beside; with ``--porcupine BINARY`` (built
    from ``benchmarks/porcupine``) Porcupine's own verdicts and times are printed beside instead: on the
-   same file, read as Porcupine's tests read Jepsen kv logs (kv histories only), and on the calls
-   chaoscert read from it, which spares Porcupine the reading of the history.
+   same file (kv histories only; Porcupine has no reader, the driver reads each line with one regular
+   expression), and on the calls chaoscert read from it, which spares Porcupine the pairing.
 
 "Ops" are history lines (an invocation and its completion are two). Each line printed: kind, verdict
 (expected ``true`` for valid, ``false`` for invalid), wall-clock seconds of the CLI call, and with
@@ -120,9 +120,9 @@ PORCUPINE: Path | None = None  # --porcupine: the porcupine-check binary
 
 
 def porcupine_run(files: list[Path], model: str, time_limit: float) -> str:
-    """Porcupine on ``files`` themselves (kv only: read as its own tests read Jepsen kv logs), and on the
-    calls chaoscert reads from them: its verdicts, the whole process's wall time and the seconds its
-    search took (reading its input left out)."""
+    """Porcupine on ``files`` themselves (kv only: read by benchmarks/porcupine's regular expression), and
+    on the calls chaoscert reads from them: its verdicts, the whole process's wall time and the seconds
+    its search took (reading its input left out)."""
     from checkers import read_history
     from checkers.linearizable import calls_by_key
 

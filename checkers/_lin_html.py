@@ -94,7 +94,7 @@ def _faults(history: History) -> list[tuple[int, int, str]]:
     """(start, end, label) of each nemesis op, by position; one still open runs to the end."""
     bands: list[tuple[int, int, str]] = []
     pairs = history.pairs(client=False)
-    for pair, start, completed in zip(pairs, *history.positions(pairs), strict=True):
+    for pair, start, completed in zip(pairs, *history.pair_positions(pairs), strict=True):
         end = completed if completed is not None else len(history.ops)
         label: Any = f"{pair.process}: {pair.f} {pair.invoke.value if pair.invoke.value is not None else ''}"
         bands.append((start, max(end, start + 1), str(label)))

@@ -204,7 +204,7 @@ class History:
             return list(self._paired[0])
         return list(self._client_pairs if client else [p for p in self._paired[0] if not p.invoke.is_client])
 
-    def positions(self, pairs: list[Pair]) -> tuple[list[int], list[int | None]]:
+    def pair_positions(self, pairs: list[Pair]) -> tuple[list[int], list[int | None]]:
         """Where each pair's invocation, and its completion (None if it has none), are in ``ops``."""
         return pair_positions(self.ops, pairs)
 

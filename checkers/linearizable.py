@@ -379,7 +379,7 @@ def calls_by_key(history: History, keyed: bool) -> dict[Hashable, list[Call]]:
     """
     pairs = history.pairs()
     parts: dict[Hashable, list[Call]] = {}
-    for (invoke, complete), invoked, completed in zip(pairs, *history.positions(pairs), strict=True):
+    for (invoke, complete), invoked, completed in zip(pairs, *history.pair_positions(pairs), strict=True):
         kind = "info" if complete is None else complete.type
         if kind == "fail":
             continue

@@ -100,7 +100,7 @@ def test_positions_are_where_each_pair_s_ops_are_in_the_history(ops, client):
 
     h = History(tuple(Op(i, time, typ, process, "read") for i, (process, typ, time) in enumerate(ops)))
     pairs = h.pairs(client=client)
-    invoked, completed = h.positions(pairs)
+    invoked, completed = h.pair_positions(pairs)
     where = {id(op): at for at, op in enumerate(h.ops)}
     assert invoked == [where[id(p.invoke)] for p in pairs]
     assert completed == [None if p.complete is None else where[id(p.complete)] for p in pairs]

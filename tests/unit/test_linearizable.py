@@ -7,7 +7,7 @@ from pathlib import Path
 
 from checkers import CheckOptions, get_checker
 from checkers.linearizable import MAX_REACHABLE, check_linearizable, search
-from checkers.models import Call, Choice, Inconsistent, Model
+from checkers.models import Call, Choice, Inconsistent, Model, model_for
 from tests.helpers import fail, history, info, invoke, ok
 
 INIT0 = CheckOptions(initial_value=0)
@@ -60,6 +60,15 @@ def test_crashed_write_may_take_effect_late_or_never():
 def test_crashed_op_cannot_act_before_its_invocation():
     h = history(invoke(1, "read"), ok(1, "read", 7), invoke(0, "write", 7), info(0, "write", "timed-out"))
     assert check(h).valid is False
+
+
+def test_identical_crashed_ops_invoked_at_one_position_may_all_take_effect():
+    """search() on hand-built calls whose invocations tie: the crashed ops were listed in one order and
+    numbered in the other, so the second acquire could never be taken (False; found by review)."""
+    mutex = model_for("mutex", CheckOptions())
+    calls = [Call("release", None, "ok", 2, 2, 2, 7), Call("release", None, "ok", 3, 3, 4, 9),
+             Call("acquire", None, "info", 4, 4, 4, None), Call("acquire", None, "info", 5, 5, 4, None)]
+    assert search(calls, mutex).valid is True
 
 
 def test_failed_ops_never_happened():

@@ -520,22 +520,13 @@ typedef struct {
     Py_ssize_t position;
 } Placed;
 
-static size_t slot_of(const PyObject *op, size_t mask)
+/* Where op is in the table, or the empty place where it would go. */
+static Placed *place_of(Placed *table, size_t mask, const PyObject *op)
 {
-    return (size_t)(((uintptr_t)op >> 4) * (uintptr_t)0x9E3779B97F4A7C15u) & mask;
-}
-
-/* The position of op in the table, or -1 with ValueError when it is not there. */
-static Py_ssize_t placed_at(const Placed *table, size_t mask, PyObject *op)
-{
-    for (size_t s = slot_of(op, mask);; s = (s + 1) & mask) {
-        if (table[s].op == op)
-            return table[s].position;
-        if (table[s].op == NULL) {
-            PyErr_SetString(PyExc_ValueError, "a paired op is not one of the ops");
-            return -1;
-        }
-    }
+    size_t s = (size_t)(((uintptr_t)op >> 4) * (uintptr_t)0x9E3779B97F4A7C15u) & mask;
+    while (table[s].op != NULL && table[s].op != op)
+        s = (s + 1) & mask;
+    return &table[s];
 }
 
 static PyObject *pair_positions(PyObject *module, PyObject *args)
@@ -562,10 +553,7 @@ static PyObject *pair_positions(PyObject *module, PyObject *args)
         PyErr_NoMemory();
     for (Py_ssize_t i = 0; status == 0 && i < n; i++) {  /* an op there twice is at its last place, as in a dict */
         PyObject *op = PyTuple_GET_ITEM(ops, i);
-        size_t s = slot_of(op, mask);
-        while (table[s].op != NULL && table[s].op != op)
-            s = (s + 1) & mask;
-        table[s] = (Placed){op, i};
+        *place_of(table, mask, op) = (Placed){op, i};
     }
     for (Py_ssize_t i = 0; status == 0 && i < m; i++) {
         PyObject *pair = PyTuple_GET_ITEM(pairs, i);
@@ -576,8 +564,11 @@ static PyObject *pair_positions(PyObject *module, PyObject *args)
         }
         for (int end = 0; status == 0 && end < 2; end++) {
             PyObject *op = PyTuple_GET_ITEM(pair, end);
-            Py_ssize_t at = op == Py_None && end == 1 ? -2 : placed_at(table, mask, op);
-            PyObject *position = at == -2 ? Py_NewRef(Py_None) : at < 0 ? NULL : PyLong_FromSsize_t(at);
+            Placed *place = end == 1 && op == Py_None ? NULL : place_of(table, mask, op);
+            if (place != NULL && place->op == NULL)
+                PyErr_SetString(PyExc_ValueError, "a paired op is not one of the ops");
+            PyObject *position = place == NULL ? Py_NewRef(Py_None)
+                                 : place->op != NULL ? PyLong_FromSsize_t(place->position) : NULL;
             if (position == NULL)
                 status = -1;
             else

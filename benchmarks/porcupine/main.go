@@ -10,7 +10,7 @@
 //
 //   - FILE.edn, kv model only: the Jepsen history itself, one op map per line as lin_gen writes them,
 //     each line read by one regular expression (Porcupine has no reader of its own; its tests' parseKvLog
-//     tries six expressions per line, and reads such a file three times slower). A completion without
+//     tries six expressions per line, and reads such a file four to five times slower). A completion without
 //     its invocation, or a second invocation before the first completed, is refused.
 //
 // A crashed op returns at the end of time, its result unknown, as in Porcupine's etcd tests.
@@ -234,8 +234,8 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(255)
 		}
-		read := time.Since(start)
+		reading := time.Since(start)
 		result := porcupine.CheckOperationsTimeout(model, ops, time.Duration(*timeout*float64(time.Second)))
-		fmt.Printf("%s\t%s\t%.3f\t%.3f\n", path, result, read.Seconds(), (time.Since(start) - read).Seconds())
+		fmt.Printf("%s\t%s\t%.3f\t%.3f\n", path, result, reading.Seconds(), (time.Since(start) - reading).Seconds())
 	}
 }

@@ -34,10 +34,10 @@ is still searching.
 from __future__ import annotations
 
 import time
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Generator, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, lt
 from typing import Any
 
 from checkers.history import History
@@ -138,6 +138,11 @@ def _explore(calls: Sequence[Call], model: Model) -> Generator[int, None, Outcom
     m = len(ok)
     if not m:
         return Outcome(True)
+    ok_call = [c.call for c in ok]
+    ok_ret = [c.ret for c in ok]
+    if any(map(lt, ok_ret, ok_call)):
+        c = next(c for c in ok if c.ret < c.call)  # type: ignore[operator]
+        raise ValueError(f"op {c.index}: returns at position {c.ret}, before its invocation at {c.call}")
     impossible = _never_allowed(ok, info, model)
     if impossible is not None:
         return Outcome(False, impossible)
@@ -147,12 +152,11 @@ def _explore(calls: Sequence[Call], model: Model) -> Generator[int, None, Outcom
     for j, u in enumerate(info_u):
         slot[u] = ~j
     all_call = [c.call for c in ops]
-    ok_call = [c.call for c in ok]
-    ok_ret = [c.ret for c in ok]
     ok_pure = [pure(c) for c in ok]
     ret_order = sorted(range(m), key=ok_ret.__getitem__)
-    ok_lim = [bisect_left(ok_call, ok_ret[r]) for r in ret_order]  # by rp: ok ops invoked before that return
-    u_lim = [bisect_left(all_call, ok_ret[r]) for r in ret_order]
+    # by rp: the ok ops, and all ops, invoked by that return (at its position too: concurrent with it)
+    ok_lim = [bisect_right(ok_call, ok_ret[r]) for r in ret_order]
+    u_lim = [bisect_right(all_call, ok_ret[r]) for r in ret_order]
     next_same = [-1] * len(info)  # the next identical crashed op, as u
     first_same: dict[tuple[Any, str], int] = {}
     for j in reversed(range(len(info))):

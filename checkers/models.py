@@ -69,7 +69,8 @@ class Call:
     """One operation as the search sees it: what was called and, for ``ok`` ops, what it returned.
 
     ``call`` and ``ret`` are positions in the history (``ret`` is None for ``info`` ops, which
-    stay pending to the end); ``index`` and ``process`` name the op for people.
+    stay pending to the end); an op invoked at the position where another returns is concurrent
+    with it. ``index`` and ``process`` name the op for people.
     """
 
     f: Any

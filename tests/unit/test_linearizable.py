@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from checkers import CheckOptions, get_checker
 from checkers.linearizable import MAX_REACHABLE, check_linearizable, search
 from checkers.models import Call, Choice, Inconsistent, Model, model_for
@@ -216,3 +218,9 @@ def test_too_many_reachable_states_leave_the_question_to_the_search():
     ops += [invoke(1, "read"), ok(1, "read", n + 5)]
     r = check(history(*ops), options=CheckOptions(initial_value=0))
     assert r.valid is False and r.details["configs"] > 0
+
+
+def test_search_refuses_a_call_that_returns_before_it_is_invoked():
+    register = model_for("register", CheckOptions(initial_value=0))
+    with pytest.raises(ValueError, match="op 7: returns at position 2, before its invocation at 5"):
+        search([Call("write", 1, "ok", 7, 0, 5, 2)], register)

@@ -4,7 +4,7 @@ A checker that met a value of the wrong shape used to skip it, read it as nil or
 these can turn a broken history into ``true``. Instead :func:`check_shapes` raises
 :class:`ShapeError` for the first op whose value does not fit, and the command line names the
 file, line and field. Example: a bank ``read`` whose value is ``"100"`` instead of a map of
-balances, a kv ``get`` that returned ``3`` instead of ``[key 3]``.
+balances, a kv ``get`` that returned ``3`` instead of ``[key "3"]``.
 """
 
 from __future__ import annotations
@@ -54,12 +54,20 @@ def _bank(op: Op, f: Any, value: Any) -> str | None:
     return None
 
 
-def _keyed(op: Op, f: Any, value: Any) -> str | None:
-    if "key" in op.extra or op.type in ("fail", "info"):
+def _kv(op: Op, f: Any, value: Any) -> str | None:
+    """A string per key, as Porcupine's kv model (an int put and read back compared a string state
+    with the int: ``put 5, get 5`` was false); the key in a ``key`` field or the value ``[key value]``."""
+    if op.type == "fail" or op.type == "info":
         return None
-    if not (isinstance(value, list) and len(value) == 2 and _scalar(value[0])):
+    if "key" in op.extra:
+        held = value
+    elif isinstance(value, list) and len(value) == 2 and _scalar(value[0]):
+        held = value[1]
+    else:
         return f"a keyed op's value is [key value], not {_show(value)}"
-    return None
+    if held is None or held.__class__ is str or isinstance(held, str):
+        return None
+    return f"kv keeps strings (get, put, append), not {_show(held)}; for other values use cas-register --independent"
 
 
 def _register(op: Op, f: Any, value: Any) -> str | None:
@@ -138,7 +146,7 @@ _TXNS: dict[str, tuple[frozenset[str], bool, bool]] = {
 
 SHAPES: dict[str, Callable[[Op, Any, Any], str | None]] = {
     "bank": _bank,
-    "kv": _keyed,
+    "kv": _kv,
     "cas-register": _register,
     "register": _register,
     **{model: _txn(*spec) for model, spec in _TXNS.items()},

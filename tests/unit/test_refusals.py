@@ -54,6 +54,15 @@ REFUSED = [
     ("kv get value not a pair", "h.edn",
      "{:index 0, :type :invoke, :process 0, :f :get, :value [:x nil]}\n"
      "{:index 1, :type :ok, :process 0, :f :get, :value 3}\n", "kv", 2, "[key value]"),
+    # a string state compared with the int read back: false before
+    ("kv value not a string (key field)", "h.edn",
+     '{:index 0, :type :invoke, :process 0, :f :put, :key "k", :value 5}\n'
+     '{:index 1, :type :ok, :process 0, :f :put, :key "k", :value 5}\n', "kv", 1, "kv keeps strings"),
+    ("kv get value not a string ([key value])", "h.edn",
+     '{:index 0, :type :invoke, :process 0, :f :put, :value [:k "5"]}\n'
+     '{:index 1, :type :ok, :process 0, :f :put, :value [:k "5"]}\n'
+     "{:index 2, :type :invoke, :process 0, :f :get, :value [:k nil]}\n"
+     "{:index 3, :type :ok, :process 0, :f :get, :value [:k 5]}\n", "kv", 4, "not int 5"),
     ("duplicate index", "h.edn",
      "{:index 0, :type :invoke, :process 0, :f :read, :value nil}\n"
      "{:index 0, :type :ok, :process 0, :f :read, :value nil}\n", "cas-register", 2, "index"),

@@ -238,23 +238,28 @@ def multi_register(options: CheckOptions) -> Model:
 # ---------------------------------------------------------------- kv (per key)
 
 
-def _kv_step(state: str, op: Call) -> Any:
-    f, value = op.f, op.value
-    if f in ("get", "read"):
-        if value is None or value == state:
-            return state
-        return Inconsistent("can't get {} when the value is {}", value, state)
-    if f in ("put", "write"):
-        return "" if value is None else str(value)
-    if f == "append":
-        return state + ("" if value is None else str(value))
-    return Inconsistent(f"unknown operation {f!r}")
+def _kv_step(nil_is_empty: bool) -> Callable[[str, Call], Any]:
+    def step(state: str, op: Call) -> Any:
+        f, value = op.f, op.value
+        if f in ("get", "read"):
+            if value == state or (value is None and (not nil_is_empty or state == "")):
+                return state
+            return Inconsistent("can't get {} when the value is {}", value, state)
+        if f in ("put", "write"):
+            return "" if value is None else str(value)
+        if f == "append":
+            return state + ("" if value is None else str(value))
+        return Inconsistent(f"unknown operation {f!r}")
+
+    return step
 
 
 def kv(options: CheckOptions) -> Model:
-    """A string per key: ``get``, ``put`` and ``append``; every key starts as ``""``."""
+    """A string per key: ``get``, ``put`` and ``append``; every key starts as ``""``.
+
+    A nil get means "unknown" unless ``nil_is_empty`` (then: the key is empty)."""
     initial = "" if options.initial_value is None else str(options.initial_value)
-    return Model(name="kv", init=lambda: initial, step=_kv_step, keyed=True,
+    return Model(name="kv", init=lambda: initial, step=_kv_step(options.nil_is_empty), keyed=True,
                  pure=lambda op: op.f in ("get", "read"))
 
 

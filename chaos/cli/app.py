@@ -166,7 +166,7 @@ def check(
     max_transfer: Annotated[int | None, typer.Option(help="bank: largest transfer")] = None,
     group_size: Annotated[int | None, typer.Option(help="long-fork: keys per group")] = None,
     initial_value: Annotated[str | None, typer.Option(help="register models: initial value (JSON or EDN)")] = None,
-    nil_is_empty: Annotated[bool, typer.Option(help="register models: nil reads mean empty")] = False,
+    nil_is_empty: Annotated[bool, typer.Option(help="register and kv models: nil reads mean empty")] = False,
     independent: Annotated[bool, typer.Option(help="check each [key value] key on its own")] = False,
     time_limit: Annotated[float | None, typer.Option(help="give up after S seconds: unknown")] = None,
     html: Annotated[Path | None, typer.Option(help="write an HTML view of the check")] = None,

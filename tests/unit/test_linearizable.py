@@ -94,6 +94,17 @@ def test_nil_read_is_unknown_unless_nil_is_empty():
     assert check(empty, options=CheckOptions(nil_is_empty=True)).valid is True
 
 
+def test_kv_nil_get_is_unknown_unless_nil_is_empty():
+    """kv took a nil get as "unknown" whatever the option said: a key put and then read as missing
+    passed with --nil-is-empty."""
+    h = history(invoke(0, "put", "x", key="k"), ok(0, "put", "x", key="k"), invoke(1, "get", key="k"),
+                ok(1, "get", None, key="k"))
+    assert check(h, "kv", CheckOptions()).valid is True
+    assert check(h, "kv", CheckOptions(nil_is_empty=True)).valid is False
+    never_put = history(invoke(1, "get", key="k"), ok(1, "get", None, key="k"))
+    assert check(never_put, "kv", CheckOptions(nil_is_empty=True)).valid is True
+
+
 def test_mutex():
     h = history(invoke(0, "acquire"), ok(0, "acquire"), invoke(1, "acquire"), ok(1, "acquire"))
     assert check(h, "mutex").valid is False

@@ -379,7 +379,7 @@ def _and_more(items: list[str], sep: str, shown: int = 3) -> str:
 def calls_by_key(history: History, keyed: bool) -> dict[Hashable, list[Call]]:
     """Client ops as :class:`Call`s, split by key when ``keyed`` (``key`` field or ``[key value]``).
 
-    Raises ValueError naming the op when a keyed op has no key.
+    Raises ValueError naming the op when a keyed op has no key, or returned no [key value] tuple.
     """
     pairs = history.pairs()
     parts: dict[Hashable, list[Call]] = {}
@@ -394,7 +394,9 @@ def calls_by_key(history: History, keyed: bool) -> dict[Hashable, list[Call]]:
                 key = freeze(invoke.extra["key"])
             elif isinstance(invoke.value, list) and len(invoke.value) == 2:
                 key = freeze(invoke.value[0])
-                value = value[1] if isinstance(value, list) and len(value) == 2 else None
+                if not (isinstance(value, list) and len(value) == 2):  # read as nil, it said nothing: true
+                    raise ValueError(f"op {complete.index}: returned {show(value)}, not [key value]")  # type: ignore[union-attr]
+                value = value[1]
             else:
                 raise ValueError(f"op {invoke.index}: no key (expected a key field or a [key value] value)")
         if value.__class__ is list or value.__class__ is dict:  # a vector or map: hashable, as states must be

@@ -94,12 +94,11 @@ def get_checker(name: str) -> Checker:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(_ALIASES))}")
     canonical = _ALIASES[name]
     check = _CHECKERS[canonical].check
-    from checkers.shapes import SHAPES, check_shapes
+    from checkers.shapes import check_shapes
 
     def checked(history: History, options: CheckOptions) -> Result:
         with collector_paused():
-            if canonical in SHAPES:
-                check_shapes(canonical, history)
+            check_shapes(canonical, history, options.independent)
             return check(history, options)
 
     return checked

@@ -14,6 +14,7 @@ from typing import Any
 
 from checkers._ops import txn_unsure
 from checkers.history import History, Op, is_client_process
+from checkers.models import MODELS
 
 __all__ = ["SHAPES", "ShapeError", "check_shapes"]
 
@@ -157,13 +158,33 @@ SHAPES: dict[str, Callable[[Op, Any, Any], str | None]] = {
 }
 
 
-def check_shapes(model: str, history: History) -> None:
+def _independent(rule: Callable[[Op, Any, Any], str | None] | None) -> Callable[[Op, Any, Any], str | None]:
+    """``rule`` for the values of ``[key value]`` tuples, as ``--independent`` splits them; a value that
+    is no tuple was read as nil (a read of 7 passed as a read that says nothing)."""
+
+    def check(op: Op, f: Any, value: Any) -> str | None:
+        if "key" not in op.extra:
+            if op.type == "fail" or op.type == "info":  # a crashed op is checked by its invocation's value
+                return None
+            if not (isinstance(value, list) and len(value) == 2 and _scalar(value[0])):
+                return f"with --independent a value is [key value], not {_show(value)}"
+            value = value[1]
+        return None if rule is None else rule(op, f, value)
+
+    return check
+
+
+_KEYED_BY_OPTION = frozenset(MODELS) - {"kv"}  # the models --independent splits by key; kv always is
+
+
+def check_shapes(model: str, history: History, independent: bool = False) -> None:
     """Raise ShapeError for the first client op whose value does not fit ``model`` (a no-op for
-    models without a rule)."""
-    rule = SHAPES.get(model)
+    models without a rule), or, with ``independent``, is no ``[key value]`` tuple of such a value."""
+    rule, txns = SHAPES.get(model), _TXNS.get(model)
+    if independent and model in _KEYED_BY_OPTION:
+        rule, txns = _independent(rule), None  # C's pass knows transactions, not tuples of them
     if rule is None:
         return
-    txns = _TXNS.get(model)
     for op in history.ops if txns is None else _unsure(history.ops, *txns[:2]):
         if op.process.__class__ is int or is_client_process(op.process):
             problem = rule(op, op.f, op.value)

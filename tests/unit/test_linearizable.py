@@ -122,6 +122,14 @@ def test_independent_keys_are_checked_apart():
     assert check(h, options=CheckOptions(independent=True)).details["keys"] == 2
 
 
+def test_independent_completion_that_is_no_tuple_is_a_bad_history():
+    """Read as nil, a read of 7 for key a said nothing: true."""
+    h = history(invoke(0, "write", ["a", 1]), ok(0, "write", ["a", 1]), invoke(0, "read", ["a", None]),
+                ok(0, "read", 7))
+    r = check(h, options=CheckOptions(independent=True))
+    assert r.valid == "unknown" and r.cause == "bad history: op 3: returned 7, not [key value]"
+
+
 def test_kv_keys_from_key_field_and_append():
     h = history(invoke(0, "append", "x", key="k"), ok(0, "append", "x", key="k"),
                 invoke(1, "append", "y", key="k"), ok(1, "append", "y", key="k"),

@@ -147,6 +147,22 @@ def test_lenient_set_full_refuses_a_read_it_cannot_place(tmp_path, capsys):
     assert code == 255 and f"{path}:3: process: op 2: a read with no invocation" in err, err
 
 
+INDEPENDENT_WRITE = ("{:index 0, :type :invoke, :process 0, :f :write, :value [:a 1]}\n"
+                     "{:index 1, :type :ok, :process 0, :f :write, :value [:a 1]}\n"
+                     "{:index 2, :type :invoke, :process 0, :f :read, :value [:a nil]}\n")
+
+
+@pytest.mark.parametrize(("read", "verdict"), [("7", 255), ("[:a 7]", 1), ("[:a 1]", 0)])
+def test_independent_values_are_key_value_tuples(tmp_path, capsys, read, verdict):
+    """With --independent, a read returning 7 rather than [key 7] was read as nil: ``true``."""
+    read_op = f"{{:index 3, :type :ok, :process 0, :f :read, :value {read}}}\n"
+    path = write(tmp_path, "h.edn", INDEPENDENT_WRITE + read_op)
+    code, out, err = run(["check", "-m", "cas-register", "--independent", path], capsys)
+    assert code == verdict, (out, err)
+    if verdict == 255:
+        assert f"{path}:4: value: op 3: with --independent a value is [key value], not int 7" in err
+
+
 def test_deep_edn_is_refused_in_linear_time(tmp_path, capsys):
     path = write(tmp_path, "h.edn", "{:type :invoke, :process 0, :f :w, :value " + "[" * 100_000 + "]" * 100_000 + "}")
     start = time.monotonic()

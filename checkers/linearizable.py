@@ -467,8 +467,10 @@ def _op_json(c: Call) -> dict[str, Any]:
 
 def _register(name: str, *aliases: str) -> None:
     summary = (MODELS[name].__doc__ or "").strip().splitlines()[0]
+    model = MODELS[name](CheckOptions())
 
-    @register_checker(name, *aliases, summary=f"linearizable {name}: {summary}")
+    @register_checker(name, *aliases, summary=f"linearizable {name}: {summary}", functions=model.functions,
+                      independent=not model.keyed)
     def check(history: History, options: CheckOptions) -> Result:
         return check_linearizable(history, options, name)
 

@@ -98,6 +98,8 @@ class Model:
     pure: Callable[[Call], bool] = lambda op: False
     keyed: bool = False
     describe: Callable[[Any], str] = show
+    functions: frozenset[str] | None = None
+    """The ``f`` names ``step`` knows (None: any); a history with another is refused before the search."""
 
 
 # ---------------------------------------------------------------- registers
@@ -132,14 +134,14 @@ def register(options: CheckOptions) -> Model:
     """Reads and writes; a nil read means "unknown" unless ``nil_is_empty``."""
     initial = freeze(options.initial_value)
     return Model(name="register", init=lambda: initial, step=_register_step(options.nil_is_empty, cas=False),
-                 pure=_is_read)
+                 pure=_is_read, functions=frozenset({"read", "write"}))
 
 
 def cas_register(options: CheckOptions) -> Model:
     """Reads, writes and compare-and-set ``[old new]``; initial value nil unless given."""
     initial = freeze(options.initial_value)
     return Model(name="cas-register", init=lambda: initial, step=_register_step(options.nil_is_empty, cas=True),
-                 pure=_is_read)
+                 pure=_is_read, functions=frozenset({"read", "write", "cas"}))
 
 
 def freeze(x: Any) -> Any:
@@ -167,7 +169,7 @@ def _mutex_step(state: bool, op: Call) -> Any:
 def mutex(options: CheckOptions) -> Model:
     """A lock: ``acquire`` and ``release``."""
     return Model(name="mutex", init=lambda: False, step=_mutex_step,
-                 describe=lambda held: "held" if held else "free")
+                 describe=lambda held: "held" if held else "free", functions=frozenset({"acquire", "release"}))
 
 
 # ---------------------------------------------------------------- set
@@ -193,7 +195,8 @@ def _describe_set(s: frozenset[Any]) -> str:
 def set_model(options: CheckOptions) -> Model:
     """A set: ``add`` an element, ``read`` the whole set."""
     initial = frozenset(freeze(v) for v in options.initial_value or ())
-    return Model(name="set", init=lambda: initial, step=_set_step, pure=_is_read, describe=_describe_set)
+    return Model(name="set", init=lambda: initial, step=_set_step, pure=_is_read, describe=_describe_set,
+                 functions=frozenset({"add", "read"}))
 
 
 # ---------------------------------------------------------------- multi-register
@@ -231,7 +234,7 @@ def multi_register(options: CheckOptions) -> Model:
     if not isinstance(initial, tuple):
         raise ValueError("multi-register: --initial-value must be a map of key to value")
     return Model(name="multi-register", init=lambda: initial, step=_multi_step(options.nil_is_empty),
-                 pure=_read_only_txn,
+                 pure=_read_only_txn, functions=frozenset({"txn", "read", "write"}),
                  describe=lambda s: "{" + ", ".join(f"{k} {show(v)}" for k, v in s) + "}")
 
 
@@ -260,7 +263,8 @@ def kv(options: CheckOptions) -> Model:
     A nil get means "unknown" unless ``nil_is_empty`` (then: the key is empty)."""
     initial = "" if options.initial_value is None else str(options.initial_value)
     return Model(name="kv", init=lambda: initial, step=_kv_step(options.nil_is_empty), keyed=True,
-                 pure=lambda op: op.f in ("get", "read"))
+                 pure=lambda op: op.f in ("get", "read"),
+                 functions=frozenset({"get", "read", "put", "write", "append"}))
 
 
 # ---------------------------------------------------------------- queues
@@ -287,7 +291,8 @@ def _describe_queue(state: tuple[Any, ...]) -> str:
 
 def fifo_queue(options: CheckOptions) -> Model:
     """A FIFO queue: ``enqueue v``; ``dequeue`` returns the head (nil when empty)."""
-    return Model(name="fifo-queue", init=tuple, step=_fifo_step, describe=_describe_queue)
+    return Model(name="fifo-queue", init=tuple, step=_fifo_step, describe=_describe_queue,
+                 functions=frozenset({"enqueue", "dequeue"}))
 
 
 def _unordered_step(state: tuple[Any, ...], op: Call) -> Any:
@@ -308,7 +313,8 @@ def _unordered_step(state: tuple[Any, ...], op: Call) -> Any:
 
 def unordered_queue(options: CheckOptions) -> Model:
     """A bag: ``enqueue v``; ``dequeue`` returns any element (nil when empty)."""
-    return Model(name="unordered-queue", init=tuple, step=_unordered_step, describe=_describe_queue)
+    return Model(name="unordered-queue", init=tuple, step=_unordered_step, describe=_describe_queue,
+                 functions=frozenset({"enqueue", "dequeue"}))
 
 
 MODELS: dict[str, Callable[[CheckOptions], Model]] = {

@@ -52,21 +52,27 @@ class _Entry:
     name: str
     check: Checker
     summary: str
+    functions: frozenset[str] | None = None  # the ops' f names it knows (None: any)
+    independent: bool = False  # whether --independent splits its history by key
 
 
 _CHECKERS: dict[str, _Entry] = {}
 _ALIASES: dict[str, str] = {}
 
 
-def register_checker(name: str, *aliases: str, summary: str = "") -> Callable[[Checker], Checker]:
-    """Register ``check`` as model ``name`` (and its aliases) for ``chaoscert check -m``."""
+def register_checker(name: str, *aliases: str, summary: str = "", functions: frozenset[str] | None = None,
+                     independent: bool = False) -> Callable[[Checker], Checker]:
+    """Register ``check`` as model ``name`` (and its aliases) for ``chaoscert check -m``; a history
+    with an op whose f is not one of ``functions`` is refused, and so is, when ``independent`` and the
+    user asks for it, a value that is no ``[key value]`` tuple."""
 
     def register(check: Checker) -> Checker:
         for n in (name, *aliases):
             if n in _ALIASES and _ALIASES[n] != name:
                 raise ValueError(f"checker name {n!r} is taken by {_ALIASES[n]!r}")
             _ALIASES[n] = name
-        _CHECKERS[name] = _Entry(name, check, summary or (check.__doc__ or "").strip().splitlines()[0])
+        _CHECKERS[name] = _Entry(name, check, summary or (check.__doc__ or "").strip().splitlines()[0], functions,
+                                 independent)
         return check
 
     return register
@@ -92,13 +98,12 @@ def get_checker(name: str) -> Checker:
     _load_all()
     if name not in _ALIASES:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(_ALIASES))}")
-    canonical = _ALIASES[name]
-    check = _CHECKERS[canonical].check
+    entry = _CHECKERS[_ALIASES[name]]
     from checkers.shapes import check_shapes
 
     def checked(history: History, options: CheckOptions) -> Result:
         with collector_paused():
-            check_shapes(canonical, history, options.independent)
-            return check(history, options)
+            check_shapes(entry.name, history, entry.functions, entry.independent and options.independent)
+            return entry.check(history, options)
 
     return checked

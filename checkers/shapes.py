@@ -14,7 +14,6 @@ from typing import Any
 
 from checkers._ops import txn_unsure
 from checkers.history import History, Op, is_client_process
-from checkers.models import MODELS
 
 __all__ = ["SHAPES", "ShapeError", "check_shapes"]
 
@@ -55,20 +54,29 @@ def _bank(op: Op, f: Any, value: Any) -> str | None:
     return None
 
 
-def _kv(op: Op, f: Any, value: Any) -> str | None:
-    """A string per key, as Porcupine's kv model (an int put and read back compared a string state
-    with the int: ``put 5, get 5`` was false); the key in a ``key`` field or the value ``[key value]``."""
-    if op.type == "fail" or op.type == "info":
+def _string(op: Op, f: Any, value: Any) -> str | None:
+    """kv's values: a string per key, as Porcupine's kv model (an int put and read back compared a
+    string state with the int: ``put 5, get 5`` was false)."""
+    if value is None or value.__class__ is str or isinstance(value, str):
         return None
-    if "key" in op.extra:
-        held = value
-    elif isinstance(value, list) and len(value) == 2 and _scalar(value[0]):
-        held = value[1]
-    else:
-        return f"a keyed op's value is [key value], not {_show(value)}"
-    if held is None or held.__class__ is str or isinstance(held, str):
-        return None
-    return f"kv keeps strings (get, put, append), not {_show(held)}; for other values use cas-register --independent"
+    return f"kv keeps strings (get, put, append), not {_show(value)}; for other values use cas-register --independent"
+
+
+def _keyed(rule: Callable[[Op, Any, Any], str | None] | None) -> Callable[[Op, Any, Any], str | None]:
+    """``rule`` for the values of ops split by key: the key in a ``key`` field, or the value a
+    ``[key value]`` tuple (one that is not was read as nil: a read of 7 passed as one that says nothing).
+    Crashed and failed ops are left alone: the search uses their invocation's value, or nothing."""
+
+    def check(op: Op, f: Any, value: Any) -> str | None:
+        if op.type == "fail" or op.type == "info":
+            return None
+        if "key" not in op.extra:
+            if not (isinstance(value, list) and len(value) == 2 and _scalar(value[0])):
+                return f"a keyed op's value is [key value], not {_show(value)}"
+            value = value[1]
+        return None if rule is None else rule(op, f, value)
+
+    return check
 
 
 def _register(op: Op, f: Any, value: Any) -> str | None:
@@ -147,7 +155,7 @@ _TXNS: dict[str, tuple[frozenset[str], bool, bool]] = {
 
 SHAPES: dict[str, Callable[[Op, Any, Any], str | None]] = {
     "bank": _bank,
-    "kv": _kv,
+    "kv": _keyed(_string),
     "cas-register": _register,
     "register": _register,
     **{model: _txn(*spec) for model, spec in _TXNS.items()},
@@ -158,36 +166,23 @@ SHAPES: dict[str, Callable[[Op, Any, Any], str | None]] = {
 }
 
 
-def _independent(rule: Callable[[Op, Any, Any], str | None] | None) -> Callable[[Op, Any, Any], str | None]:
-    """``rule`` for the values of ``[key value]`` tuples, as ``--independent`` splits them; a value that
-    is no tuple was read as nil (a read of 7 passed as a read that says nothing)."""
-
-    def check(op: Op, f: Any, value: Any) -> str | None:
-        if "key" not in op.extra:
-            if op.type == "fail" or op.type == "info":  # a crashed op is checked by its invocation's value
-                return None
-            if not (isinstance(value, list) and len(value) == 2 and _scalar(value[0])):
-                return f"with --independent a value is [key value], not {_show(value)}"
-            value = value[1]
-        return None if rule is None else rule(op, f, value)
-
-    return check
-
-
-_KEYED_BY_OPTION = frozenset(MODELS) - {"kv"}  # the models --independent splits by key; kv always is
-
-
-def check_shapes(model: str, history: History, independent: bool = False) -> None:
-    """Raise ShapeError for the first client op whose value does not fit ``model`` (a no-op for
-    models without a rule), or, with ``independent``, is no ``[key value]`` tuple of such a value."""
+def check_shapes(model: str, history: History, functions: frozenset[str] | None = None,
+                 independent: bool = False) -> None:
+    """Raise ShapeError for the first client op whose ``f`` is not one of ``functions`` (when given),
+    or whose value does not fit ``model`` (with ``independent``: is no ``[key value]`` tuple of such
+    a value); a no-op for models with no rule."""
     rule, txns = SHAPES.get(model), _TXNS.get(model)
-    if independent and model in _KEYED_BY_OPTION:
-        rule, txns = _independent(rule), None  # C's pass knows transactions, not tuples of them
-    if rule is None:
+    if independent:
+        rule = _keyed(rule)
+    if functions is not None:
+        txns = None  # C's pass over transactions looks at neither an op's f nor [key value] tuples
+    elif rule is None:
         return
     for op in history.ops if txns is None else _unsure(history.ops, *txns[:2]):
         if op.process.__class__ is int or is_client_process(op.process):
-            problem = rule(op, op.f, op.value)
+            if functions is not None and not (isinstance(op.f, str) and op.f in functions):
+                raise ShapeError(op, "f", f"{model} has no {repr(op.f)[:60]} (it knows {', '.join(sorted(functions))})")
+            problem = None if rule is None else rule(op, op.f, op.value)
             if problem is not None:
                 raise ShapeError(op, "value", problem)
 

@@ -63,6 +63,16 @@ REFUSED = [
      '{:index 1, :type :ok, :process 0, :f :put, :value [:k "5"]}\n'
      "{:index 2, :type :invoke, :process 0, :f :get, :value [:k nil]}\n"
      "{:index 3, :type :ok, :process 0, :f :get, :value [:k 5]}\n", "kv", 4, "not int 5"),
+    # an op the model does not know: ok, it made the history false; crashed, it was never taken: true
+    ("register given a cas", "h.edn",
+     "{:index 0, :type :invoke, :process 0, :f :cas, :value [nil 1]}\n"
+     "{:index 1, :type :ok, :process 0, :f :cas, :value [nil 1]}\n", "register", 1, "register has no 'cas'"),
+    ("a crashed op the model does not know", "h.edn",
+     "{:index 0, :type :invoke, :process 0, :f :write, :value 1}\n"
+     "{:index 1, :type :ok, :process 0, :f :write, :value 1}\n"
+     "{:index 2, :type :invoke, :process 0, :f :incr, :value 1}\n"
+     "{:index 3, :type :info, :process 0, :f :incr, :value 1}\n", "cas-register", 3,
+     "cas-register has no 'incr' (it knows cas, read, write)"),
     ("duplicate index", "h.edn",
      "{:index 0, :type :invoke, :process 0, :f :read, :value nil}\n"
      "{:index 0, :type :ok, :process 0, :f :read, :value nil}\n", "cas-register", 2, "index"),
@@ -160,7 +170,7 @@ def test_independent_values_are_key_value_tuples(tmp_path, capsys, read, verdict
     code, out, err = run(["check", "-m", "cas-register", "--independent", path], capsys)
     assert code == verdict, (out, err)
     if verdict == 255:
-        assert f"{path}:4: value: op 3: with --independent a value is [key value], not int 7" in err
+        assert f"{path}:4: value: op 3: a keyed op's value is [key value], not int 7" in err
 
 
 def test_deep_edn_is_refused_in_linear_time(tmp_path, capsys):

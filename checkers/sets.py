@@ -86,9 +86,12 @@ def check_set(history: History, options: CheckOptions) -> Result:
     attempts = {freeze(p.invoke.value) for p in adds}
     acknowledged = {freeze(p.invoke.value) for p in adds if p.type == "ok"}
     finals = final_reads(history)
+    nil = [p for p in finals if p.value is None]  # not an empty set: Jepsen says "never read"
+    finals = [p for p in finals if p.value is not None]
+    said_nil = f"a final read (op {nil[0].complete.index}) returned nil: it says nothing of the set" if nil else ""
     if not finals:
-        return unknown("the set was never read", **{"attempt-count": len(attempts)})
-    seen = [(_node(p), {freeze(v) for v in p.value or ()}) for p in finals]
+        return unknown(said_nil or "the set was never read", **{"attempt-count": len(attempts)})
+    seen = [(_node(p), {freeze(v) for v in p.value}) for p in finals]
     union = set().union(*(elements for _, elements in seen))
     ok, unexpected = union & attempts, union - attempts
     lost = set().union(*(acknowledged - elements for _, elements in seen))
@@ -117,6 +120,8 @@ def check_set(history: History, options: CheckOptions) -> Result:
             "divergent-count": len(differ),
             "divergent-elements": _sorted(differ),
         })
+    if nil and not (lost or unexpected or divergent):
+        return Result(UNKNOWN, details, said_nil)
     return Result(not lost and not unexpected and not divergent, details)
 
 

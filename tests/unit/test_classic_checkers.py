@@ -74,6 +74,17 @@ def test_set_checks_the_final_read_of_each_node():
     assert r.valid is False and r.details["lost-count"] == 0 and r.details["divergent-elements"] == [4]
 
 
+def test_set_final_read_of_nil_says_nothing():
+    """Read as an empty set, a nil final read lost every add: false (Jepsen: unknown, never read)."""
+    r = check_set(history(*add(0, 1), *read(1, None)), CheckOptions())
+    assert r.valid == "unknown" and r.cause == "a final read (op 3) returned nil: it says nothing of the set"
+    # another node's read still shows what it shows: 1 lost there
+    r = check_set(history(*add(0, 1), *read_on(1, None, "n1"), *read_on(2, [], "n2")), CheckOptions())
+    assert r.valid is False and r.details["lost"] == [1]
+    r = check_set(history(*add(0, 1), *read_on(1, None, "n1"), *read_on(2, [1], "n2")), CheckOptions())
+    assert r.valid == "unknown" and r.details["ok-count"] == 1
+
+
 def test_set_final_read_is_the_last_read_when_an_add_follows_every_read():
     h = history(*add(0, 1), *read(1, [1]), *add(0, 2))
     r = check_set(h, CheckOptions())

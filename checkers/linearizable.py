@@ -37,15 +37,17 @@ import time
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Generator, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from operator import attrgetter, lt
 from typing import Any
 
 from checkers.history import History
 from checkers.models import MODELS, Call, Choice, Inconsistent, Model, freeze, model_for, show
-from checkers.registry import CheckOptions, register_checker
+from checkers.registry import CheckOptions, OptionError, register_checker
 from checkers.result import Result, unknown
 
-__all__ = ["MAX_CONFIGS", "Failure", "Outcome", "calls_by_key", "check_linearizable", "decide", "search"]
+__all__ = ["MAX_CONFIGS", "Failure", "Outcome", "calls_by_key", "check_linearizable", "decide", "model_or_refuse",
+           "search"]
 
 MAX_REACHABLE = 256  # the most states the pre-check lists before leaving the question to the search
 _REACH_STEPS = 20_000  # and the most steps it takes to list them
@@ -414,11 +416,9 @@ def calls_by_key(history: History, keyed: bool) -> dict[Hashable, list[Call]]:
 
 def check_linearizable(history: History, options: CheckOptions, model_name: str, *,
                        max_configs: int = MAX_CONFIGS) -> Result:
-    """Check ``history`` against the model called ``model_name`` (see ``checkers.models.MODELS``)."""
-    try:
-        model = model_for(model_name, options)
-    except ValueError as e:
-        return unknown(f"bad option: {e}")
+    """Check ``history`` against the model called ``model_name`` (see ``checkers.models.MODELS``);
+    OptionError when ``options`` do not suit the model."""
+    model = model_or_refuse(model_name, options)
     keyed = model.keyed or options.independent
     try:
         parts = calls_by_key(history, keyed)
@@ -432,6 +432,14 @@ def check_linearizable(history: History, options: CheckOptions, model_name: str,
 
         write_html(options.html, history, model, outcomes, parts)
     return result
+
+
+def model_or_refuse(name: str, options: CheckOptions) -> Model:
+    """The model called ``name`` built with ``options``; OptionError when they do not suit it."""
+    try:
+        return model_for(name, options)
+    except ValueError as e:
+        raise OptionError(str(e)) from None
 
 
 def _result(model: Model, outcomes: dict[Hashable, Outcome], keyed: bool) -> Result:
@@ -470,7 +478,7 @@ def _register(name: str, *aliases: str) -> None:
     model = MODELS[name](CheckOptions())
 
     @register_checker(name, *aliases, summary=f"linearizable {name}: {summary}", functions=model.functions,
-                      independent=not model.keyed)
+                      independent=not model.keyed, options_check=partial(model_or_refuse, name))
     def check(history: History, options: CheckOptions) -> Result:
         return check_linearizable(history, options, name)
 

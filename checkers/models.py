@@ -168,6 +168,7 @@ def _mutex_step(state: bool, op: Call) -> Any:
 
 def mutex(options: CheckOptions) -> Model:
     """A lock: ``acquire`` and ``release``."""
+    _no_initial_value("mutex", options)
     return Model(name="mutex", init=lambda: False, step=_mutex_step,
                  describe=lambda held: "held" if held else "free", functions=frozenset({"acquire", "release"}))
 
@@ -261,7 +262,9 @@ def kv(options: CheckOptions) -> Model:
     """A string per key: ``get``, ``put`` and ``append``; every key starts as ``""``.
 
     A nil get means "unknown" unless ``nil_is_empty`` (then: the key is empty)."""
-    initial = "" if options.initial_value is None else str(options.initial_value)
+    if not isinstance(options.initial_value, str | None):
+        raise ValueError(f"kv: --initial-value must be a string, not {show(options.initial_value)}")
+    initial = options.initial_value or ""
     return Model(name="kv", init=lambda: initial, step=_kv_step(options.nil_is_empty), keyed=True,
                  pure=lambda op: op.f in ("get", "read"),
                  functions=frozenset({"get", "read", "put", "write", "append"}))
@@ -291,6 +294,7 @@ def _describe_queue(state: tuple[Any, ...]) -> str:
 
 def fifo_queue(options: CheckOptions) -> Model:
     """A FIFO queue: ``enqueue v``; ``dequeue`` returns the head (nil when empty)."""
+    _no_initial_value("fifo-queue", options)
     return Model(name="fifo-queue", init=tuple, step=_fifo_step, describe=_describe_queue,
                  functions=frozenset({"enqueue", "dequeue"}))
 
@@ -313,8 +317,14 @@ def _unordered_step(state: tuple[Any, ...], op: Call) -> Any:
 
 def unordered_queue(options: CheckOptions) -> Model:
     """A bag: ``enqueue v``; ``dequeue`` returns any element (nil when empty)."""
+    _no_initial_value("unordered-queue", options)
     return Model(name="unordered-queue", init=tuple, step=_unordered_step, describe=_describe_queue,
                  functions=frozenset({"enqueue", "dequeue"}))
+
+
+def _no_initial_value(name: str, options: CheckOptions) -> None:
+    if options.initial_value is not None:
+        raise ValueError(f"{name} takes no --initial-value (the register, set and kv models do)")
 
 
 MODELS: dict[str, Callable[[CheckOptions], Model]] = {

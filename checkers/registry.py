@@ -47,6 +47,11 @@ class CheckOptions:
 Checker = Callable[[History, CheckOptions], Result]
 
 
+class OptionError(ValueError):
+    """An option the checker cannot use, e.g. ``--initial-value`` for a mutex: the caller's fault, not
+    the history's; the message names the option."""
+
+
 @dataclass(frozen=True)
 class _Entry:
     name: str
@@ -54,6 +59,7 @@ class _Entry:
     summary: str
     functions: frozenset[str] | None = None  # the ops' f names it knows (None: any)
     independent: bool = False  # whether --independent splits its history by key
+    options_check: Callable[[CheckOptions], object] | None = None  # raises OptionError
 
 
 _CHECKERS: dict[str, _Entry] = {}
@@ -61,10 +67,12 @@ _ALIASES: dict[str, str] = {}
 
 
 def register_checker(name: str, *aliases: str, summary: str = "", functions: frozenset[str] | None = None,
-                     independent: bool = False) -> Callable[[Checker], Checker]:
-    """Register ``check`` as model ``name`` (and its aliases) for ``chaoscert check -m``; a history
-    with an op whose f is not one of ``functions`` is refused, and so is, when ``independent`` and the
-    user asks for it, a value that is no ``[key value]`` tuple."""
+                     independent: bool = False,
+                     options_check: Callable[[CheckOptions], object] | None = None) -> Callable[[Checker], Checker]:
+    """Register ``check`` as model ``name`` (and its aliases) for ``chaoscert check -m``. Before it runs,
+    ``options_check`` may refuse the options (OptionError); a history with an op whose f is not one of
+    ``functions`` is refused, and so is, when ``independent`` and the user asks for it, a value that is
+    no ``[key value]`` tuple."""
 
     def register(check: Checker) -> Checker:
         for n in (name, *aliases):
@@ -72,7 +80,7 @@ def register_checker(name: str, *aliases: str, summary: str = "", functions: fro
                 raise ValueError(f"checker name {n!r} is taken by {_ALIASES[n]!r}")
             _ALIASES[n] = name
         _CHECKERS[name] = _Entry(name, check, summary or (check.__doc__ or "").strip().splitlines()[0], functions,
-                                 independent)
+                                 independent, options_check)
         return check
 
     return register
@@ -103,6 +111,8 @@ def get_checker(name: str) -> Checker:
 
     def checked(history: History, options: CheckOptions) -> Result:
         with collector_paused():
+            if entry.options_check is not None:
+                entry.options_check(options)
             check_shapes(entry.name, history, entry.functions, entry.independent and options.independent)
             return entry.check(history, options)
 

@@ -16,6 +16,7 @@ from chaos.run.exits import EXIT_ERROR, exit_code
 from checkers import CheckOptions, HistoryFormatError, checker_names, get_checker, read_history
 from checkers.formats import FORMATS, parse_edn, write_history
 from checkers.history import History
+from checkers.registry import OptionError
 from checkers.result import Result
 from checkers.shapes import ShapeError
 
@@ -69,9 +70,12 @@ def read(path: Path, fmt: str | None, lenient: bool) -> History:
 
 
 def run_checker(checker: Any, history: History, options: CheckOptions, path: Path) -> Result:
-    """Run a checker; a value of the wrong shape is the file's fault: refused naming its line."""
+    """Run a checker; a value of the wrong shape is the file's fault: refused naming its line; an
+    option the checker cannot use is refused naming the option."""
     try:
         return checker(history, options)
+    except OptionError as e:
+        fail(str(e))
     except ShapeError as e:
         line = history.line_of(e.op.index)
         raise HistoryFormatError(path, line, e.field, f"op {e.op.index}: {e.message}") from None

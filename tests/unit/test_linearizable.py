@@ -107,10 +107,10 @@ def test_kv_nil_get_is_unknown_unless_nil_is_empty():
 
 def test_mutex():
     h = history(invoke(0, "acquire"), ok(0, "acquire"), invoke(1, "acquire"), ok(1, "acquire"))
-    assert check(h, "mutex").valid is False
+    assert check(h, "mutex", CheckOptions()).valid is False
     h = history(invoke(0, "acquire"), ok(0, "acquire"), invoke(1, "acquire"), invoke(0, "release"),
                 ok(0, "release"), ok(1, "acquire"))
-    assert check(h, "mutex").valid is True
+    assert check(h, "mutex", CheckOptions()).valid is True
 
 
 def test_independent_keys_are_checked_apart():

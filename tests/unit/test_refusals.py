@@ -173,6 +173,18 @@ def test_independent_values_are_key_value_tuples(tmp_path, capsys, read, verdict
         assert f"{path}:4: value: op 3: a keyed op's value is [key value], not int 7" in err
 
 
+@pytest.mark.parametrize(("model", "value", "words"), [
+    ("mutex", "1", "mutex takes no --initial-value"),  # ignored before
+    ("fifo-queue", "[1]", "fifo-queue takes no --initial-value"),  # ignored: a dequeue of 1 was false
+    ("multi-register", "5", "multi-register: --initial-value must be a map"),  # unknown before, exit 2
+    ("kv", "5", "kv: --initial-value must be a string, not 5"),  # read as "5" before
+])
+def test_an_initial_value_the_model_cannot_use_is_refused(tmp_path, capsys, model, value, words):
+    path = write(tmp_path, "h.edn", "{:index 0, :type :invoke, :process 0, :f :dequeue, :value nil}\n")
+    code, _, err = run(["check", "-m", model, "--initial-value", value, "--lenient", path], capsys)
+    assert code == 255 and f"chaoscert: {words}" in err, err
+
+
 def test_deep_edn_is_refused_in_linear_time(tmp_path, capsys):
     path = write(tmp_path, "h.edn", "{:type :invoke, :process 0, :f :w, :value " + "[" * 100_000 + "]" * 100_000 + "}")
     start = time.monotonic()

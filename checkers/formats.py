@@ -2,6 +2,8 @@
 
 Every reader returns a :class:`~checkers.history.History`. EDN keywords become plain strings
 (``:invoke`` -> ``"invoke"``), as elle-cli's JSON spells them; EDN sets become sorted lists.
+Checkers compare values as Python does: ``true`` equals ``1`` and ``1.0`` equals ``1`` (Clojure's
+``=``, and so Jepsen, tells them apart), so a read of ``true`` matches a write of ``1``.
 Missing ``index`` and ``time`` are filled from file order. Anything malformed raises
 :class:`HistoryFormatError`, which names the file, the line and the field.
 

@@ -175,7 +175,7 @@ def _internal(txns: Txns, idx: _Index) -> tuple[list[dict[str, Any]], list[dict[
         mops = txns.mops[t]
         state: dict[Any, list[Any]] = {}  # key -> expected list; starting with ... when the prefix is unknown
         earlier_reads: dict[Any, list[list[Any]]] = {}  # key -> this txn's reads of it so far
-        future_case = None
+        future_case = internal_case = None
         for f, k, v in mops:
             if f == "append":
                 if future_case is None:
@@ -186,7 +186,7 @@ def _internal(txns: Txns, idx: _Index) -> tuple[list[dict[str, Any]], list[dict[
                 continue
             lst = list(v or [])
             s = state.get(k)
-            if s is not None:
+            if s is not None and internal_case is None:  # the first case; future reads are looked for after it
                 if s[:1] == [UNKNOWN_PREFIX]:
                     tail = s[1:]
                     bad = len(lst) < len(tail) or lst[len(lst) - len(tail):] != tail
@@ -194,8 +194,8 @@ def _internal(txns: Txns, idx: _Index) -> tuple[list[dict[str, Any]], list[dict[
                     bad = s != lst
                 if bad:
                     expected = ["..." if e is UNKNOWN_PREFIX else e for e in s]
-                    internal.append({"op": txns.ops[t].to_dict(), "mop": [f, k, v], "expected": expected})
-                    break
+                    internal_case = {"op": txns.ops[t].to_dict(), "mop": [f, k, v], "expected": expected}
+                    internal.append(internal_case)
             state[k] = lst
             earlier_reads.setdefault(k, []).append([f, k, v])
         if future_case is not None:

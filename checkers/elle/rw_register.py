@@ -61,7 +61,8 @@ def analyze(txns: Txns, options: CheckOptions) -> Analysis:
     """Non-cycle anomalies, data edges and an explainer for an rw-register history."""
     writer: dict[Any, dict[Any, int]] = defaultdict(dict)  # key -> value -> txn that wrote it
     intermediate: dict[tuple[Any, Any], int] = {}
-    ext_reads: list[tuple[int, Any, Any, int]] = []
+    reads: list[tuple[int, Any, Any, int]] = []  # every read of a committed txn
+    ext_reads: list[tuple[int, Any, Any, int]] = []  # those of a key the txn had not read nor written
     internal: list[dict[str, Any]] = []
     for t, (typ, mops) in enumerate(zip(txns.typ, txns.mops, strict=True)):
         state: dict[Any, Any] = {}
@@ -76,15 +77,17 @@ def analyze(txns: Txns, options: CheckOptions) -> Analysis:
                     intermediate[(k, state[k])] = t
                 state[k] = v
             elif typ == "ok":
+                reads.append((t, k, v, i))
                 if k not in state:
                     ext_reads.append((t, k, v, i))
                 elif state[k] != v:
                     internal.append({"op": txns.ops[t].to_dict(), "mop": mops[i], "expected": state[k]})
                 state[k] = v
+    # as Elle: any read may be garbage, aborted (G1a) or intermediate (G1b), not only a txn's first of a key
     garbage, aborted = garbage_and_aborted(
-        txns, ((t, k, v, i, () if v is None else (v,)) for t, k, v, i in ext_reads), writer)
+        txns, ((t, k, v, i, () if v is None else (v,)) for t, k, v, i in reads), writer)
     g1b = [{"op": txns.ops[t].to_dict(), "mop": txns.mops[t][i], "writer": txns.ops[intermediate[(k, v)]].to_dict()}
-           for t, k, v, i in ext_reads if intermediate.get((k, v), t) != t]
+           for t, k, v, i in reads if intermediate.get((k, v), t) != t]
     ext = [None if typ == "fail" else ext_of(mops, typ == "ok") for typ, mops in zip(txns.typ, txns.mops, strict=True)]
     order = version_order(txns, ext, lambda option: getattr(options, option))
     final_writer: dict[tuple[Any, Any], int] = {}

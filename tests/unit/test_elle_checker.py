@@ -310,6 +310,23 @@ def test_unknown_model_is_an_unknown_verdict_naming_it() -> None:
     assert result.valid == "unknown" and "serialisable" in (result.cause or "")
 
 
+def test_a_future_read_after_an_internal_case_is_found() -> None:
+    """The search for internal cases stopped the txn at its first: a later append of what an
+    earlier read showed (future-read, forbidden under read-committed) went unseen: true."""
+    h = build(seq("rx1rxax1", "ay1", "ry1"))
+    result = check_list_append(h, _options(("read-committed",)))
+    assert result.valid is False and result.details["anomaly-types"] == ["future-read"]
+    assert check_list_append(h, _options(("serializable",))).details["anomaly-types"] == ["future-read", "internal"]
+
+
+def test_rw_register_reads_after_the_first_may_be_aborted_or_intermediate() -> None:
+    """Only a txn's first read of a key was looked at for G1a and G1b: each passed read-committed."""
+    intermediate = build(seq("wx1wx2", "rxrx1", registers=True))
+    assert "G1b" in check_rw_register(intermediate, _options(("read-committed",))).details["anomaly-types"]
+    aborted = build(seq(("wx1", "fail"), "wx2rx1", registers=True))
+    assert "G1a" in check_rw_register(aborted, _options(("read-committed",))).details["anomaly-types"]
+
+
 def test_internal_after_reading_the_empty_list() -> None:
     ok = build(seq("rxax1rx1", "rx1"))
     assert check_list_append(ok, _options(())).valid is True

@@ -10,12 +10,13 @@ Faults come from nemesis ops in Jepsen's style: a start op and a stop op, each a
     {:process :nemesis :type :info :f :stop-partition :value nil}
     {:process :nemesis :type :info :f :stop-partition :value :network-healed}
 
-A fault is in effect from the start op's completion to the stop op's completion (the end of the
-history if never stopped). Pairs: ``start-X``/``stop-X`` for any X, ``kill``/``start``,
-``pause``/``resume``, ``bump-clock``/``reset-clock``, ``strobe-clock``/``reset-clock``,
-``failover``/``rejoin``. A stop ends every open fault of its kind. A start whose completion carries
-an ``error`` (or never completed) was *not injected*: it is reported, and is no fault for any figure.
-A stop whose completion carries an ``error`` is a *heal error* of the faults it ends.
+A fault is in effect from the start op's invocation (it may take effect from then on) to the stop
+op's completion (the end of the history if never stopped). Pairs: ``start-X``/``stop-X`` for any
+X, ``kill``/``start``, ``pause``/``resume``, ``bump-clock``/``reset-clock``,
+``strobe-clock``/``reset-clock``, ``failover``/``rejoin``. A stop ends every open fault of its kind.
+A start whose completion carries an ``error``, is a ``fail``, or never came was *not injected*: it
+is reported, and is no fault for any figure. A stop whose completion carries an ``error`` is a
+*heal error* of the faults it ends.
 
 Answers. A client request is *answered* when it completed ``ok``, or ``fail`` with a definite answer
 from the server (the client marks such completions ``answered: true``: an application refusal such
@@ -38,7 +39,8 @@ Definitions (times in ns, as in histories):
   the RTO is from the fault's start until every affected client is answered again (None: some client
   never was); also the time to the first affected client's answer, and the time from the heal;
 - *latency*: of every client request: answered and failed ones at their latency, unanswered ones
-  that timed out (``info``, an error named ``timeout``, never completed) *censored*: at least their
+  that timed out (``info``, an error naming a timeout: ``timeout``, ``timed-out``; never completed)
+  *censored*: at least their
   observed latency;
 - *staleness*: for set-full style histories, how long after an element was known to exist (add
   acknowledged or first seen) every read began to see it (see :mod:`checkers.sets`), at the
@@ -358,7 +360,8 @@ def _fault(start: Pair, at: int, end: int | None, stop: Pair | None, kind: str) 
     c = start.complete
     nodes = c.value if c is not None else start.invoke.value
     injection_error = ("the injection never completed" if c is None
-                       else None if c.error is None else str(c.error))
+                       else str(c.error) if c.error is not None
+                       else "the injection failed (:fail)" if c.type == "fail" else None)
     heal_error = None if stop is None or stop.complete is None or stop.complete.error is None \
         else str(stop.complete.error)
     stop_index = None if stop is None else (stop.complete or stop.invoke).index
@@ -367,18 +370,19 @@ def _fault(start: Pair, at: int, end: int | None, stop: Pair | None, kind: str) 
 
 
 def faults_of(history: History) -> list[Fault]:
-    """Fault periods from the nemesis ops (start completion to stop completion), injected or not."""
+    """Fault periods from the nemesis ops, injected or not: from the start op's invocation (the
+    fault may take effect from then on) to the stop op's completion (and until then)."""
     open_: dict[str, list[tuple[Pair, int]]] = {}
     faults: list[Fault] = []
     for p in history.pairs(client=False):
         f = str(p.f)
-        at = p.complete.time if p.complete is not None else p.invoke.time
         ends = _STOPS.get(f) or ((_start_kind(f),) if _start_kind(f) else ())
         if ends:
+            at = p.complete.time if p.complete is not None else p.invoke.time
             for kind in ends:
                 faults += [_fault(start, t, at, p, kind) for start, t in open_.pop(kind, [])]
         elif f.startswith("start-") or f in _STARTS:
-            open_.setdefault(f, []).append((p, at))
+            open_.setdefault(f, []).append((p, p.invoke.time))
     for kind, starts in open_.items():
         faults += [_fault(start, t, None, None, kind) for start, t in starts]
     return sorted(faults, key=lambda x: (x.start_ns, x.start_index))
@@ -542,8 +546,14 @@ def _latency(p: Pair, end_ns: int) -> Latency:
     c = p.complete
     if c is None:
         return Latency(end_ns - p.invoke.time, True)
-    timed_out = c.type == "info" or str(c.error or "").startswith("timeout")
+    timed_out = c.type == "info" or _names_a_timeout(c.error)
     return Latency(c.time - p.invoke.time, timed_out and not answered(p))
+
+
+def _names_a_timeout(error: Any) -> bool:
+    """``timeout``, ``timed-out`` (Jepsen's spelling), or a vector that starts with one of them."""
+    first = error[0] if isinstance(error, list) and error else error
+    return isinstance(first, str) and first.lower().replace("_", "-").startswith(("timeout", "timed-out"))
 
 
 def _reads_writes(pairs: list[Pair]) -> tuple[int, int]:

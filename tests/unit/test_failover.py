@@ -96,7 +96,7 @@ def test_schedule_and_fault_periods():
                            info("nemesis", "failover", ["n1", "n2"], time=2),
                            info("nemesis", "rejoin", None, time=5), info("nemesis", "rejoin", ["n1"], time=6))
     [fault] = faults_of(history)
-    assert (fault.kind, fault.start_ns, fault.end_ns, fault.nodes) == ("failover", 2, 6, ["n1", "n2"])
+    assert (fault.kind, fault.start_ns, fault.end_ns, fault.nodes) == ("failover", 1, 6, ["n1", "n2"])
 
 
 def test_follow_primary_names_the_node_that_served_each_op():

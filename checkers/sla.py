@@ -13,7 +13,8 @@ Faults come from nemesis ops in Jepsen's style: a start op and a stop op, each a
 A fault is in effect from the start op's invocation (it may take effect from then on) to the stop
 op's completion (the end of the history if never stopped). Pairs: ``start-X``/``stop-X`` for any
 X, ``kill``/``start``, ``pause``/``resume``, ``bump-clock``/``reset-clock``,
-``strobe-clock``/``reset-clock``, ``failover``/``rejoin``. A stop ends every open fault of its kind.
+``strobe-clock``/``reset-clock``, ``failover``/``rejoin``. A stop ends every open fault of its kind
+(when both name their nodes in a list, every one that shares a node with it).
 A start whose completion carries an ``error``, is a ``fail``, or never came was *not injected*: it
 is reported, and is no fault for any figure. A stop whose completion carries an ``error`` is a
 *heal error* of the faults it ends.
@@ -369,6 +370,15 @@ def _fault(start: Pair, at: int, end: int | None, stop: Pair | None, kind: str) 
                  None if stop is None else stop.invoke.time)
 
 
+def _heals(stop: Pair, start: Pair) -> bool:
+    """Whether ``stop`` ends the fault ``start`` began: when both name their nodes (lists), only if
+    they share one (``start ["n1"]`` does not end the kill of n2); else always."""
+    healed, hit = ((op.complete or op.invoke).value for op in (stop, start))
+    if isinstance(healed, list) and isinstance(hit, list):
+        return not set(map(str, healed)).isdisjoint(map(str, hit))
+    return True
+
+
 def faults_of(history: History) -> list[Fault]:
     """Fault periods from the nemesis ops, injected or not: from the start op's invocation (the
     fault may take effect from then on) to the stop op's completion (and until then)."""
@@ -380,7 +390,14 @@ def faults_of(history: History) -> list[Fault]:
         if ends:
             at = p.complete.time if p.complete is not None else p.invoke.time
             for kind in ends:
-                faults += [_fault(start, t, at, p, kind) for start, t in open_.pop(kind, [])]
+                still = []
+                for start, t in open_.pop(kind, []):
+                    if _heals(p, start):
+                        faults.append(_fault(start, t, at, p, kind))
+                    else:
+                        still.append((start, t))
+                if still:
+                    open_[kind] = still
         elif f.startswith("start-") or f in _STARTS:
             open_.setdefault(f, []).append((p, p.invoke.time))
     for kind, starts in open_.items():

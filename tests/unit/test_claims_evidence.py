@@ -358,3 +358,17 @@ def test_a_failed_request_that_timed_out_is_censored(tmp_path: Path, error: Any)
     events = clients(1, 10 * MS, 10 * S + 20 * 200 * MS, outcome)
     v = judge(tmp_path, "p99_latency_ms = 250\n", timeline(events))
     assert v.verdict == "inconclusive" and "timed out" in v.reason, v.reason
+
+
+def test_a_heal_ends_only_the_faults_of_the_nodes_it_names(tmp_path: Path) -> None:
+    """Kill n1 at 10 s and n2 at 12 s; start n1 at 14 s and n2 at 30 s. The start of n1 ended the
+    kill of n2 too, so client 0, unanswered from 14.5 s to 28 s, was after every fault: RTO certified."""
+    def outcome(p: int, t: int) -> tuple[str, int, dict]:
+        return ("fail", MS, {"error": "connection-refused"}) if 14500 * MS <= t < 28 * S else ("ok", MS, {})
+
+    events = clients(1, 500 * MS, 40 * S, outcome)
+    events += nemesis("kill", 10 * S, ["n1"]) + nemesis("kill", 12 * S, ["n2"])
+    events += nemesis("start", 14 * S, ["n1"]) + nemesis("start", 30 * S, ["n2"])
+    h = timeline(events)
+    assert [(f.nodes, f.end_ns) for f in sla_figures(h).faults] == [(["n1"], 14 * S), (["n2"], 30 * S)]
+    assert judge(tmp_path, "rto_seconds = 8\n", h).verdict == "violated"

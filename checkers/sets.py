@@ -95,12 +95,15 @@ def check_set(history: History, options: CheckOptions) -> Result:
     union = set().union(*(elements for _, elements in seen))
     ok, unexpected = union & attempts, union - attempts
     lost = set().union(*(acknowledged - elements for _, elements in seen))
+    last_read = max(p.invoke.index for p in finals)
+    unseen = {freeze(p.invoke.value) for p in adds if p.type == "ok" and p.complete.index > last_read} & lost
     recovered = ok - acknowledged
     details: dict[str, Any] = {
         "attempt-count": len(attempts),
         "acknowledged-count": len(acknowledged),
         "ok-count": len(ok),
         "lost-count": len(lost),
+        "never-read-acknowledged-count": len(unseen),  # lost as Jepsen counts them, but acknowledged after
         "recovered-count": len(recovered),
         "unexpected-count": len(unexpected),
         "lost": _sorted(lost),

@@ -246,7 +246,10 @@ def _losses(name: str, d: Mapping[str, Any]) -> tuple[int | None, int, str | Non
         return d.get("acknowledged-missing"), d.get("acknowledged", 0), None
     unseen = d.get("never-read-acknowledged-count", 0)
     why = f"{unseen} acknowledged elements no read could have seen" if unseen else None
-    return d.get("lost-count"), d.get("acknowledged-count", d.get("known-count", 0)), why
+    lost = d.get("lost-count")
+    if name == "set" and lost is not None:  # Jepsen's set counts them lost; set-full never-read
+        lost -= unseen
+    return lost, d.get("acknowledged-count", d.get("known-count", 0)), why
 
 
 def _data_loss(claimed: int, claims: Claims, fig: SlaFigures, results: Mapping[str, Result]) -> Verdict:

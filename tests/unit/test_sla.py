@@ -120,6 +120,15 @@ def test_data_loss_from_set_result(tmp_path):
     assert v.reason == "lost 1 (set 1)"
 
 
+def test_data_loss_is_not_judged_on_adds_acknowledged_after_the_final_read(tmp_path):
+    """Jepsen's set counts them lost (its final read comes last); no read could see them: violated before."""
+    h = history(invoke(1, "read"), ok(1, "read", []), invoke(0, "add", 1), ok(0, "add", 1))
+    result = check_set(h, CheckOptions())
+    assert result.valid is False and result.details["never-read-acknowledged-count"] == 1
+    (v,) = evaluate(load_claims(claims_file(tmp_path, "data_loss = 0\n")), sla_figures(h), {"set": result})
+    assert v.verdict == "inconclusive" and v.reason == "set: 1 acknowledged elements no read could have seen"
+
+
 def test_consistency_is_certified_only_by_a_checker_of_that_model_or_a_stronger_one(tmp_path):
     """A valid bank, or an Elle check of a weaker model, refutes nothing and proves nothing: inconclusive."""
     from checkers import get_checker

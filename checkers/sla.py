@@ -38,7 +38,8 @@ Definitions (times in ns, as in histories):
 - *recovery* of an injected fault (:class:`FaultRecovery`): the *affected* clients are those with an
   unanswered request ending (or pending) after the fault began and invoked before it was healed;
   the RTO is from the fault's start until every affected client is answered again (None: some client
-  never was); also the time to the first affected client's answer, and the time from the heal;
+  never was), at most (the fault may have taken effect as late as the injection's end:
+  ``Fault.injection_ns`` later); also the time to the first affected client's answer, and the time from the heal;
 - *latency*: of every client request: answered and failed ones at their latency, unanswered ones
   that timed out (``info``, an error naming a timeout: ``timeout``, ``timed-out``; never completed)
   *censored*: at least their
@@ -87,10 +88,16 @@ class Fault:
     injection_error: str | None = None
     heal_error: str | None = None
     heal_begin_ns: int | None = None  # the stop op's invocation: when the tool began to heal
+    injected_ns: int | None = None  # the start op's completion: the fault took effect by then
 
     @property
     def injected(self) -> bool:
         return self.injection_error is None
+
+    @property
+    def injection_ns(self) -> int:
+        """How long the injection took: the fault took effect somewhere in it."""
+        return 0 if self.injected_ns is None else max(self.injected_ns - self.start_ns, 0)
 
     def active_at(self, t: int) -> bool:
         return self.start_ns <= t and (self.end_ns is None or t < self.end_ns)
@@ -102,7 +109,7 @@ class Fault:
         return {"kind": self.kind, "start-ns": self.start_ns, "end-ns": self.end_ns, "nodes": self.nodes,
                 "start-index": self.start_index, "stop-index": self.stop_index, "injected": self.injected,
                 "injection-error": self.injection_error, "heal-error": self.heal_error,
-                "heal-begin-ns": self.heal_begin_ns}
+                "heal-begin-ns": self.heal_begin_ns, "injection-ns": self.injection_ns}
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,7 @@ class FaultRecovery:
 
     @property
     def rto_ns(self) -> int | None:
+        """From the injection's invocation: the most the RTO can be (the least: ``fault.injection_ns`` less)."""
         return self.all_answered_ns
 
     @property
@@ -217,7 +225,7 @@ class FaultRecovery:
         one = isinstance(nodes, str) or (isinstance(nodes, list | tuple) and len(nodes) == 1)
         if self.fault.kind not in _HELD_NODE or not one or self.fault.heal_begin_ns is None:
             return None
-        return self.fault.heal_begin_ns - self.fault.start_ns
+        return self.fault.heal_begin_ns - self.fault.start_ns - self.fault.injection_ns
 
     def to_json(self) -> dict[str, Any]:
         return {"fault": self.fault.to_json(), "observed": self.observed, "affected-clients": list(self.affected),
@@ -367,7 +375,7 @@ def _fault(start: Pair, at: int, end: int | None, stop: Pair | None, kind: str) 
         else str(stop.complete.error)
     stop_index = None if stop is None else (stop.complete or stop.invoke).index
     return Fault(kind, at, end, nodes, start.invoke.index, stop_index, injection_error, heal_error,
-                 None if stop is None else stop.invoke.time)
+                 None if stop is None else stop.invoke.time, None if c is None else c.time)
 
 
 def _heals(stop: Pair, start: Pair) -> bool:

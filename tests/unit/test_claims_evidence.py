@@ -147,8 +147,8 @@ def test_a_client_that_never_recovers_violates_rto(tmp_path: Path) -> None:
 
 
 def test_rto_per_fault_first_answer_all_answered_heal_and_tool_delay() -> None:
-    """Kill n2 at 10 s (the kill invoked 1 ms before: the fault's start); the tool restarts it at 12 s
-    (its delay: 2 s, the restart takes 1 ms); its client is answered again at 13 s."""
+    """Kill n2 at 10 s (invoked 1 ms before); the tool restarts it at 12 s (its delay: 2 s - 1 ms, the
+    restart takes 1 ms); its client is answered again at 13 s."""
     def outcome(p: int, t: int) -> tuple[str, int, dict]:
         return ("fail", MS, {"error": "connection-refused"}) if p == 1 and 10 * S <= t < 13 * S else ("ok", MS, {})
 
@@ -157,7 +157,7 @@ def test_rto_per_fault_first_answer_all_answered_heal_and_tool_delay() -> None:
     (r,) = sla_figures(timeline(events)).recoveries
     assert r.affected == (1,)
     assert r.rto_ns == pytest.approx(3 * S, abs=12 * MS) and r.first_answer_ns == r.rto_ns
-    assert r.heal_to_recovery_ns == pytest.approx(1 * S, abs=12 * MS) and r.tool_delay_ns == 2 * S
+    assert r.heal_to_recovery_ns == pytest.approx(1 * S, abs=12 * MS) and r.tool_delay_ns == 2 * S - MS
     assert r.client_down_ns == pytest.approx(3 * S, abs=12 * MS)
 
 
@@ -172,7 +172,7 @@ def test_a_failover_before_the_restart_does_not_count_the_tool_delay_in_the_rto(
     events += nemesis("kill", 10 * S, ["n2"]) + nemesis("start", 22 * S, "all")
     v = judge(tmp_path, "rto_seconds = 2\n", timeline(events))
     assert v.verdict == "violated"
-    assert "answered again; by then ['n2'] was still down (the tool kept it down 12.000 s)" in v.reason
+    assert "answered again; by then ['n2'] was still down (the tool kept it down 11.99" in v.reason
     assert "of which" not in v.reason
 
 
@@ -323,19 +323,26 @@ def test_availability_by_node_from_the_clients_view() -> None:
 
 # found by a review of false certifications (helper histories, made smaller)
 
-def test_the_rto_runs_from_the_injection_s_invocation() -> None:
-    """A kill invoked at 10 s that completes at 20 s; the client fails from 10.1 s and is answered
-    at 21 s. Measured from the kill's completion the RTO was 1 s (certified under 8 s); the fault may
-    have taken effect from its invocation: 11 s."""
+@pytest.mark.parametrize(("claimed", "verdict"), [(12, "certified"), (8, "inconclusive"), (0.5, "violated")])
+def test_the_rto_is_bounded_by_the_injection_s_invocation_and_completion(tmp_path: Path, claimed: float,
+                                                                          verdict: str) -> None:
+    """A kill invoked at 10 s that returns at 20 s; the client is unanswered from 10.1 s to 21 s. The
+    fault took effect somewhere in the kill: the RTO is 1 to 11 s. Measured from the kill's completion
+    it was 1 s, certified under 8 s; from its invocation alone, 11 s, violated under 8 s though the
+    kill may have taken effect at its end (review)."""
     def outcome(p: int, t: int) -> tuple[str, int, dict]:
-        return ("fail", MS, {"error": "connection-refused"}) if 10 * S < t < 21 * S else ("ok", MS, {})
+        return ("fail", MS, {"error": "connection-refused"}) if 10100 * MS <= t < 21 * S else ("ok", MS, {})
 
     events = clients(1, 100 * MS, 30 * S, outcome)
     events += [(10 * S, dict(type="info", process="nemesis", f="kill")),
                (20 * S, dict(type="info", process="nemesis", f="kill", value=["n1"]))]
     events += nemesis("start", 25 * S)
-    (r,) = sla_figures(timeline(events)).recoveries
-    assert r.fault.start_ns == 10 * S and r.rto_ns == pytest.approx(11 * S, abs=2 * MS)
+    h = timeline(events)
+    (r,) = sla_figures(h).recoveries
+    assert r.fault.start_ns == 10 * S and r.fault.injection_ns == 10 * S
+    assert r.rto_ns == pytest.approx(11 * S, abs=2 * MS)
+    v = judge(tmp_path, f"rto_seconds = {claimed}\n", h)
+    assert v.verdict == verdict, v.reason
 
 
 def test_an_injection_that_failed_is_no_fault(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ Faults come from nemesis ops in Jepsen's style: a start op and a stop op, each a
 A fault is in effect from the start op's invocation (it may take effect from then on) to the stop
 op's completion (the end of the history if never stopped). Pairs: ``start-X``/``stop-X`` for any
 X, ``kill``/``start``, ``pause``/``resume``, ``bump-clock``/``reset-clock``,
-``strobe-clock``/``reset-clock``, ``failover``/``rejoin``. A stop ends every open fault of its kind
-(when both name their nodes in a list, every one that shares a node with it).
+``strobe-clock``/``reset-clock``, ``failover``/``rejoin``. A stop ends every open fault of its kind;
+a ``start`` or ``resume`` that names nodes in a list, as the kill or pause did, heals those nodes, and
+a fault ends with its last node.
 A start whose completion carries an ``error``, is a ``fail``, or never came was *not injected*: it
 is reported, and is no fault for any figure. A stop whose completion carries an ``error`` is a
 *heal error* of the faults it ends.
@@ -378,19 +379,16 @@ def _fault(start: Pair, at: int, end: int | None, stop: Pair | None, kind: str) 
                  None if stop is None else stop.invoke.time, None if c is None else c.time)
 
 
-def _heals(stop: Pair, start: Pair) -> bool:
-    """Whether ``stop`` ends the fault ``start`` began: when both name their nodes (lists), only if
-    they share one (``start ["n1"]`` does not end the kill of n2); else always."""
-    healed, hit = ((op.complete or op.invoke).value for op in (stop, start))
-    if isinstance(healed, list) and isinstance(hit, list):
-        return not set(map(str, healed)).isdisjoint(map(str, hit))
-    return True
+def _named(op: Pair) -> set[str] | None:
+    """The nodes a nemesis op names (its completion's value, else its invocation's), when a list of them."""
+    value = (op.complete or op.invoke).value
+    return set(map(str, value)) if isinstance(value, list) and value else None
 
 
 def faults_of(history: History) -> list[Fault]:
     """Fault periods from the nemesis ops, injected or not: from the start op's invocation (the
     fault may take effect from then on) to the stop op's completion (and until then)."""
-    open_: dict[str, list[tuple[Pair, int]]] = {}
+    open_: dict[str, list[tuple[Pair, int, set[str] | None]]] = {}  # start, its time, its nodes still down
     faults: list[Fault] = []
     for p in history.pairs(client=False):
         f = str(p.f)
@@ -398,18 +396,23 @@ def faults_of(history: History) -> list[Fault]:
         if ends:
             at = p.complete.time if p.complete is not None else p.invoke.time
             for kind in ends:
+                faults_open = open_.pop(kind, [])
+                healed = _named(p) if kind in _HELD_NODE else None  # a rejoin of the old primary ends a failover
+                if healed is not None and all(down is None or down.isdisjoint(healed) for _, _, down in faults_open):
+                    healed = None  # names no node of theirs (other names for them?): it heals them all
                 still = []
-                for start, t in open_.pop(kind, []):
-                    if _heals(p, start):
-                        faults.append(_fault(start, t, at, p, kind))
+                for start, t, down in faults_open:
+                    left = None if healed is None or down is None else down - healed
+                    if left:
+                        still.append((start, t, left))
                     else:
-                        still.append((start, t))
+                        faults.append(_fault(start, t, at, p, kind))
                 if still:
                     open_[kind] = still
         elif f.startswith("start-") or f in _STARTS:
-            open_.setdefault(f, []).append((p, p.invoke.time))
+            open_.setdefault(f, []).append((p, p.invoke.time, _named(p)))
     for kind, starts in open_.items():
-        faults += [_fault(start, t, None, None, kind) for start, t in starts]
+        faults += [_fault(start, t, None, None, kind) for start, t, _ in starts]
     return sorted(faults, key=lambda x: (x.start_ns, x.start_index))
 
 

@@ -379,3 +379,17 @@ def test_a_heal_ends_only_the_faults_of_the_nodes_it_names(tmp_path: Path) -> No
     h = timeline(events)
     assert [(f.nodes, f.end_ns) for f in sla_figures(h).faults] == [(["n1"], 14 * S), (["n2"], 30 * S)]
     assert judge(tmp_path, "rto_seconds = 8\n", h).verdict == "violated"
+
+
+@pytest.mark.parametrize(("kills", "starts", "ends"), [
+    ([["n1", "n2"]], [["n1"], ["n2"]], [30]),  # one fault on two nodes ends with its last (review)
+    ([[]], [["n1"]], [14]),  # a kill that names no node: any start heals it (it stayed open, review)
+    ([["n2"]], [["10.0.0.2"]], [14]),  # a start naming no node of any open kill heals them all, as before
+    ([["n1"], ["n2"]], ["all"], [14, 14]),
+])
+def test_heals_by_node(kills: list[Any], starts: list[Any], ends: list[int]) -> None:
+    events = clients(1, 500 * MS, 40 * S, lambda p, t: ("ok", MS, {}))
+    for i, nodes in enumerate(kills):
+        events += nemesis("kill", (10 + i) * S, nodes)
+    events += nemesis("start", 14 * S, starts[0]) + (nemesis("start", 30 * S, starts[1]) if len(starts) > 1 else [])
+    assert [f.end_ns for f in sla_figures(timeline(events)).faults] == [e * S for e in ends]

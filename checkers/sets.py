@@ -95,8 +95,12 @@ def check_set(history: History, options: CheckOptions) -> Result:
     union = set().union(*(elements for _, elements in seen))
     ok, unexpected = union & attempts, union - attempts
     lost = set().union(*(acknowledged - elements for _, elements in seen))
-    last_read = max(p.invoke.index for p in finals)
-    unseen = {freeze(p.invoke.value) for p in adds if p.type == "ok" and p.complete.index > last_read} & lost
+    acked: dict[Any, int] = {}  # element -> where its first acknowledgement is
+    for p in adds:
+        if p.type == "ok":
+            acked.setdefault(freeze(p.invoke.value), p.complete.index)
+    unseen = {e for e in lost if all(acked[e] > p.invoke.index  # no read that lacks it began after it was acknowledged
+                                     for p, (_, elements) in zip(finals, seen, strict=True) if e not in elements)}
     recovered = ok - acknowledged
     details: dict[str, Any] = {
         "attempt-count": len(attempts),

@@ -6,7 +6,7 @@ import pytest
 
 from chaos.sla.claims import ClaimError, evaluate, load_claims, ops_needed
 from checkers import CheckOptions
-from checkers.history import History, Op
+from checkers.history import FINAL, History, Op
 from checkers.sets import check_set
 from checkers.sla import sla_figures
 from tests.helpers import history, invoke, ok
@@ -127,6 +127,13 @@ def test_data_loss_is_not_judged_on_adds_acknowledged_after_the_final_read(tmp_p
     assert result.valid is False and result.details["never-read-acknowledged-count"] == 1
     (v,) = evaluate(load_claims(claims_file(tmp_path, "data_loss = 0\n")), sla_figures(h), {"set": result})
     assert v.verdict == "inconclusive" and v.reason == "set: 1 acknowledged elements no read could have seen"
+    # per node: n1's read began before 2 was acknowledged, n2's read saw it: nothing lost (review)
+    final = {FINAL: True}  # the runner's final reads, one per node
+    h = history(invoke(0, "add", 1), ok(0, "add", 1), invoke(1, "read", node="n1", **final), invoke(0, "add", 2),
+                ok(0, "add", 2), ok(1, "read", [1], node="n1"), invoke(2, "read", node="n2", **final),
+                ok(2, "read", [1, 2], node="n2"))
+    result = check_set(h, CheckOptions())
+    assert result.details["lost"] == [2] and result.details["never-read-acknowledged-count"] == 1
 
 
 def test_consistency_is_certified_only_by_a_checker_of_that_model_or_a_stronger_one(tmp_path):

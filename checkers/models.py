@@ -324,7 +324,7 @@ def unordered_queue(options: CheckOptions) -> Model:
 
 def _no_initial_value(name: str, options: CheckOptions) -> None:
     if options.initial_value is not None:
-        raise ValueError(f"{name} takes no --initial-value (the register, set and kv models do)")
+        raise ValueError(f"{name} takes no --initial-value (the register, set, multi-register and kv models do)")
 
 
 MODELS: dict[str, Callable[[CheckOptions], Model]] = {

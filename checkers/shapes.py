@@ -59,7 +59,7 @@ def _string(op: Op, f: Any, value: Any) -> str | None:
     string state with the int: ``put 5, get 5`` was false)."""
     if value is None or value.__class__ is str or isinstance(value, str):
         return None
-    return f"kv keeps strings (get, put, append), not {_show(value)}; for other values use cas-register --independent"
+    return f"kv keeps strings (get, put, append, as Porcupine's kv model), not {_show(value)}"
 
 
 def _keyed(rule: Callable[[Op, Any, Any], str | None] | None) -> Callable[[Op, Any, Any], str | None]:
@@ -169,8 +169,8 @@ SHAPES: dict[str, Callable[[Op, Any, Any], str | None]] = {
 def check_shapes(model: str, history: History, functions: frozenset[str] | None = None,
                  independent: bool = False) -> None:
     """Raise ShapeError for the first client op whose ``f`` is not one of ``functions`` (when given),
-    or whose value does not fit ``model`` (with ``independent``: is no ``[key value]`` tuple of such
-    a value); a no-op for models with no rule."""
+    or whose value does not fit ``model``'s rule (with ``independent``: is no ``[key value]`` tuple of
+    such a value); a no-op when there is neither."""
     rule, txns = SHAPES.get(model), _TXNS.get(model)
     if independent:
         rule = _keyed(rule)

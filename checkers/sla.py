@@ -38,13 +38,13 @@ Definitions (times in ns, as in histories):
   client outages (windows shorter than ``min_downtime_ns`` are left out);
 - *recovery* of an injected fault (:class:`FaultRecovery`): the *affected* clients are those with an
   unanswered request ending (or pending) after the fault began and invoked before it was healed;
-  the RTO is from the fault's start until every affected client is answered again (None: some client
-  never was), at most (the fault may have taken effect as late as the injection's end:
-  ``Fault.injection_ns`` later); also the time to the first affected client's answer, and the time from the heal;
+  the RTO is from the fault's start until every affected client is answered again, and every
+  request in flight at the start is answered (None: some client never was); at most that, as the
+  fault may have taken effect as late as the injection's end (``Fault.injection_ns`` later); also the
+  time to the first affected client's answer, and the time from the heal;
 - *latency*: of every client request: answered and failed ones at their latency, unanswered ones
   that timed out (``info``, an error naming a timeout: ``timeout``, ``timed-out``; never completed)
-  *censored*: at least their
-  observed latency;
+  *censored*: at least their observed latency;
 - *staleness*: for set-full style histories, how long after an element was known to exist (add
   acknowledged or first seen) every read began to see it (see :mod:`checkers.sets`), at the
   resolution of ``read_cadence_ns``, the median interval between ok reads.
@@ -483,10 +483,13 @@ def _windows(outages: list[ClientOutage], faults: list[Fault], min_ns: int) -> l
     return found
 
 
-def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list[tuple[int, int]], end_ns: int
-                ) -> list[FaultRecovery]:
+def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list[tuple[int, int]], end_ns: int,
+                answers: dict[Any, tuple[list[int], list[int]]]) -> list[FaultRecovery]:
     """Per injected fault: affected clients and when each was answered again (O(F·C·log n)).
-    ``requests``: (invocation, end) of every client request, sorted."""
+    ``requests``: (invocation, end) of every client request, sorted; ``answers``: per client, the
+    invocations and completions of its answered requests, in invocation order. A client waiting on
+    a request when the fault began is answered again when that request is: one stuck through the
+    fault and then answered ok made no outage, and its wait counted for nothing."""
     invokes = [a for a, _ in requests]
     reach = list(accumulate((b for _, b in requests), max))  # the latest end among requests invoked so far
     by_client: dict[Any, list[ClientOutage]] = {}
@@ -519,6 +522,10 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
                 lasts.append(hit[-1].end_ns)
             else:
                 unrecovered.append(client)
+        for invoked, ended in answers.values():
+            i = bisect_right(invoked, s) - 1
+            if i >= 0 and ended[i] > s:  # in flight when the fault began
+                lasts.append(ended[i])
         if not observed:
             out.append(FaultRecovery(fault, False, (), None, None, 0))
             continue
@@ -528,6 +535,12 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
         out.append(FaultRecovery(fault, True, tuple(sorted(affected, key=repr)), first, all_, down,
                                  tuple(sorted(unrecovered, key=repr)), waited))
     return out
+
+
+def _answer_times(pairs: list[Pair]) -> tuple[list[int], list[int]]:
+    """The invocations and completions of a client's answered requests."""
+    done = [p for p in pairs if answered(p)]
+    return [p.invoke.time for p in done], [p.complete.time for p in done]  # type: ignore[union-attr]
 
 
 def _by(pairs: list[Pair], key: Any) -> dict[str, Proportion]:
@@ -651,7 +664,8 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
         per_second=[(s, c[True], c[True] + c[False]) for s, c in sorted(seconds.items())],
         faults=faults,
         downtimes=_windows(outages, faults, min_downtime_ns),
-        recoveries=_recoveries(faults, outages, sorted((p.invoke.time, _end(p, end)) for p in pairs), end),
+        recoveries=_recoveries(faults, outages, sorted((p.invoke.time, _end(p, end)) for p in pairs), end,
+                               {c: _answer_times(ps) for c, ps in by_client.items()}),
         latency_ns=quantiles((x.ns for x in latencies), LATENCY_POINTS),
         latency_during_faults_ns=quantiles(fault_lat, LATENCY_POINTS),
         latencies=latencies,

@@ -393,3 +393,15 @@ def test_heals_by_node(kills: list[Any], starts: list[Any], ends: list[int]) -> 
         events += nemesis("kill", (10 + i) * S, nodes)
     events += nemesis("start", 14 * S, starts[0]) + (nemesis("start", 30 * S, starts[1]) if len(starts) > 1 else [])
     assert [f.end_ns for f in sla_figures(timeline(events)).faults] == [e * S for e in ends]
+
+
+def test_a_request_stuck_through_the_fault_is_waited_for(tmp_path: Path) -> None:
+    """A write invoked before the kill hangs through it and returns ok at 40 s: no unanswered request,
+    so no outage, and the RTO was 0, certified under 8 s."""
+    events = [(0, dict(type="invoke", process=0, f="write")), (MS, dict(type="ok", process=0, f="write")),
+              (100 * MS, dict(type="invoke", process=0, f="write")), (40 * S, dict(type="ok", process=0, f="write"))]
+    events += nemesis("kill", 1 * S, ["n1"]) + nemesis("start", 20 * S, ["n1"])
+    h = timeline(events)
+    (r,) = sla_figures(h).recoveries
+    assert r.rto_ns == 40 * S - (1 * S - MS)
+    assert judge(tmp_path, "rto_seconds = 8\n", h).verdict == "violated"

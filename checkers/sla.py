@@ -272,6 +272,7 @@ class SlaFigures:
     staleness_ns: dict[float, int] | None = None
     staleness_samples_ns: tuple[int, ...] = field(default=(), repr=False)
     read_cadence_ns: int | None = None
+    timed: bool = True  # False: no op had a time, each has its position in the file (history.txt, Knossos)
 
     @property
     def observed_ns(self) -> int:
@@ -675,6 +676,7 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
         staleness_ns=quantiles(stale, LATENCY_POINTS),
         staleness_samples_ns=tuple(stale),
         read_cadence_ns=_median_gap(read_times),
+        timed=not all(op.time == i for i, op in enumerate(history.ops)),
     )
 
 

@@ -91,6 +91,7 @@ class ClaimSpec:
     check: Callable[[Any], bool]
     range_text: str
     evaluate: Evaluate | None  # None for settings such as ``confidence``
+    timed: bool = False  # judged on the ops' times: inconclusive for a history without them
 
 
 def _judge_rate(claim: str, claimed: Any, target: float, ok: int, n: int, confidence: float,
@@ -355,14 +356,14 @@ def merge_verdicts(verdicts: Iterable[str]) -> str:
 
 
 CLAIMS: dict[str, ClaimSpec] = {s.key: s for s in (
-    ClaimSpec("rto_seconds", (int, float), "a number", lambda x: x > 0, "> 0", _rto),
+    ClaimSpec("rto_seconds", (int, float), "a number", lambda x: x > 0, "> 0", _rto, timed=True),
     ClaimSpec("availability", (int, float), "a number", lambda x: 0 < x <= 1, "in (0, 1]",
-              _availability),
+              _availability, timed=True),
     ClaimSpec("data_loss", (int,), "an integer", lambda x: x >= 0, ">= 0", _data_loss),
     ClaimSpec("consistency", (str,), "a string", lambda x: x in ALL_MODELS,
               "a consistency model Elle knows (e.g. serializable)", _consistency),
-    ClaimSpec("p99_latency_ms", (int, float), "a number", lambda x: x > 0, "> 0", _p99),
-    ClaimSpec("staleness_ms", (int, float), "a number", lambda x: x >= 0, ">= 0", _staleness),
+    ClaimSpec("p99_latency_ms", (int, float), "a number", lambda x: x > 0, "> 0", _p99, timed=True),
+    ClaimSpec("staleness_ms", (int, float), "a number", lambda x: x >= 0, ">= 0", _staleness, timed=True),
     ClaimSpec("confidence", (int, float), "a number", lambda x: 0.5 <= x < 1, "in [0.5, 1)", None),
     ClaimSpec("rto_quantile", (int, float), "a number", lambda x: 0 < x < 1, "in (0, 1)", None),
     ClaimSpec("fault_model", (dict,), "a table of faults per year by kind", _fault_model_ok,
@@ -427,7 +428,10 @@ def evaluate(claims: Claims, figures: SlaFigures, results: Mapping[str, Result] 
     """A verdict for every claim, from the history's figures and other checkers' results by name."""
     out = []
     for key, value in claims.values.items():
-        judge = CLAIMS[key].evaluate
-        assert judge is not None
-        out.append(judge(value, claims, figures, results or {}))
+        spec = CLAIMS[key]
+        assert spec.evaluate is not None
+        if spec.timed and not figures.timed:  # history.txt, Knossos: times are positions in the file, not ns
+            out.append(Verdict(key, value, INCONCLUSIVE, None, {}, "the history gives no op a time"))
+            continue
+        out.append(spec.evaluate(value, claims, figures, results or {}))
     return out

@@ -405,3 +405,20 @@ def test_a_request_stuck_through_the_fault_is_waited_for(tmp_path: Path) -> None
     (r,) = sla_figures(h).recoveries
     assert r.rto_ns == 40 * S - (1 * S - MS)
     assert judge(tmp_path, "rto_seconds = 8\n", h).verdict == "violated"
+
+
+def test_a_history_without_times_judges_no_time_based_claim(tmp_path: Path) -> None:
+    """history.txt and Knossos files give no op a time: each op's time is its position in the file,
+    and a kill with three refused writes then an ok one had its RTO certified, in positions."""
+    ops = [dict(type="invoke", process=0, f="write"), dict(type="ok", process=0, f="write"),
+           dict(type="info", process="nemesis", f="kill"), dict(type="info", process="nemesis", f="kill", value=["n1"])]
+    ops += [dict(type=t, process=0, f="write", **e) for _ in range(3)
+            for t, e in (("invoke", {}), ("fail", {"error": "connection-refused"}))]
+    ops += [dict(type="info", process="nemesis", f="start"), dict(type="info", process="nemesis", f="start"),
+            dict(type="invoke", process=0, f="write"), dict(type="ok", process=0, f="write")]
+    h = timeline(list(enumerate(ops)))  # times 0, 1, 2, ...: positions
+    for claim in ("rto_seconds = 8", "availability = 0.5", "p99_latency_ms = 250"):
+        v = judge(tmp_path, claim + "\n", h)
+        assert v.verdict == "inconclusive" and v.reason == "the history gives no op a time", (claim, v.reason)
+    timed = timeline([(t * MS + 1, op) for t, op in enumerate(ops)])
+    assert judge(tmp_path, "rto_seconds = 8\n", timed).verdict == "certified"

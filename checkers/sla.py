@@ -38,10 +38,10 @@ Definitions (times in ns, as in histories):
   client outages (windows shorter than ``min_downtime_ns`` are left out);
 - *recovery* of an injected fault (:class:`FaultRecovery`): the *affected* clients are those with an
   unanswered request ending (or pending) after the fault began and invoked before it was healed;
-  the RTO is from the fault's start until every affected client is answered again, and every
-  request in flight at the start is answered (None: some client never was); at most that, as the
-  fault may have taken effect as late as the injection's end (``Fault.injection_ns`` later); also the
-  time to the first affected client's answer, and the time from the heal;
+  the RTO is from the fault's start until every affected client is answered again (None: some
+  client never was); at most that, or the slowest answer while the fault was in effect if longer;
+  at least that less the injection's length (the fault may have taken effect as late as its end);
+  also the time to the first affected client's answer, and the time from the heal;
 - *latency*: of every client request: answered and failed ones at their latency, unanswered ones
   that timed out (``info``, an error naming a timeout: ``timeout``, ``timed-out``; never completed)
   *censored*: at least their observed latency;
@@ -204,11 +204,14 @@ class FaultRecovery:
     client_down_ns: int
     unrecovered: tuple[Any, ...] = ()
     unrecovered_waited_ns: int | None = None  # the longest an unrecovered client was seen waiting since the start
+    slowest_answer_ns: int = 0  # the longest a client waited on a request answered while the fault was in effect
 
     @property
     def rto_ns(self) -> int | None:
-        """From the injection's invocation: the most the RTO can be (the least: ``fault.injection_ns`` less)."""
-        return self.all_answered_ns
+        """The most the RTO can be: from the injection's invocation, and at least the slowest answer in
+        the fault (a request stuck through it and then answered made no outage). The least it can be:
+        ``all_answered_ns``, ``fault.injection_ns`` less."""
+        return None if self.all_answered_ns is None else max(self.all_answered_ns, self.slowest_answer_ns)
 
     @property
     def heal_to_recovery_ns(self) -> int | None:
@@ -232,7 +235,8 @@ class FaultRecovery:
         return {"fault": self.fault.to_json(), "observed": self.observed, "affected-clients": list(self.affected),
                 "unrecovered-clients": list(self.unrecovered), "unrecovered-waited-ns": self.unrecovered_waited_ns,
                 "first-answer-ns": self.first_answer_ns,
-                "rto-ns": self.rto_ns, "heal-to-recovery-ns": self.heal_to_recovery_ns,
+                "rto-ns": self.rto_ns, "slowest-answer-ns": self.slowest_answer_ns,
+                "heal-to-recovery-ns": self.heal_to_recovery_ns,
                 "tool-restart-delay-ns": self.tool_delay_ns, "client-down-ns": self.client_down_ns}
 
 
@@ -399,8 +403,6 @@ def faults_of(history: History) -> list[Fault]:
             for kind in ends:
                 faults_open = open_.pop(kind, [])
                 healed = _named(p) if kind in _HELD_NODE else None  # a rejoin of the old primary ends a failover
-                if healed is not None and all(down is None or down.isdisjoint(healed) for _, _, down in faults_open):
-                    healed = None  # names no node of theirs (other names for them?): it heals them all
                 still = []
                 for start, t, down in faults_open:
                     left = None if healed is None or down is None else down - healed
@@ -486,11 +488,10 @@ def _windows(outages: list[ClientOutage], faults: list[Fault], min_ns: int) -> l
 
 def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list[tuple[int, int]], end_ns: int,
                 answers: dict[Any, tuple[list[int], list[int]]]) -> list[FaultRecovery]:
-    """Per injected fault: affected clients and when each was answered again (O(F·C·log n)).
-    ``requests``: (invocation, end) of every client request, sorted; ``answers``: per client, the
-    invocations and completions of its answered requests, in invocation order. A client waiting on
-    a request when the fault began is answered again when that request is: one stuck through the
-    fault and then answered ok made no outage, and its wait counted for nothing."""
+    """Per injected fault: affected clients and when each was answered again (O(F·C·log n)), and the
+    slowest answer while it was in effect. ``requests``: (invocation, end) of every client request,
+    sorted; ``answers``: per client, the invocations and completions of its answered requests, in
+    invocation order (a client's requests do not overlap: both ascend)."""
     invokes = [a for a, _ in requests]
     reach = list(accumulate((b for _, b in requests), max))  # the latest end among requests invoked so far
     by_client: dict[Any, list[ClientOutage]] = {}
@@ -523,10 +524,11 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
                 lasts.append(hit[-1].end_ns)
             else:
                 unrecovered.append(client)
+        slowest = 0
         for invoked, ended in answers.values():
-            i = bisect_right(invoked, s) - 1
-            if i >= 0 and ended[i] > s:  # in flight when the fault began
-                lasts.append(ended[i])
+            lo, hi = bisect_right(ended, s), bisect_left(invoked, e)  # in flight while in effect
+            waits = (b - max(a, s) for a, b in zip(invoked[lo:hi], ended[lo:hi], strict=True))
+            slowest = max(slowest, max(waits, default=0))
         if not observed:
             out.append(FaultRecovery(fault, False, (), None, None, 0))
             continue
@@ -534,7 +536,7 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
         all_ = None if unrecovered else max(max(lasts) - s, 0) if lasts else 0
         waited = max((o.last_unanswered_ns - s for c in unrecovered for o in by_client[c][-1:]), default=None)
         out.append(FaultRecovery(fault, True, tuple(sorted(affected, key=repr)), first, all_, down,
-                                 tuple(sorted(unrecovered, key=repr)), waited))
+                                 tuple(sorted(unrecovered, key=repr)), waited, slowest))
     return out
 
 

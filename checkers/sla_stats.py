@@ -84,10 +84,14 @@ class QuantileVerdict:
     lower: float
     upper: float
     needed: int | None  # faults it would take with no more late ones (inconclusive only)
+    between: QuantileVerdict | None = None  # inconclusive: the verdict on the upper bounds (this one: lower)
 
     @property
     def reason(self) -> str:
         head = f"{self.within}/{self.n} faults recovered in time"
+        if self.between is not None:
+            return (f"{head} counted from each injection's end, {self.between.within}/{self.n} counted from its "
+                    f"start or with the slowest answer in the fault: the fault took effect in between")
         if self.n == 0:
             return "no fault of this kind was injected"
         bounds = f"bounds {self.lower:.4f}..{self.upper:.4f}"

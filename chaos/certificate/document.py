@@ -59,7 +59,7 @@ from checkers.formats import HistoryFormatError
 from checkers.quantiles import quantiles
 from checkers.result import Result
 from checkers.sla import NS_PER_S, SlaFigures
-from checkers.sla_stats import project_availability, rto_quantile_verdict
+from checkers.sla_stats import QuantileVerdict, project_availability, rto_quantile_verdict
 
 __all__ = ["CERTIFICATE_HTML", "CERTIFICATE_JSON", "CertificateError", "Evidence", "FaultRecord", "TestEvidence",
            "certificate_data", "fault_kind", "fault_records", "judge", "load_evidence",
@@ -86,15 +86,16 @@ class FaultRecord:
     kind: str
     start_s: float  # since the history's first op
     nodes: Any
-    rto_s: float | None
+    rto_s: float | None  # the most it can be (see FaultRecovery.rto_ns)
     downtime_s: float
     window_s: float
     censored: bool  # not recovered within its window
+    rto_least_s: float | None = None  # the least it can be
 
     def to_json(self) -> dict[str, Any]:
         return {"test": self.test, "kind": self.kind, "start-s": self.start_s, "nodes": self.nodes,
-                "rto-s": self.rto_s, "downtime-s": self.downtime_s, "window-s": self.window_s,
-                "censored": self.censored}
+                "rto-s": self.rto_s, "rto-least-s": self.rto_least_s, "downtime-s": self.downtime_s,
+                "window-s": self.window_s, "censored": self.censored}
 
 
 def fault_records(test: str, fig: SlaFigures) -> list[FaultRecord]:
@@ -107,10 +108,11 @@ def fault_records(test: str, fig: SlaFigures) -> list[FaultRecord]:
     for i, r in enumerate(fig.recoveries):
         end = max(starts[i + 1] if i + 1 < len(starts) else fig.end_ns, r.fault.start_ns)
         rto = None if r.rto_ns is None else r.rto_ns / NS_PER_S
+        least = None if r.all_answered_ns is None else max(r.all_answered_ns - r.fault.injection_ns, 0) / NS_PER_S
         censored = not r.observed or r.rto_ns is None or r.fault.start_ns + r.rto_ns > end
         out.append(FaultRecord(test, fault_kind(r.fault.kind), (r.fault.start_ns - fig.start_ns) / NS_PER_S,
                                r.fault.nodes, rto, r.client_down_ns / clients / NS_PER_S,
-                               (end - r.fault.start_ns) / NS_PER_S, censored))
+                               (end - r.fault.start_ns) / NS_PER_S, censored, least))
     return out
 
 
@@ -234,11 +236,15 @@ def _model_kinds(claims: Claims) -> list[str]:
 def _rto(claimed: float, ev: Evidence) -> Verdict:
     c = ev.claims
     by_kind: dict[str, list[float | None]] = {k: [] for k in _model_kinds(c)}
+    least: dict[str, list[float | None]] = {k: [] for k in _model_kinds(c)}
     for r in ev.records:
         by_kind.setdefault(r.kind, []).append(r.rto_s)
+        least.setdefault(r.kind, []).append(r.rto_least_s)
     if not by_kind:
         return Verdict("rto_seconds", claimed, INCONCLUSIVE, None, {}, "no fault was injected")
-    judged = {k: rto_quantile_verdict(v, claimed, c.rto_quantile, c.confidence) for k, v in sorted(by_kind.items())}
+    judged = {k: _bounded(rto_quantile_verdict(v, claimed, c.rto_quantile, c.confidence),
+                          rto_quantile_verdict(least[k], claimed, c.rto_quantile, c.confidence))
+              for k, v in sorted(by_kind.items())}
     verdict = merge_verdicts(q.verdict for q in judged.values())
     observed = {k: quantiles([x for x in v if x is not None], (c.rto_quantile, 1)) or {} for k, v in by_kind.items()}
     evidence = {"rto-quantile": c.rto_quantile, "confidence": c.confidence, "by-kind": {
@@ -250,6 +256,15 @@ def _rto(claimed: float, ev: Evidence) -> Verdict:
     reason = "; ".join(f"{k}: {q.verdict}: {q.reason}" for k, q in judged.items())
     return Verdict("rto_seconds", claimed, verdict, worst, evidence,
                    f"{c.rto_quantile:g} of faults within {claimed:g} s at {c.confidence:.0%} confidence: {reason}")
+
+
+def _bounded(most: QuantileVerdict, least: QuantileVerdict) -> QuantileVerdict:
+    """Certified on the RTOs' upper bounds, violated on their lower bounds, else inconclusive."""
+    if most.verdict == CERTIFIED or most.verdict == least.verdict:
+        return most
+    if least.verdict == VIOLATED:
+        return least
+    return replace(least, verdict=INCONCLUSIVE, needed=None, between=most)
 
 
 def _projected(claimed: float, ev: Evidence) -> Verdict:

@@ -192,8 +192,9 @@ def _rto(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
     def rto(r: FaultRecovery) -> int:  # never answered again: at least as long as a client was seen waiting
         return r.rto_ns if r.rto_ns is not None else r.unrecovered_waited_ns or 0
 
-    def least(r: FaultRecovery) -> int:  # counted from the injection's completion, not its invocation
-        return max(rto(r) - r.fault.injection_ns, 0)
+    def least(r: FaultRecovery) -> int:  # from the injection's completion; unanswered requests only
+        waited = r.all_answered_ns if r.all_answered_ns is not None else r.unrecovered_waited_ns or 0
+        return max(waited - r.fault.injection_ns, 0)
 
     seen = [r for r in records if r.observed]
     worst = max(seen, key=rto) if seen else records[0]
@@ -206,11 +207,12 @@ def _rto(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
         return Verdict("rto_seconds", claimed, INCONCLUSIVE, measured, {**evidence, "first-unsure": r.to_json()},
                        f"{r.fault.kind} at {r.fault.start_ns / 1e9:.3f} s on {r.fault.nodes}: "
                        f"{least(r) / 1e9:.3f} to {rto(r) / 1e9:.3f} s until every affected client was answered "
-                       f"again, as the fault took effect at the injection's end or up to "
-                       f"{r.fault.injection_ns / 1e9:.3f} s before")
+                       f"again: the fault took effect at the injection's end or up to "
+                       f"{r.fault.injection_ns / 1e9:.3f} s before, and a client waited "
+                       f"{r.slowest_answer_ns / 1e9:.3f} s for one answer while it was in effect")
     if over:
         r = over[0]
-        what = (f"{r.rto_ns / 1e9:.3f} s until all of clients {list(r.affected)} were answered again"
+        what = (f"{least(r) / 1e9:.3f} s at least until all of clients {list(r.affected)} were answered again"
                 if r.rto_ns is not None else f"clients {list(r.unrecovered)} never answered again: one waited "
                 f"{rto(r) / 1e9:.3f} s unanswered before the run ended")
         return Verdict("rto_seconds", claimed, VIOLATED, measured, {**evidence, "first-over": r.to_json()},
@@ -231,14 +233,15 @@ def _held(r: FaultRecovery) -> str:
     held, f = r.tool_delay_ns, r.fault
     if held is None or f.end_ns is None or f.heal_begin_ns is None:
         return ""
-    return tool_delay_text(held, f.end_ns - f.heal_begin_ns, r.rto_ns, f.nodes, lambda ns: f"{ns / 1e9:.3f} s")
+    before = r.all_answered_ns is not None and f.start_ns + r.all_answered_ns < f.heal_begin_ns
+    return tool_delay_text(held, f.end_ns - f.heal_begin_ns, before, f.nodes, lambda ns: f"{ns / 1e9:.3f} s")
 
 
-def tool_delay_text(held_ns: int, restart_ns: int, rto_ns: int | None, nodes: Any,
+def tool_delay_text(held_ns: int, restart_ns: int, answered_before_heal: bool, nodes: Any,
                     show: Callable[[int], str]) -> str:
     """How the time the tool kept a killed or paused node down relates to a fault's RTO: part of it when
     the clients waited for the restart, none of it when they were answered while the node was down."""
-    if rto_ns is not None and rto_ns < held_ns:
+    if answered_before_heal:
         return f"; by then {nodes} was still down (the tool kept it down {show(held_ns)})"
     return (f"; of which {show(held_ns)} the tool kept {nodes} down before it began the restart, and the "
             f"restart took {show(restart_ns)}")

@@ -18,9 +18,10 @@ S = 1_000_000_000
 INTERVAL = 10
 
 
-def _history(rtos: list[float]) -> list[dict]:
-    """Two set clients adding every 500 ms; a kill every 10 s whose adds fail until ``rto`` s after it,
-    the node restarted 2 s after the kill; a final read of everything acknowledged."""
+def _history(rtos: list[float], kill_takes: int = 1000) -> list[dict]:
+    """Two set clients adding every 500 ms; a kill every 10 s (invoked ``kill_takes`` ns before) whose
+    adds fail until ``rto`` s after it, the node restarted 2 s after the kill; a final read of everything
+    acknowledged."""
     ops, element = [], 0
     kills = [(INTERVAL * (k + 1) * S, rto) for k, rto in enumerate(rtos)]
     end = (INTERVAL * (len(rtos) + 1)) * S
@@ -35,7 +36,7 @@ def _history(rtos: list[float]) -> list[dict]:
     acknowledged = [o["value"] for o in ops if o["type"] == "ok"]
     ops += [invoke(0, "read", None, time=end + S), ok(0, "read", acknowledged, time=end + S + 1000)]
     for k, _ in kills:
-        ops += [invoke("nemesis", "kill", ["n1"], time=k - 1000), info("nemesis", "kill", ["n1"], time=k),
+        ops += [invoke("nemesis", "kill", ["n1"], time=k - kill_takes), info("nemesis", "kill", ["n1"], time=k),
                 invoke("nemesis", "start", ["n1"], time=k + 2 * S),
                 info("nemesis", "start", ["n1"], time=k + 2 * S + 1)]
     merged = sorted(ops, key=lambda d: d["time"])
@@ -44,11 +45,11 @@ def _history(rtos: list[float]) -> list[dict]:
     return merged
 
 
-def make_suite(root: Path, rtos: list[float], claims: str) -> Path:
+def make_suite(root: Path, rtos: list[float], claims: str, kill_takes: int = 1000) -> Path:
     """A suite folder as ``chaoscert suite run`` writes it: suite.json, suite.toml, one test's run folder."""
     run = root / "set-kill" / "seekdb-set-kill" / "20260101T000000"
     run.mkdir(parents=True)
-    write_history(history(*_history(rtos)), run / "history.jsonl")
+    write_history(history(*_history(rtos, kill_takes)), run / "history.jsonl")
     parameters = {"db": "seekdb", "workload": "set", "nemesis": "kill", "backend": "netns", "nodes": 1,
                   "time_limit": INTERVAL * (len(rtos) + 1), "concurrency": "2", "nemesis_interval": INTERVAL,
                   "nemesis_down": 2.0, "rate": 10.0, "op_timeout": 5.0, "accounts": 8, "isolation": "serializable",
@@ -88,6 +89,17 @@ def test_59_clean_kills_certify_rto_and_the_projected_availability(tmp_path: Pat
         "suite.toml", "set-kill/seekdb-set-kill/20260101T000000/history.jsonl",
         "set-kill/seekdb-set-kill/20260101T000000/results.json"}
     assert "partition" in data["not-tested"]["fault-kinds-not-injected"]
+
+
+def test_kills_that_take_longer_than_the_claim_to_return_are_no_violation(tmp_path: Path) -> None:
+    """Kills each invoked 6 s before they return, the clients down 3 s after: the RTO is 3 to 9 s, as the
+    kill took effect somewhere in those 6 s. The certificate counted from the invocation only: violated,
+    0/60 within 8 s (found by review)."""
+    folder = make_suite(tmp_path, [3.0] * 60, CLAIMS, kill_takes=6 * S)
+    write_certificate(folder)
+    rto = _verdicts(folder)["rto_seconds"]
+    assert rto["verdict"] == "inconclusive", rto["reason"]
+    assert "60/60 faults recovered in time counted from each injection's end, 0/60 counted from its" in rto["reason"]
 
 
 def test_58_clean_kills_leave_rto_inconclusive_and_say_it_takes_59(tmp_path: Path) -> None:

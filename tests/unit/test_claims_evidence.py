@@ -384,7 +384,7 @@ def test_a_heal_ends_only_the_faults_of_the_nodes_it_names(tmp_path: Path) -> No
 @pytest.mark.parametrize(("kills", "starts", "ends"), [
     ([["n1", "n2"]], [["n1"], ["n2"]], [30]),  # one fault on two nodes ends with its last (review)
     ([[]], [["n1"]], [14]),  # a kill that names no node: any start heals it (it stayed open, review)
-    ([["n2"]], [["10.0.0.2"]], [14]),  # a start naming no node of any open kill heals them all, as before
+    ([["n2"]], [["n1"], ["n2"]], [30]),  # a start of a node that is not down ends nothing (it ended all, review)
     ([["n1"], ["n2"]], ["all"], [14, 14]),
 ])
 def test_heals_by_node(kills: list[Any], starts: list[Any], ends: list[int]) -> None:
@@ -395,16 +395,20 @@ def test_heals_by_node(kills: list[Any], starts: list[Any], ends: list[int]) -> 
     assert [f.end_ns for f in sla_figures(timeline(events)).faults] == [e * S for e in ends]
 
 
-def test_a_request_stuck_through_the_fault_is_waited_for(tmp_path: Path) -> None:
-    """A write invoked before the kill hangs through it and returns ok at 40 s: no unanswered request,
-    so no outage, and the RTO was 0, certified under 8 s."""
-    events = [(0, dict(type="invoke", process=0, f="write")), (MS, dict(type="ok", process=0, f="write")),
-              (100 * MS, dict(type="invoke", process=0, f="write")), (40 * S, dict(type="ok", process=0, f="write"))]
+@pytest.mark.parametrize(("invoked", "latency"), [(100 * MS, 39900 * MS), (1001 * MS, 19 * S), (0, 12 * S)])
+def test_a_slow_answer_in_the_fault_is_no_certificate(tmp_path: Path, invoked: int, latency: int) -> None:
+    """A write that hangs through a kill (1-20 s) and is then answered ok made no unanswered request, so
+    no outage, and the RTO was certified at 0. Invoked before the kill (first case, d8ea2a0), during it
+    (review), or by a client whose every write takes 12 s (review: d8ea2a0 made that one violated): the
+    slow answer bounds the RTO from above only. The fault may be its cause: not certified, nor violated."""
+    events = [(0, dict(type="invoke", process=1, f="write")), (MS, dict(type="ok", process=1, f="write")),
+              (invoked, dict(type="invoke", process=0, f="write")),
+              (invoked + latency, dict(type="ok", process=0, f="write"))]
     events += nemesis("kill", 1 * S, ["n1"]) + nemesis("start", 20 * S, ["n1"])
     h = timeline(events)
     (r,) = sla_figures(h).recoveries
-    assert r.rto_ns == 40 * S - (1 * S - MS)
-    assert judge(tmp_path, "rto_seconds = 8\n", h).verdict == "violated"
+    assert r.slowest_answer_ns == invoked + latency - max(invoked, 1 * S - MS) and r.rto_ns == r.slowest_answer_ns
+    assert judge(tmp_path, "rto_seconds = 8\n", h).verdict == "inconclusive"
 
 
 def test_a_history_without_times_judges_no_time_based_claim(tmp_path: Path) -> None:

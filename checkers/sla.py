@@ -209,9 +209,13 @@ class FaultRecovery:
     @property
     def rto_ns(self) -> int | None:
         """The most the RTO can be: from the injection's invocation, and at least the slowest answer in
-        the fault (a request stuck through it and then answered made no outage). The least it can be:
-        ``all_answered_ns``, ``fault.injection_ns`` less."""
+        the fault (a request stuck through it and then answered made no outage)."""
         return None if self.all_answered_ns is None else max(self.all_answered_ns, self.slowest_answer_ns)
+
+    @property
+    def rto_least_ns(self) -> int | None:
+        """The least the RTO can be: from the injection's completion, unanswered requests only."""
+        return None if self.all_answered_ns is None else max(self.all_answered_ns - self.fault.injection_ns, 0)
 
     @property
     def heal_to_recovery_ns(self) -> int | None:
@@ -524,14 +528,14 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
                 lasts.append(hit[-1].end_ns)
             else:
                 unrecovered.append(client)
+        if not observed:
+            out.append(FaultRecovery(fault, False, (), None, None, 0))
+            continue
         slowest = 0
         for invoked, ended in answers.values():
             lo, hi = bisect_right(ended, s), bisect_left(invoked, e)  # in flight while in effect
             waits = (b - max(a, s) for a, b in zip(invoked[lo:hi], ended[lo:hi], strict=True))
             slowest = max(slowest, max(waits, default=0))
-        if not observed:
-            out.append(FaultRecovery(fault, False, (), None, None, 0))
-            continue
         first = max(min(firsts) - s, 0) if firsts else 0
         all_ = None if unrecovered else max(max(lasts) - s, 0) if lasts else 0
         waited = max((o.last_unanswered_ns - s for c in unrecovered for o in by_client[c][-1:]), default=None)

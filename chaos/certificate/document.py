@@ -108,7 +108,7 @@ def fault_records(test: str, fig: SlaFigures) -> list[FaultRecord]:
     for i, r in enumerate(fig.recoveries):
         end = max(starts[i + 1] if i + 1 < len(starts) else fig.end_ns, r.fault.start_ns)
         rto = None if r.rto_ns is None else r.rto_ns / NS_PER_S
-        least = None if r.all_answered_ns is None else max(r.all_answered_ns - r.fault.injection_ns, 0) / NS_PER_S
+        least = None if r.rto_least_ns is None else r.rto_least_ns / NS_PER_S
         censored = not r.observed or r.rto_ns is None or r.fault.start_ns + r.rto_ns > end
         out.append(FaultRecord(test, fault_kind(r.fault.kind), (r.fault.start_ns - fig.start_ns) / NS_PER_S,
                                r.fault.nodes, rto, r.client_down_ns / clients / NS_PER_S,

@@ -129,8 +129,7 @@ def recovery_line(r: dict[str, Any], zero: int = 0) -> str:
     held = r.get("tool-restart-delay-ns")
     return (f"{head}: clients affected {r['affected-clients'] or 'none'}; first answered after "
             f"{s(r['first-answer-ns'])}, all after {s(r['rto-ns'])} (RTO), {s(r['heal-to-recovery-ns'])} after the heal"
-            + (tool_delay_text(held, fault["end-ns"] - fault["heal-begin-ns"], r["heal-to-recovery-ns"] is not None
-                               and fault["end-ns"] + r["heal-to-recovery-ns"] < fault["heal-begin-ns"],
+            + (tool_delay_text(held, fault["end-ns"] - fault["heal-begin-ns"], r["heal-to-recovery-ns"],
                                node_list(fault["nodes"]), s) if held is not None and fault["end-ns"] else "")
             + (f"; never answered again: {r['unrecovered-clients']}" if r["unrecovered-clients"] else ""))
 

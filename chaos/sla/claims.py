@@ -192,9 +192,10 @@ def _rto(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
     def rto(r: FaultRecovery) -> int:  # never answered again: at least as long as a client was seen waiting
         return r.rto_ns if r.rto_ns is not None else r.unrecovered_waited_ns or 0
 
-    def least(r: FaultRecovery) -> int:  # from the injection's completion; unanswered requests only
-        waited = r.all_answered_ns if r.all_answered_ns is not None else r.unrecovered_waited_ns or 0
-        return max(waited - r.fault.injection_ns, 0)
+    def least(r: FaultRecovery) -> int:  # never answered again: as rto(), from the injection's completion
+        if r.rto_least_ns is not None:
+            return r.rto_least_ns
+        return max((r.unrecovered_waited_ns or 0) - r.fault.injection_ns, 0)
 
     seen = [r for r in records if r.observed]
     worst = max(seen, key=rto) if seen else records[0]
@@ -233,15 +234,16 @@ def _held(r: FaultRecovery) -> str:
     held, f = r.tool_delay_ns, r.fault
     if held is None or f.end_ns is None or f.heal_begin_ns is None:
         return ""
-    before = r.all_answered_ns is not None and f.start_ns + r.all_answered_ns < f.heal_begin_ns
-    return tool_delay_text(held, f.end_ns - f.heal_begin_ns, before, f.nodes, lambda ns: f"{ns / 1e9:.3f} s")
+    return tool_delay_text(held, f.end_ns - f.heal_begin_ns, r.heal_to_recovery_ns, f.nodes,
+                           lambda ns: f"{ns / 1e9:.3f} s")
 
 
-def tool_delay_text(held_ns: int, restart_ns: int, answered_before_heal: bool, nodes: Any,
+def tool_delay_text(held_ns: int, restart_ns: int, heal_to_recovery_ns: int | None, nodes: Any,
                     show: Callable[[int], str]) -> str:
     """How the time the tool kept a killed or paused node down relates to a fault's RTO: part of it when
-    the clients waited for the restart, none of it when they were answered while the node was down."""
-    if answered_before_heal:
+    the clients waited for the restart, none of it when they were answered while the node was down
+    (before the restart began: ``restart_ns`` or more before the heal completed)."""
+    if heal_to_recovery_ns is not None and heal_to_recovery_ns < -restart_ns:
         return f"; by then {nodes} was still down (the tool kept it down {show(held_ns)})"
     return (f"; of which {show(held_ns)} the tool kept {nodes} down before it began the restart, and the "
             f"restart took {show(restart_ns)}")

@@ -507,8 +507,8 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
         if not fault.injected:
             continue
         s, e = fault.start_ns, fault.end_ns if fault.end_ns is not None else end_ns
-        before = bisect_left(invokes, e)  # a request in flight while the fault was in effect
-        observed = before > 0 and reach[before - 1] >= s
+        before = bisect_left(invokes, e)  # a request in flight while the fault was surely in effect (injected)
+        observed = before > 0 and reach[before - 1] >= s + fault.injection_ns
         firsts, lasts, affected, unrecovered, down = [], [], [], [], 0
         for client, os in by_client.items():
             hit = []

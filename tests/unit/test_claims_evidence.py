@@ -426,3 +426,16 @@ def test_a_history_without_times_judges_no_time_based_claim(tmp_path: Path) -> N
         assert v.verdict == "inconclusive" and v.reason == "the history gives no op a time", (claim, v.reason)
     timed = timeline([(t * MS + 1, op) for t, op in enumerate(ops)])
     assert judge(tmp_path, "rto_seconds = 8\n", timed).verdict == "certified"
+
+
+def test_a_fault_seen_only_while_it_was_being_injected_is_not_observed(tmp_path: Path) -> None:
+    """A kill invoked at 10 s returns at 20 s and is healed at 21 s; the only request in that time ran
+    from 12 to 13 s, when the kill may not yet have taken effect. Counted from the invocation, that
+    request observed the fault, and an RTO of 0 was certified."""
+    events = [(12 * S, dict(type="invoke", process=0, f="write")), (13 * S, dict(type="ok", process=0, f="write")),
+              (30 * S, dict(type="invoke", process=0, f="write")), (31 * S, dict(type="ok", process=0, f="write")),
+              (10 * S, dict(type="info", process="nemesis", f="kill")),
+              (20 * S, dict(type="info", process="nemesis", f="kill", value=["n1"]))]
+    events += nemesis("start", 21 * S, ["n1"])
+    v = judge(tmp_path, "rto_seconds = 8\n", timeline(events))
+    assert v.verdict == "inconclusive" and v.reason == "1 of 1 faults had no client request while in effect", v.reason

@@ -34,6 +34,9 @@ Definitions (times in ns, as in histories):
 - *time-based availability*: 1 - (outage time summed over clients) / (time observed, summed over
   clients: from each client's first invocation to the end of its last request). ``availability`` (ok /
   attempted requests) and ``aborts`` (answered fails / attempted) stay as request counts;
+- *unseen time*: fault time in a client's idle gaps (from the end of its requests so far to its next
+  invocation), less one request interval per gap: the client was not looking, so the service may
+  have been down for it then without an outage showing;
 - *downtime window*: a maximal period in which some client was in an outage; the union of the
   client outages (windows shorter than ``min_downtime_ns`` are left out);
 - *recovery* of an injected fault (:class:`FaultRecovery`): the *affected* clients are those with an
@@ -150,13 +153,15 @@ class ClientOutage:
 
 @dataclass(frozen=True)
 class ClientAvailability:
-    """One client's time-based availability: ``down_ns`` in outages out of ``observed_ns``."""
+    """One client's time-based availability: ``down_ns`` in outages out of ``observed_ns``.
+    ``unseen_ns``: time while a fault was in effect that the client, idle, did not look at."""
 
     client: Any
     node: Any
     observed_ns: int
     down_ns: int
     requests: int
+    unseen_ns: int = 0
 
     @property
     def ratio(self) -> float | None:
@@ -164,7 +169,7 @@ class ClientAvailability:
 
     def to_json(self) -> dict[str, Any]:
         return {"client": self.client, "node": self.node, "observed-ns": self.observed_ns, "down-ns": self.down_ns,
-                "requests": self.requests, "ratio": self.ratio}
+                "unseen-ns": self.unseen_ns, "requests": self.requests, "ratio": self.ratio}
 
 
 @dataclass(frozen=True)
@@ -291,6 +296,10 @@ class SlaFigures:
         return sum(c.down_ns for c in self.clients)
 
     @property
+    def unseen_ns(self) -> int:
+        return sum(c.unseen_ns for c in self.clients)
+
+    @property
     def time_availability(self) -> float | None:
         """1 - client outage time / client time observed (None: nothing observed)."""
         return 1 - self.down_ns / self.observed_ns if self.observed_ns > 0 else None
@@ -323,7 +332,7 @@ class SlaFigures:
         return {
             "start-ns": self.start_ns, "end-ns": self.end_ns,
             "availability-time": {"ratio": self.time_availability, "observed-ns": self.observed_ns,
-                                  "down-ns": self.down_ns, "clients": len(self.clients),
+                                  "down-ns": self.down_ns, "unseen-ns": self.unseen_ns, "clients": len(self.clients),
                                   "request-interval-ns": self.request_interval_ns},
             "availability-time-by-node": self.by_node_time(),
             "availability-by-client": [c.to_json() for c in self.clients],
@@ -589,6 +598,24 @@ class _Intervals:
         i = bisect_right(self.starts, t) - 1
         return i >= 0 and t < self.ends[i]
 
+    def overlap(self, start: int, end: int) -> int:
+        """How much of [start, end) the union covers."""
+        total = 0
+        for i in range(max(bisect_right(self.starts, start) - 1, 0), bisect_left(self.starts, end)):
+            total += max(0, min(end, self.ends[i]) - max(start, self.starts[i]))
+        return total
+
+
+def _unseen(pairs: list[Pair], end_ns: int, in_fault: _Intervals, interval_ns: int) -> int:
+    """Fault time in one client's idle gaps (invocation order), each gap's first ``interval_ns`` left
+    out: a request interval is the availability's resolution already."""
+    unseen, seen_to = 0, None
+    for p in pairs:
+        if seen_to is not None and p.invoke.time - seen_to > interval_ns:
+            unseen += in_fault.overlap(seen_to + interval_ns, p.invoke.time)
+        seen_to = max(_end(p, end_ns), seen_to or 0)
+    return unseen
+
 
 def _latency(p: Pair, end_ns: int) -> Latency:
     c = p.complete
@@ -641,11 +668,13 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
     down: Counter[Any] = Counter()
     for o in outages:
         down[o.client] += o.length_ns
-    clients = [ClientAvailability(c, Counter(_node(p) for p in ps).most_common(1)[0][0],
-                                  max(_end(p, end) for p in ps) - ps[0].invoke.time, down[c], len(ps))
-               for c, ps in by_client.items()]
     gaps = [g for ps in by_client.values() for g in (b.invoke.time - a.invoke.time for a, b in pairwise(ps)) if g > 0]
+    interval = int(median(gaps)) if gaps else None
     in_fault = _Intervals(injected, end)
+    clients = [ClientAvailability(c, Counter(_node(p) for p in ps).most_common(1)[0][0],
+                                  max(_end(p, end) for p in ps) - ps[0].invoke.time, down[c], len(ps),
+                                  _unseen(ps, end, in_fault, interval or 0))
+               for c, ps in by_client.items()]
     during = [p for p in pairs if _when(p) in in_fault]
     outside = [p for p in pairs if _when(p) not in in_fault]
     seconds: dict[int, Counter[bool]] = {}
@@ -676,7 +705,7 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
         latency_ns=quantiles((x.ns for x in latencies), LATENCY_POINTS),
         latency_during_faults_ns=quantiles(fault_lat, LATENCY_POINTS),
         latencies=latencies,
-        request_interval_ns=int(median(gaps)) if gaps else None,
+        request_interval_ns=interval,
         outages=tuple(outages),
         ok_reads=reads, ok_writes=writes,
         staleness_ns=quantiles(stale, LATENCY_POINTS),

@@ -120,11 +120,13 @@ def _seconds(ns: int | None) -> float | None:
 
 
 def _availability(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, Result]) -> Verdict:
-    """The clients' time-based availability; known to within one request interval per outage."""
+    """The clients' time-based availability; known to within one request interval per outage, and
+    certified only when no fault went unseen: by every client, or by the clients idle in it."""
     measured = fig.time_availability
     n = len(fig.clients)
     evidence: dict[str, Any] = {
         "seconds-observed": _seconds(fig.observed_ns), "clients": n, "client-down-seconds": _seconds(fig.down_ns),
+        "client-unseen-fault-seconds": _seconds(fig.unseen_ns),
         "request-interval-ms": None if fig.request_interval_ns is None else fig.request_interval_ns / 1e6,
         "ok-over-attempted": fig.availability.to_json(), "answered-over-attempted": fig.answered.to_json(),
         "aborts": fig.aborts.to_json(), "downtimes": [d.to_json() for d in fig.downtimes[:5]]}
@@ -132,18 +134,26 @@ def _availability(claimed: float, claims: Claims, fig: SlaFigures, results: Mapp
         return Verdict("availability", claimed, INCONCLUSIVE, measured, evidence,
                        "no client request in the history" if n == 0 else "no request succeeded: refusals and "
                        "aborts alone do not show a working service")
-    seconds, down = fig.observed_ns / n / 1e9, fig.down_ns / n / 1e9  # per client
+    seconds, down, unseen = fig.observed_ns / n / 1e9, fig.down_ns / n / 1e9, fig.unseen_ns / n / 1e9  # per client
     budget = (1 - claimed) * seconds
     outages = max(1.0, len(fig.outages) / n)
     error = (fig.request_interval_ns or 0) / 1e9 * outages
     evidence.update({"allowed-down-seconds-per-client": budget, "down-seconds-per-client": down,
-                     "resolution-seconds": error})
+                     "unseen-fault-seconds-per-client": unseen, "resolution-seconds": error})
     said = (f"clients answered {measured:.6f} of the time ({down:.3f} s down per client of {seconds:.1f} s, "
             f"{n} clients; {fig.answered.ok}/{fig.answered.n} requests answered, {fig.aborts.ok} of them refusals "
             f"or aborts)")
     if down - error > budget:
         return Verdict("availability", claimed, VIOLATED, measured, evidence,
                        f"{said}: more than the {budget:.3f} s allowed, beyond the ±{error:.3f} s resolution")
+    unobserved = sum(1 for r in fig.recoveries if not r.observed)
+    if unobserved:
+        return Verdict("availability", claimed, INCONCLUSIVE, measured, evidence,
+                       f"{said}: {unobserved} of {len(fig.recoveries)} faults had no client request while in effect")
+    if down + error <= budget < down + error + unseen:
+        return Verdict("availability", claimed, INCONCLUSIVE, measured, evidence,
+                       f"{said}: idle clients did not look at {unseen:.3f} s of fault time per client, in which "
+                       f"they may have been down for more than the {budget:.3f} s allowed")
     if down + error <= budget and error > 0:
         return Verdict("availability", claimed, CERTIFIED, measured, evidence,
                        f"{said}: within the {budget:.3f} s allowed, ±{error:.3f} s resolution included")

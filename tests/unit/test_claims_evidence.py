@@ -439,3 +439,25 @@ def test_a_fault_seen_only_while_it_was_being_injected_is_not_observed(tmp_path:
     events += nemesis("start", 21 * S, ["n1"])
     v = judge(tmp_path, "rto_seconds = 8\n", timeline(events))
     assert v.verdict == "inconclusive" and v.reason == "1 of 1 faults had no client request while in effect", v.reason
+
+
+@pytest.mark.parametrize("idle", [(1,), (0, 1)], ids=["one-of-two", "every-client"])
+def test_availability_is_not_certified_on_fault_time_idle_clients_did_not_look_at(tmp_path: Path,
+                                                                                 idle: tuple[int, ...]) -> None:
+    """Clients invoke every 50 ms for 600 s; a kill holds n1 down from 120 to 160 s. Client 1, or every
+    client, asks nothing from 100 to 200 s: it has no outage, so the time it was not looking counted as up."""
+    def looking(p: int, t: int) -> bool:
+        return p not in idle or not 100 * S <= t < 200 * S
+
+    events = [e for e in clients(2, 50 * MS, 600 * S, lambda p, t: ("ok", MS, {})) if looking(e[1]["process"], e[0])]
+    events += nemesis("kill", 120 * S, ["n1"]) + nemesis("start", 160 * S, ["n1"])
+    h = timeline(events)
+    v = judge(tmp_path, "availability = 0.99\n", h)
+    assert v.verdict == "inconclusive", v.reason
+    if idle == (0, 1):
+        assert v.reason.endswith("1 of 1 faults had no client request while in effect"), v.reason
+    else:
+        assert "idle clients did not look at 20.000 s of fault time per client" in v.reason, v.reason
+    busy = timeline(clients(2, 50 * MS, 600 * S, lambda p, t: ("ok", MS, {}))
+                    + nemesis("kill", 120 * S, ["n1"]) + nemesis("start", 160 * S, ["n1"]))
+    assert judge(tmp_path, "availability = 0.99\n", busy).verdict == "certified"

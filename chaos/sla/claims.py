@@ -219,8 +219,7 @@ def _rto(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
                        f"{r.fault.kind} at {r.fault.start_ns / 1e9:.3f} s on {r.fault.nodes}: "
                        f"{least(r) / 1e9:.3f} to {rto(r) / 1e9:.3f} s until every affected client was answered "
                        f"again: the fault took effect at the injection's end or up to "
-                       f"{r.fault.injection_ns / 1e9:.3f} s before, and a client waited "
-                       f"{r.slowest_answer_ns / 1e9:.3f} s for one answer while it was in effect")
+                       f"{r.fault.injection_ns / 1e9:.3f} s before, {_unseen_text(r)}")
     if over:
         r = over[0]
         what = (f"{least(r) / 1e9:.3f} s at least until all of clients {list(r.affected)} were answered again"
@@ -238,6 +237,14 @@ def _rto(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
     return Verdict("rto_seconds", claimed, CERTIFIED, measured, evidence,
                    f"worst of {len(records)} injected faults: {measured:.3f} s until every affected client was "
                    f"answered ({worst.fault.kind}){_held(worst)}")
+
+
+def _unseen_text(r: FaultRecovery) -> str:
+    """What kept the RTO's upper bound up: a slow answer, or a client idle in the fault."""
+    if r.idle_until_ns > r.slowest_answer_ns:
+        return (f"and a client idle in it asked nothing until {r.idle_until_ns / 1e9:.3f} s after it began "
+                "(it may have been down all along)")
+    return f"and a client waited {r.slowest_answer_ns / 1e9:.3f} s for one answer while it was in effect"
 
 
 def _held(r: FaultRecovery) -> str:

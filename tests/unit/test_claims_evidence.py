@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chaos.certificate.document import fault_records
 from chaos.sla.claims import Verdict, evaluate, load_claims
 from checkers import CheckOptions, get_checker
 from checkers.bank import check_bank
@@ -453,11 +454,18 @@ def test_availability_is_not_certified_on_fault_time_idle_clients_did_not_look_a
     events += nemesis("kill", 120 * S, ["n1"]) + nemesis("start", 160 * S, ["n1"])
     h = timeline(events)
     v = judge(tmp_path, "availability = 0.99\n", h)
-    assert v.verdict == "inconclusive", v.reason
+    rto = judge(tmp_path, "rto_seconds = 8\n", h)
+    assert v.verdict == rto.verdict == "inconclusive", (v.reason, rto.reason)
     if idle == (0, 1):
         assert v.reason.endswith("1 of 1 faults had no client request while in effect"), v.reason
     else:
         assert "idle clients did not look at 20.000 s of fault time per client" in v.reason, v.reason
+        assert "a client idle in it asked nothing until 80.001 s after it began" in rto.reason, rto.reason
+        (record,) = fault_records("t", sla_figures(h))
+        assert record.censored  # the certificate's projected availability leaves its downtime out
     busy = timeline(clients(2, 50 * MS, 600 * S, lambda p, t: ("ok", MS, {}))
                     + nemesis("kill", 120 * S, ["n1"]) + nemesis("start", 160 * S, ["n1"]))
     assert judge(tmp_path, "availability = 0.99\n", busy).verdict == "certified"
+    assert judge(tmp_path, "rto_seconds = 8\n", busy).verdict == "certified"
+    (record,) = fault_records("t", sla_figures(busy))
+    assert not record.censored

@@ -16,9 +16,12 @@ X, ``kill``/``start``, ``pause``/``resume``, ``bump-clock``/``reset-clock``,
 ``strobe-clock``/``reset-clock``, ``failover``/``rejoin``. A stop ends every open fault of its kind;
 a ``start`` or ``resume`` that names nodes in a list, as the kill or pause did, heals those nodes, and
 a fault ends with its last node.
-A start whose completion carries an ``error``, is a ``fail``, or never came was *not injected*: it
-is reported, and is no fault for any figure. A stop whose completion carries an ``error`` is a
-*heal error* of the faults it ends.
+A start that completed ``fail``, or that named no node (``[]``, ``{}``), was *not injected*: it is
+reported, and is no fault for any figure.
+One whose completion carries an ``error`` (chaoscert records a nemesis that raised as ``info`` with
+``error "indeterminate: ..."``), or that never completed, is *uncertain*: it may have taken effect,
+so it is a fault for every figure, but not one that surely happened. A stop whose completion
+carries an ``error`` is a *heal error* of the faults it ends.
 
 Answers. A client request is *answered* when it completed ``ok``, or ``fail`` with a definite answer
 from the server (the client marks such completions ``answered: true``: an application refusal such
@@ -82,7 +85,9 @@ _HELD_NODE = ("kill", "pause")  # faults whose length the tool chooses: it resta
 @dataclass(frozen=True)
 class Fault:
     """One fault period. ``end_ns`` is None when the history ends before the fault is stopped;
-    ``injection_error`` is set when the start failed (no fault happened)."""
+    ``injection_error`` is set when the start did not succeed: it failed (``:fail``, no fault happened),
+    or its outcome is unknown (``uncertain``: an error on another completion, or none: it may have
+    taken effect, and counts as a fault that may not have happened)."""
 
     kind: str
     start_ns: int
@@ -94,10 +99,12 @@ class Fault:
     heal_error: str | None = None
     heal_begin_ns: int | None = None  # the stop op's invocation: when the tool began to heal
     injected_ns: int | None = None  # the start op's completion: the fault took effect by then
+    uncertain: bool = False
 
     @property
     def injected(self) -> bool:
-        return self.injection_error is None
+        """Whether the fault may have happened (surely, unless ``uncertain``)."""
+        return self.injection_error is None or self.uncertain
 
     @property
     def injection_ns(self) -> int:
@@ -113,6 +120,7 @@ class Fault:
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "start-ns": self.start_ns, "end-ns": self.end_ns, "nodes": self.nodes,
                 "start-index": self.start_index, "stop-index": self.stop_index, "injected": self.injected,
+                "uncertain": self.uncertain,
                 "injection-error": self.injection_error, "heal-error": self.heal_error,
                 "heal-begin-ns": self.heal_begin_ns, "injection-ns": self.injection_ns}
 
@@ -395,14 +403,16 @@ def _start_kind(f: str) -> str | None:
 def _fault(start: Pair, at: int, end: int | None, stop: Pair | None, kind: str) -> Fault:
     c = start.complete
     nodes = c.value if c is not None else start.invoke.value
+    uncertain = c is None or (c.type != "fail" and c.error is not None)
     injection_error = ("the injection never completed" if c is None
                        else str(c.error) if c.error is not None
-                       else "the injection failed (:fail)" if c.type == "fail" else None)
+                       else "the injection failed (:fail)" if c.type == "fail"
+                       else "the injection named no node" if c.value == [] or c.value == {} else None)
     heal_error = None if stop is None or stop.complete is None or stop.complete.error is None \
         else str(stop.complete.error)
     stop_index = None if stop is None else (stop.complete or stop.invoke).index
     return Fault(kind, at, end, nodes, start.invoke.index, stop_index, injection_error, heal_error,
-                 None if stop is None else stop.invoke.time, None if c is None else c.time)
+                 None if stop is None else stop.invoke.time, None if c is None else c.time, uncertain)
 
 
 def _named(op: Pair) -> set[str] | None:

@@ -101,16 +101,20 @@ class FaultRecord:
 def fault_records(test: str, fig: SlaFigures) -> list[FaultRecord]:
     """Every injected fault of a history with its RTO (until every affected client was answered again),
     the clients' downtime it caused (client-seconds over the run's clients) and its observation window.
-    A fault no request saw, one in which a client was idle, or one not recovered before the next
-    began, is censored."""
+    A fault no request saw, one in which a client was idle, one whose injection's outcome is unknown, or
+    one not recovered before the next began, is censored. The RTO's lower bound of a fault no request
+    saw, or that may not have happened, is 0; its upper bound is unknown (None) for one that may not
+    have happened: it shows nothing recovered."""
     out = []
     clients = max(len(fig.clients), 1)
     starts = [r.fault.start_ns for r in fig.recoveries]
     for i, r in enumerate(fig.recoveries):
         end = max(starts[i + 1] if i + 1 < len(starts) else fig.end_ns, r.fault.start_ns)
-        rto = None if r.rto_ns is None else r.rto_ns / NS_PER_S
-        least = None if r.rto_least_ns is None else r.rto_least_ns / NS_PER_S
-        censored = not r.observed or r.unseen_ns > 0 or r.rto_ns is None or r.fault.start_ns + r.rto_ns > end
+        rto = None if r.rto_ns is None or r.fault.uncertain else r.rto_ns / NS_PER_S
+        least = 0.0 if not r.observed or r.fault.uncertain else None if r.rto_least_ns is None \
+            else r.rto_least_ns / NS_PER_S
+        censored = (not r.observed or r.fault.uncertain or r.unseen_ns > 0 or r.rto_ns is None
+                    or r.fault.start_ns + r.rto_ns > end)
         out.append(FaultRecord(test, fault_kind(r.fault.kind), (r.fault.start_ns - fig.start_ns) / NS_PER_S,
                                r.fault.nodes, rto, r.client_down_ns / clients / NS_PER_S,
                                (end - r.fault.start_ns) / NS_PER_S, censored, least))
@@ -293,8 +297,8 @@ def _projected(claimed: float, ev: Evidence) -> Verdict:
     late = {k: n for k, n in censored.items() if n}
     if late:
         return Verdict("availability", claimed, INCONCLUSIVE, p.lower, evidence,
-                       "downtime not measured whole for faults no request saw, with clients idle in them, or "
-                       "not recovered before the next fault: "
+                       "downtime not measured whole for faults no request saw, with clients idle in them, that may "
+                       "not have happened, or not recovered before the next fault: "
                        + ", ".join(f"{n} {k}" for k, n in late.items()))
     verdict = p.verdict(claimed)
     assert p.lower is not None and p.upper is not None

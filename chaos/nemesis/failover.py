@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from chaos.nemesis.net import AddedRule, NemesisError, NodeNet, Rule, require_own_network
+from chaos.nemesis.net import AddedRule, NemesisError, NodeNet, NotInjected, Rule, require_own_network
 from clusters.db import DB, HasPrimaries, HoldsCommits, Killable, Promotable
 from clusters.endpoint import Endpoint
 from clusters.remote import Node
@@ -143,7 +143,7 @@ class FailoverNemesis:
     def _failover(self) -> list[str]:
         primaries = self._db.primaries(self._nodes)
         if len(primaries) != 1:
-            raise NemesisError(f"failover needs exactly one primary, found {[n.name for n in primaries] or 'none'}")
+            raise NotInjected(f"failover needs exactly one primary, found {[n.name for n in primaries] or 'none'}")
         old = primaries[0]
         replicas = [n for n in self._nodes if n != old and n not in self._killed]
         if not replicas:

@@ -26,13 +26,18 @@ from clusters.hostnet import NETNS_PREFIX, ip
 from clusters.ledger import Ledger, Resource, releaser, run_suffix, sweeper
 from clusters.remote import Node
 
-__all__ = ["COMMENT_PREFIX", "NemesisError", "NodeNet", "Rule", "host_netns", "node_interface", "require_own_network"]
+__all__ = ["COMMENT_PREFIX", "NemesisError", "NodeNet", "NotInjected", "Rule", "host_netns", "node_interface",
+           "require_own_network"]
 
 COMMENT_PREFIX = "chaoscert-nem-"
 
 
 class NemesisError(RuntimeError):
     """A fault cannot be applied here (missing ability, backend or kernel feature); one clear line."""
+
+
+class NotInjected(NemesisError):
+    """The fault was not injected: nothing was done (the op is recorded ``fail``, not ``info``)."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from chaos.nemesis.clock import ClockNemesis
 from chaos.nemesis.failover import CancelWaitNemesis, FailoverNemesis, PrimaryRoute
-from chaos.nemesis.net import NemesisError, NodeNet
+from chaos.nemesis.net import NemesisError, NodeNet, NotInjected
 from chaos.nemesis.packet import PacketNemesis, behaviour_from_json
 from chaos.nemesis.partition import GRUDGES, PartitionNemesis, grudge_from_json, grudge_to_json
 from clusters.db import DB, HasPrimaries, Killable, Pausable, Supervised
@@ -39,8 +39,8 @@ from clusters.ledger import Ledger
 from clusters.remote import Node
 from workloads.generator import SECOND, Answer, Context, Generator, Invocation
 
-__all__ = ["FAULTS", "SIGNAL_FAULTS", "FaultSpec", "Nemesis", "NemesisError", "NemesisPackage", "build_nemesis",
-           "parse_spec",
+__all__ = ["FAULTS", "SIGNAL_FAULTS", "FaultSpec", "Nemesis", "NemesisError", "NemesisPackage", "NotInjected",
+           "build_nemesis", "parse_spec",
            "pick_nodes", "schedule"]
 
 NODE_TARGETS = ("one", "minority", "majority", "minority-third", "primaries", "all")
@@ -211,6 +211,8 @@ class _NodeSignals:
     def invoke(self, f: str, value: Any) -> Any:
         if f in self._kinds:
             targets = self._targets(value)
+            if not targets:
+                raise NotInjected(f"{f}: no node to {f} (every one chosen is down already)")
             for node in targets:
                 getattr(self._db, SIGNAL_FAULTS[f][2])(node)
                 self._affected.append(node)
@@ -232,7 +234,7 @@ class _NodeSignals:
         free = [n for n in self._nodes if n not in self._affected]
         if value == "primaries":
             if not isinstance(self._db, HasPrimaries):
-                raise NemesisError(f"target primaries needs a database that knows its primaries; {self._db.name} "
+                raise NotInjected(f"target primaries needs a database that knows its primaries; {self._db.name} "
                                    f"does not (HasPrimaries)")
             chosen = {n.name for n in self._db.primaries(self._nodes)}
         elif isinstance(value, str):
@@ -242,7 +244,7 @@ class _NodeSignals:
             chosen = set(value)
         unknown = chosen - {n.name for n in self._nodes}
         if unknown:
-            raise NemesisError(f"{self._kind}: unknown node(s) {', '.join(sorted(unknown))}")
+            raise NotInjected(f"{self._kind}: unknown node(s) {', '.join(sorted(unknown))}")
         return [n for n in free if n.name in chosen]
 
 

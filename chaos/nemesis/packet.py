@@ -30,7 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos.nemesis.net import AddedRule, NemesisError, NodeNet, Rule, host_netns, node_interface, require_own_network
+from chaos.nemesis.net import (
+    AddedRule,
+    NemesisError,
+    NodeNet,
+    NotInjected,
+    Rule,
+    host_netns,
+    node_interface,
+    require_own_network,
+)
 from clusters.ledger import Resource
 from clusters.local import LocalRemote
 from clusters.remote import Node
@@ -87,7 +96,7 @@ class PacketNemesis:
     def invoke(self, f: str, value: Any) -> Any:
         if f == "start-packet":
             if self._applied:
-                raise NemesisError("packet faults are already in place; stop-packet first")
+                raise NotInjected("packet faults are already in place; stop-packet first")
             names, behaviour = value["nodes"], behaviour_from_json(value["behaviour"])
             mechanism: dict[str, str] = {}
             for name in names:

@@ -21,7 +21,7 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from chaos.nemesis.net import AddedRule, NemesisError, NodeNet, Rule, require_own_network
+from chaos.nemesis.net import AddedRule, NemesisError, NodeNet, NotInjected, Rule, require_own_network
 from clusters.remote import Node
 
 __all__ = ["GRUDGES", "Grudge", "PartitionNemesis", "bridge", "complete", "grudge_from_json", "grudge_to_json",
@@ -124,7 +124,7 @@ class PartitionNemesis:
     def invoke(self, f: str, value: Any) -> Any:
         if f == "start-partition":
             if self._added:
-                raise NemesisError("a partition is already in place; stop-partition first")
+                raise NotInjected("a partition is already in place; stop-partition first")
             grudge = self._primaries_grudge() if value == "primaries" else grudge_from_json(value, list(self._nodes))
             self.apply(grudge)
             return grudge_to_json(grudge)
@@ -156,8 +156,8 @@ class PartitionNemesis:
 
     def _primaries_grudge(self) -> Grudge:
         if self._primaries is None:
-            raise NemesisError("partition primaries: the database cannot tell its primaries (no HasPrimaries)")
+            raise NotInjected("partition primaries: the database cannot tell its primaries (no HasPrimaries)")
         group = [n.name for n in self._primaries(list(self._nodes.values()))]
         if not group:
-            raise NemesisError("partition primaries: the database reports no primary")
+            raise NotInjected("partition primaries: the database reports no primary")
         return isolate(list(self._nodes), group)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chaos.nemesis.package import Nemesis
+from chaos.nemesis.package import Nemesis, NotInjected
 from chaos.run.recorder import Recorder, encode_body
 from checkers.history import Op
 from workloads.client import Client
@@ -73,8 +73,12 @@ def client_worker(i: int, client: Client, node: Any = None) -> Worker:
 
 
 def nemesis_worker(nemesis: Nemesis) -> Worker:
+    """Nemesis ops complete ``info`` (Jepsen's way), or ``fail`` when surely nothing was done."""
     def apply(op: Op) -> Op:
-        return replace(op, type="info", value=nemesis.invoke(op.f, op.value))
+        try:
+            return replace(op, type="info", value=nemesis.invoke(op.f, op.value))
+        except NotInjected as e:
+            return replace(op, type="fail", error=str(e))
 
     return Worker(NEMESIS, apply, NEMESIS)
 

@@ -192,7 +192,10 @@ def _rto(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
     """Every injected fault: every affected client answered again within the claim."""
     failed = [{"kind": f.kind, "nodes": f.nodes, "error": f.injection_error} for f in fig.faults if not f.injected]
     records = fig.recoveries
+    uncertain = [r for r in records if r.fault.uncertain]
     evidence: dict[str, Any] = {"faults-injected": len(records), "faults-not-injected": failed,
+                                "faults-uncertain": [{"kind": r.fault.kind, "nodes": r.fault.nodes,
+                                                      "error": r.fault.injection_error} for r in uncertain],
                                 "heal-errors": [f.heal_error for f in fig.faults if f.heal_error]}
     if not records:
         why = "no fault in the history" if not failed else f"no fault was injected ({len(failed)} injections failed)"
@@ -203,6 +206,8 @@ def _rto(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
         return r.rto_ns if r.rto_ns is not None else r.unrecovered_waited_ns or 0
 
     def least(r: FaultRecovery) -> int:  # never answered again: as rto(), from the injection's completion
+        if r.fault.uncertain:  # it may not have happened: nothing to recover from
+            return 0
         if r.rto_least_ns is not None:
             return r.rto_least_ns
         return max((r.unrecovered_waited_ns or 0) - r.fault.injection_ns, 0)
@@ -218,8 +223,7 @@ def _rto(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
         return Verdict("rto_seconds", claimed, INCONCLUSIVE, measured, {**evidence, "first-unsure": r.to_json()},
                        f"{r.fault.kind} at {r.fault.start_ns / 1e9:.3f} s on {r.fault.nodes}: "
                        f"{least(r) / 1e9:.3f} to {rto(r) / 1e9:.3f} s until every affected client was answered "
-                       f"again: the fault took effect at the injection's end or up to "
-                       f"{r.fault.injection_ns / 1e9:.3f} s before, {_unseen_text(r)}")
+                       f"again: {_unsure_text(r)}")
     if over:
         r = over[0]
         what = (f"{least(r) / 1e9:.3f} s at least until all of clients {list(r.affected)} were answered again"
@@ -227,6 +231,10 @@ def _rto(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
                 f"{rto(r) / 1e9:.3f} s unanswered before the run ended")
         return Verdict("rto_seconds", claimed, VIOLATED, measured, {**evidence, "first-over": r.to_json()},
                        f"{r.fault.kind} at {r.fault.start_ns / 1e9:.3f} s on {r.fault.nodes}: {what}{_held(r)}")
+    if len(uncertain) == len(records):
+        return Verdict("rto_seconds", claimed, INCONCLUSIVE, measured, evidence,
+                       f"no fault surely took effect: {len(uncertain)} injections ended with an error or never "
+                       f"completed ({uncertain[0].fault.injection_error})")
     if len(seen) < len(records):
         return Verdict("rto_seconds", claimed, INCONCLUSIVE, measured, evidence,
                        f"{len(records) - len(seen)} of {len(records)} faults had no client request while in effect")
@@ -239,12 +247,15 @@ def _rto(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
                    f"answered ({worst.fault.kind}){_held(worst)}")
 
 
-def _unseen_text(r: FaultRecovery) -> str:
-    """What kept the RTO's upper bound up: a slow answer, or a client idle in the fault."""
+def _unsure_text(r: FaultRecovery) -> str:
+    """Why a fault's RTO is known only between its bounds."""
+    if r.fault.uncertain:
+        return f"its injection's outcome is unknown ({r.fault.injection_error}): it may not have taken effect"
+    took = f"the fault took effect at the injection's end or up to {r.fault.injection_ns / 1e9:.3f} s before, "
     if r.idle_until_ns > r.slowest_answer_ns:
-        return (f"and a client idle in it asked nothing until {r.idle_until_ns / 1e9:.3f} s after it began "
+        return (took + f"and a client idle in it asked nothing until {r.idle_until_ns / 1e9:.3f} s after it began "
                 "(it may have been down all along)")
-    return f"and a client waited {r.slowest_answer_ns / 1e9:.3f} s for one answer while it was in effect"
+    return took + f"and a client waited {r.slowest_answer_ns / 1e9:.3f} s for one answer while it was in effect"
 
 
 def _held(r: FaultRecovery) -> str:

@@ -112,7 +112,8 @@ def test_refusals_and_aborts_are_answers(tmp_path: Path) -> None:
 
 def test_failed_injection_is_reported_and_not_counted(tmp_path: Path) -> None:
     events = clients(1, 10 * MS, 30 * S, lambda p, t: ("ok", MS, {}))
-    events += nemesis("pause", 10 * S, ["n9"], error="indeterminate: NemesisError: pause: unknown node(s) n9")
+    events += [(10 * S - MS, dict(type="info", process="nemesis", f="pause")),
+               (10 * S, dict(type="fail", process="nemesis", f="pause", error="pause: unknown node(s) n9"))]
     events += nemesis("resume", 12 * S, "all")
     h = timeline(events)
     v = judge(tmp_path, "rto_seconds = 8\n", h)
@@ -469,3 +470,56 @@ def test_availability_is_not_certified_on_fault_time_idle_clients_did_not_look_a
     assert judge(tmp_path, "rto_seconds = 8\n", busy).verdict == "certified"
     (record,) = fault_records("t", sla_figures(busy))
     assert not record.censored
+
+
+@pytest.mark.parametrize("completion", ["indeterminate", "never", "no-node"])
+def test_an_injection_of_unknown_outcome_may_have_taken_effect(tmp_path: Path, completion: str) -> None:
+    """A kill at 10 s recovered at once; a second kill at 30 s raised in the nemesis (recorded ``info``
+    with an error), or never completed, and the clients went unanswered for 20 s after it. It counted as not
+    injected, so the outage counted for no fault and an RTO of 8 s was certified. A kill that named no
+    node did nothing."""
+    def outcome(p: int, t: int) -> tuple[str, int, dict]:
+        return ("info", 5 * S, {"error": "timeout"}) if 30 * S <= t < 50 * S else ("ok", MS, {})
+
+    events = clients(2, 10 * MS, 80 * S, outcome) + nemesis("kill", 10 * S, ["n1"]) + nemesis("start", 11 * S, ["n1"])
+    if completion == "indeterminate":
+        events += nemesis("kill", 30 * S, error="indeterminate: TimeoutError: timed out")
+    elif completion == "never":  # the run was cut short there: its last nemesis op
+        events += [(30 * S - MS, dict(type="info", process="nemesis", f="kill"))]
+    else:
+        events += nemesis("kill", 30 * S, [])
+    if completion != "never":
+        events += nemesis("start", 50 * S)
+    h = timeline(events)
+    v = judge(tmp_path, "rto_seconds = 8\n", h)
+    if completion == "no-node":
+        (_, second) = sla_figures(h).faults
+        assert not second.injected and second.injection_error == "the injection named no node"
+        assert v.verdict == "certified", v.reason
+        return
+    assert v.verdict == "inconclusive", v.reason
+    assert "its injection's outcome is unknown" in v.reason and "it may not have taken effect" in v.reason, v.reason
+    assert [f["kind"] for f in v.evidence["faults-uncertain"]] == ["kill"]
+    records = fault_records("t", sla_figures(h))
+    assert [(r.rto_s is None, r.rto_least_s, r.censored) for r in records[1:]] == [(True, 0.0, True)]
+
+
+def test_a_nemesis_that_did_nothing_completes_fail() -> None:
+    """The tool records a nemesis op whose fault surely did not happen as ``fail`` (Jepsen: ``info``)."""
+    from chaos.nemesis.package import NotInjected
+    from chaos.run.interpreter import nemesis_worker
+
+    class Refuses:
+        fs = frozenset({"kill", "start"})
+
+        def invoke(self, f: str, value: Any) -> Any:
+            if value == "n9":
+                raise NotInjected("kill: unknown node(s) n9")
+            raise RuntimeError("ssh: connection lost")
+
+    worker = nemesis_worker(Refuses())
+    kill = Op(index=0, time=0, type="info", process="nemesis", f="kill", value="n9")
+    done = worker.apply(kill)
+    assert (done.type, done.error) == ("fail", "kill: unknown node(s) n9")
+    with pytest.raises(RuntimeError):  # the interpreter records it as info, indeterminate
+        worker.apply(Op(index=0, time=0, type="info", process="nemesis", f="kill", value="n1"))

@@ -37,16 +37,17 @@ Definitions (times in ns, as in histories):
 - *time-based availability*: 1 - (outage time summed over clients) / (time observed, summed over
   clients: from each client's first invocation to the end of its last request). ``availability`` (ok /
   attempted requests) and ``aborts`` (answered fails / attempted) stay as request counts;
-- *unseen time*: fault time in which a client was idle (from ``IDLE_INTERVALS`` request intervals after
-  its requests so far ended to its next invocation): it was not looking, so the service may have
-  been down for it then without an outage showing. The RTO is at most until it asked again too;
+- *unseen time*: fault time in which a client was blind (from ``BLIND_INTERVALS`` request intervals
+  into a wait: after its requests so far ended, to its next invocation; after it invoked a request
+  answered in the end, to the answer): the service may have been down for it then without an
+  outage showing. The RTO is at most until it asked again too;
 - *downtime window*: a maximal period in which some client was in an outage; the union of the
   client outages (windows shorter than ``min_downtime_ns`` are left out);
 - *recovery* of an injected fault (:class:`FaultRecovery`): the *affected* clients are those with an
   unanswered request ending (or pending) after the fault began and invoked before it was healed;
   the RTO is from the fault's start until every affected client is answered again (None: some
   client never was); at most that, or the slowest answer while the fault was in effect, or the
-  time until every client idle in it asked again, if longer;
+  time until every client blind in it learnt something again, if longer;
   at least that less the injection's length (the fault may have taken effect as late as its end);
   also the time to the first affected client's answer, and the time from the heal;
 - *latency*: of every client request: answered and failed ones at their latency, unanswered ones
@@ -67,7 +68,7 @@ from itertools import accumulate, pairwise
 from statistics import median
 from typing import Any
 
-from checkers.history import ANSWERED, History, Pair
+from checkers.history import ANSWERED, FINAL, History, Pair
 from checkers.quantiles import quantiles
 from checkers.sets import set_full_elements
 
@@ -163,7 +164,7 @@ class ClientOutage:
 @dataclass(frozen=True)
 class ClientAvailability:
     """One client's time-based availability: ``down_ns`` in outages out of ``observed_ns``.
-    ``unseen_ns``: time while a fault was in effect that the client, idle, did not look at."""
+    ``unseen_ns``: time while a fault was in effect in which the client was blind (idle or stalled)."""
 
     client: Any
     node: Any
@@ -219,18 +220,18 @@ class FaultRecovery:
     unrecovered: tuple[Any, ...] = ()
     unrecovered_waited_ns: int | None = None  # the longest an unrecovered client was seen waiting since the start
     slowest_answer_ns: int = 0  # the longest a client waited on a request answered while the fault was in effect
-    unseen_ns: int = 0  # client time in the fault spent idle (summed over clients)
-    idle_until_ns: int = 0  # when the last client idle in the fault asked again
+    unseen_ns: int = 0  # client time in the fault spent blind (summed over clients)
+    blind_until_ns: int = 0  # when the last client blind in the fault learnt something again
 
 
     @property
     def rto_ns(self) -> int | None:
         """The most the RTO can be: from the injection's invocation, and at least the slowest answer in
         the fault (a request stuck through it and then answered made no outage) and the time until
-        every client idle in it asked again (it may have been down all along)."""
+        every client blind in it learnt something again (it may have been down all along)."""
         if self.all_answered_ns is None:
             return None
-        return max(self.all_answered_ns, self.slowest_answer_ns, self.idle_until_ns)
+        return max(self.all_answered_ns, self.slowest_answer_ns, self.blind_until_ns)
 
     @property
     def rto_least_ns(self) -> int | None:
@@ -260,7 +261,7 @@ class FaultRecovery:
                 "unrecovered-clients": list(self.unrecovered), "unrecovered-waited-ns": self.unrecovered_waited_ns,
                 "first-answer-ns": self.first_answer_ns,
                 "rto-ns": self.rto_ns, "slowest-answer-ns": self.slowest_answer_ns,
-                "unseen-ns": self.unseen_ns, "idle-until-ns": self.idle_until_ns,
+                "unseen-ns": self.unseen_ns, "blind-until-ns": self.blind_until_ns,
                 "heal-to-recovery-ns": self.heal_to_recovery_ns,
                 "tool-restart-delay-ns": self.tool_delay_ns, "client-down-ns": self.client_down_ns}
 
@@ -518,12 +519,12 @@ def _windows(outages: list[ClientOutage], faults: list[Fault], min_ns: int) -> l
 
 
 def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list[tuple[int, int]], end_ns: int,
-                answers: dict[Any, tuple[list[int], list[int]]], idle: list[tuple[int, int]]) -> list[FaultRecovery]:
+                answers: dict[Any, tuple[list[int], list[int]]], blind: list[tuple[int, int]]) -> list[FaultRecovery]:
     """Per injected fault: affected clients and when each was answered again (O(F·C·log n)), the
-    slowest answer while it was in effect, and the clients' idle time in it. ``requests``:
+    slowest answer while it was in effect, and the clients' blind time in it. ``requests``:
     (invocation, end) of every client request, sorted; ``answers``: per client, the invocations and
     completions of its answered requests, in invocation order (a client's requests do not overlap:
-    both ascend); ``idle``: every client's idle stretches, sorted."""
+    both ascend); ``blind``: every client's blind stretches, sorted."""
     invokes = [a for a, _ in requests]
     reach = list(accumulate((b for _, b in requests), max))  # the latest end among requests invoked so far
     by_client: dict[Any, list[ClientOutage]] = {}
@@ -559,9 +560,9 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
         if not observed:
             out.append(FaultRecovery(fault, False, (), None, None, 0))
             continue
-        in_it = [(a, b) for a, b in idle[:bisect_left(idle, (e,))] if b > s]
+        in_it = [(a, b) for a, b in blind[:bisect_left(blind, (e,))] if b > s]
         unseen = sum(min(b, e) - max(a, s) for a, b in in_it)
-        idle_until = max((b - s for _, b in in_it), default=0)
+        blind_until = max((b - s for _, b in in_it), default=0)
         slowest = 0
         for invoked, ended in answers.values():
             lo, hi = bisect_right(ended, s), bisect_left(invoked, e)  # in flight while in effect
@@ -571,7 +572,7 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
         all_ = None if unrecovered else max(max(lasts) - s, 0) if lasts else 0
         waited = max((o.last_unanswered_ns - s for c in unrecovered for o in by_client[c][-1:]), default=None)
         out.append(FaultRecovery(fault, True, tuple(sorted(affected, key=repr)), first, all_, down,
-                                 tuple(sorted(unrecovered, key=repr)), waited, slowest, unseen, idle_until))
+                                 tuple(sorted(unrecovered, key=repr)), waited, slowest, unseen, blind_until))
     return out
 
 
@@ -628,16 +629,20 @@ class _Intervals:
         return total
 
 
-IDLE_INTERVALS = 10
-"""A client is idle from this many request intervals after its requests so far ended to its next invocation."""
+BLIND_INTERVALS = 10
+"""A client is blind from this many request intervals into a wait: for its next invocation (idle),
+or for the answer to a request (stalled)."""
 
 
-def _idle(pairs: list[Pair], end_ns: int, interval_ns: int) -> list[tuple[int, int]]:
-    """The stretches in which one client (its requests in invocation order) was idle."""
-    found, seen_to, wait = [], None, IDLE_INTERVALS * interval_ns
+def _blind(pairs: list[Pair], end_ns: int, interval_ns: int) -> list[tuple[int, int]]:
+    """The stretches in which one client (its requests in invocation order) learnt nothing of the
+    service: idle, or stalled on a request that was answered in the end (an unanswered one is an outage)."""
+    found, seen_to, wait = [], None, BLIND_INTERVALS * interval_ns
     for p in pairs:
         if seen_to is not None and p.invoke.time - seen_to > wait:
             found.append((seen_to + wait, p.invoke.time))
+        if answered(p) and p.complete.time - p.invoke.time > wait:  # type: ignore[union-attr]
+            found.append((p.invoke.time + wait, p.complete.time))  # type: ignore[union-attr]
         seen_to = max(_end(p, end_ns), seen_to or 0)
     return found
 
@@ -686,9 +691,10 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
     times = [op.time for op in history.ops] or [0]
     start, end = min(times), max(times)
     threads = concurrency or _concurrency(pairs)
-    by_client: dict[Any, list[Pair]] = {}
+    by_client: dict[Any, list[Pair]] = {}  # the clients' requests: not the final reads the runner made after the heal
     for p in sorted(pairs, key=lambda p: (p.invoke.time, p.invoke.index)):
-        by_client.setdefault(_client(p.process, threads), []).append(p)
+        if p.invoke.extra.get(FINAL) is not True:
+            by_client.setdefault(_client(p.process, threads), []).append(p)
     outages = client_outages(by_client, end)
     down: Counter[Any] = Counter()
     for o in outages:
@@ -696,10 +702,10 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
     gaps = [g for ps in by_client.values() for g in (b.invoke.time - a.invoke.time for a, b in pairwise(ps)) if g > 0]
     interval = int(median(gaps)) if gaps else None
     in_fault = _Intervals(injected, end)
-    idle = {c: _idle(ps, end, interval or 0) for c, ps in by_client.items()}
+    blind = {c: _blind(ps, end, interval or 0) for c, ps in by_client.items()}
     clients = [ClientAvailability(c, Counter(_node(p) for p in ps).most_common(1)[0][0],
                                   max(_end(p, end) for p in ps) - ps[0].invoke.time, down[c], len(ps),
-                                  sum(in_fault.overlap(a, b) for a, b in idle[c]))
+                                  sum(in_fault.overlap(a, b) for a, b in blind[c]))
                for c, ps in by_client.items()]
     during = [p for p in pairs if _when(p) in in_fault]
     outside = [p for p in pairs if _when(p) not in in_fault]
@@ -728,7 +734,7 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
         downtimes=_windows(outages, faults, min_downtime_ns),
         recoveries=_recoveries(faults, outages, sorted((p.invoke.time, _end(p, end)) for p in pairs), end,
                                {c: _answer_times(ps) for c, ps in by_client.items()},
-                               sorted(stretch for stretches in idle.values() for stretch in stretches)),
+                               sorted(stretch for stretches in blind.values() for stretch in stretches)),
         latency_ns=quantiles((x.ns for x in latencies), LATENCY_POINTS),
         latency_during_faults_ns=quantiles(fault_lat, LATENCY_POINTS),
         latencies=latencies,

@@ -101,10 +101,10 @@ class FaultRecord:
 def fault_records(test: str, fig: SlaFigures) -> list[FaultRecord]:
     """Every injected fault of a history with its RTO (until every affected client was answered again),
     the clients' downtime it caused (client-seconds over the run's clients) and its observation window.
-    A fault no request saw, one in which a client was idle, one whose injection's outcome is unknown, or
-    one not recovered before the next began, is censored. The RTO's lower bound of a fault no request
-    saw, or that may not have happened, is 0; its upper bound is unknown (None) for one that may not
-    have happened: it shows nothing recovered."""
+    A fault no request saw, one in which a client was blind (idle or stalled), one whose injection's
+    outcome is unknown, or one not recovered before the next began, is censored. The RTO's lower bound
+    of a fault no request saw, or that may not have happened, is 0; its upper bound is unknown (None)
+    for one that may not have happened: it shows nothing recovered."""
     out = []
     clients = max(len(fig.clients), 1)
     starts = [r.fault.start_ns for r in fig.recoveries]

@@ -121,7 +121,7 @@ def _seconds(ns: int | None) -> float | None:
 
 def _availability(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, Result]) -> Verdict:
     """The clients' time-based availability; known to within one request interval per outage, and
-    certified only when no fault went unseen: by every client, or by the clients idle in it."""
+    certified only when no fault went unseen: by every client, or by the clients idle or stalled in it."""
     measured = fig.time_availability
     n = len(fig.clients)
     evidence: dict[str, Any] = {
@@ -152,8 +152,9 @@ def _availability(claimed: float, claims: Claims, fig: SlaFigures, results: Mapp
                        f"{said}: {unobserved} of {len(fig.recoveries)} faults had no client request while in effect")
     if down + error <= budget < down + error + unseen:
         return Verdict("availability", claimed, INCONCLUSIVE, measured, evidence,
-                       f"{said}: idle clients did not look at {unseen:.3f} s of fault time per client, in which "
-                       f"they may have been down for more than the {budget:.3f} s allowed")
+                       f"{said}: the clients, idle or stalled on a request, learnt nothing in {unseen:.3f} s of "
+                       f"fault time per client, in which they may have been down for more than the {budget:.3f} s "
+                       "allowed")
     if down + error <= budget and error > 0:
         return Verdict("availability", claimed, CERTIFIED, measured, evidence,
                        f"{said}: within the {budget:.3f} s allowed, ±{error:.3f} s resolution included")
@@ -252,9 +253,9 @@ def _unsure_text(r: FaultRecovery) -> str:
     if r.fault.uncertain:
         return f"its injection's outcome is unknown ({r.fault.injection_error}): it may not have taken effect"
     took = f"the fault took effect at the injection's end or up to {r.fault.injection_ns / 1e9:.3f} s before, "
-    if r.idle_until_ns > r.slowest_answer_ns:
-        return (took + f"and a client idle in it asked nothing until {r.idle_until_ns / 1e9:.3f} s after it began "
-                "(it may have been down all along)")
+    if r.blind_until_ns > r.slowest_answer_ns:
+        return (took + f"and a client idle or stalled in it learnt nothing until {r.blind_until_ns / 1e9:.3f} s after "
+                "it began (it may have been down all along)")
     return took + f"and a client waited {r.slowest_answer_ns / 1e9:.3f} s for one answer while it was in effect"
 
 

@@ -146,7 +146,9 @@ class ClientOutage:
     """One client waiting without an answer from ``start_ns`` (its first unanswered request's
     invocation) to ``end_ns`` (the next answer; when ``recovered`` is False, the end of its last
     request: the client asked no more, so nothing is known after it).
-    ``last_unanswered_ns``: when its last unanswered request ended (or the history did)."""
+    ``last_unanswered_ns``: when its last unanswered request ended (or the history did): the service
+    may have been back from then on. ``earliest_ns``: the end of the client's last answer before it
+    (else ``start_ns``): the service may have been down from then on."""
 
     client: Any
     node: Any
@@ -155,10 +157,21 @@ class ClientOutage:
     recovered: bool
     last_unanswered_ns: int
     unanswered: tuple[int, ...]  # op indices of the unanswered invocations
+    earliest_ns: int | None = None
 
     @property
     def length_ns(self) -> int:
         return self.end_ns - self.start_ns
+
+    @property
+    def least_ns(self) -> int:
+        """The least the outage can have lasted."""
+        return max(self.last_unanswered_ns - self.start_ns, 0)
+
+    @property
+    def most_ns(self) -> int:
+        """The most it can have lasted."""
+        return self.end_ns - min(self.start_ns if self.earliest_ns is None else self.earliest_ns, self.start_ns)
 
 
 @dataclass(frozen=True)
@@ -315,6 +328,16 @@ class SlaFigures:
     @property
     def unseen_ns(self) -> int:
         return sum(c.unseen_ns for c in self.clients)
+
+    @property
+    def down_least_ns(self) -> int:
+        """The least the clients' outages can have lasted, summed."""
+        return sum(o.least_ns for o in self.outages)
+
+    @property
+    def down_most_ns(self) -> int:
+        """The most they can have lasted, summed (a client's outage from its last answer before it)."""
+        return sum(o.most_ns for o in self.outages)
 
     @property
     def time_availability(self) -> float | None:
@@ -479,20 +502,22 @@ def client_outages(by_client: dict[Any, list[Pair]], end_ns: int) -> list[Client
     for client, pairs in by_client.items():
         start: int | None = None
         last = 0
+        answer: int | None = None  # the end of the last answer before the outage
         indices: list[int] = []
         node = None
         for p in pairs:
             if answered(p):
                 if start is not None:
-                    found.append(ClientOutage(client, node, start, _end(p, end_ns), True, last, tuple(indices)))
+                    found.append(ClientOutage(client, node, start, _end(p, end_ns), True, last, tuple(indices), answer))
                     start, indices = None, []
+                answer = _end(p, end_ns)
             else:
                 if start is None:
                     start, node = p.invoke.time, _node(p)
                 last = _end(p, end_ns)
                 indices.append(p.invoke.index)
         if start is not None:
-            found.append(ClientOutage(client, node, start, last, False, last, tuple(indices)))
+            found.append(ClientOutage(client, node, start, last, False, last, tuple(indices), answer))
     return found
 
 

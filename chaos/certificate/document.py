@@ -115,9 +115,10 @@ def fault_records(test: str, fig: SlaFigures) -> list[FaultRecord]:
             else r.rto_least_ns / NS_PER_S
         censored = (not r.observed or r.fault.uncertain or r.unseen_ns > 0 or r.rto_ns is None
                     or r.fault.start_ns + r.rto_ns > end)
+        window = (end - r.fault.start_ns) / NS_PER_S
+        down = min(r.client_down_ns / clients / NS_PER_S, window)  # beyond its window only when censored
         out.append(FaultRecord(test, fault_kind(r.fault.kind), (r.fault.start_ns - fig.start_ns) / NS_PER_S,
-                               r.fault.nodes, rto, r.client_down_ns / clients / NS_PER_S,
-                               (end - r.fault.start_ns) / NS_PER_S, censored, least))
+                               r.fault.nodes, rto, down, window, censored, least))
     return out
 
 

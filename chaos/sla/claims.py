@@ -120,8 +120,10 @@ def _seconds(ns: int | None) -> float | None:
 
 
 def _availability(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, Result]) -> Verdict:
-    """The clients' time-based availability; known to within one request interval per outage, and
-    certified only when no fault went unseen: by every client, or by the clients idle or stalled in it."""
+    """The clients' time-based availability. Each outage is known to lie between its unanswered
+    requests and the answers around it; one shorter than a request interval may hide between two
+    requests. Certified only when no fault went unseen: by every client, or by the clients idle or
+    stalled in it."""
     measured = fig.time_availability
     n = len(fig.clients)
     evidence: dict[str, Any] = {
@@ -135,35 +137,38 @@ def _availability(claimed: float, claims: Claims, fig: SlaFigures, results: Mapp
                        "no client request in the history" if n == 0 else "no request succeeded: refusals and "
                        "aborts alone do not show a working service")
     seconds, down, unseen = fig.observed_ns / n / 1e9, fig.down_ns / n / 1e9, fig.unseen_ns / n / 1e9  # per client
+    interval = (fig.request_interval_ns or 0) / 1e9
+    least = fig.down_least_ns / n / 1e9
+    most = max(fig.down_most_ns / n / 1e9, down + interval)  # at least one outage may hide between two requests
     budget = (1 - claimed) * seconds
-    outages = max(1.0, len(fig.outages) / n)
-    error = (fig.request_interval_ns or 0) / 1e9 * outages
     evidence.update({"allowed-down-seconds-per-client": budget, "down-seconds-per-client": down,
-                     "unseen-fault-seconds-per-client": unseen, "resolution-seconds": error})
+                     "down-seconds-per-client-least": least, "down-seconds-per-client-most": most,
+                     "unseen-fault-seconds-per-client": unseen})
     said = (f"clients answered {measured:.6f} of the time ({down:.3f} s down per client of {seconds:.1f} s, "
             f"{n} clients; {fig.answered.ok}/{fig.answered.n} requests answered, {fig.aborts.ok} of them refusals "
             f"or aborts)")
-    if down - error > budget:
+    if least > budget:
         return Verdict("availability", claimed, VIOLATED, measured, evidence,
-                       f"{said}: more than the {budget:.3f} s allowed, beyond the ±{error:.3f} s resolution")
+                       f"{said}: at least {least:.3f} s down per client, more than the {budget:.3f} s allowed")
     unobserved = sum(1 for r in fig.recoveries if not r.observed)
     if unobserved:
         return Verdict("availability", claimed, INCONCLUSIVE, measured, evidence,
                        f"{said}: {unobserved} of {len(fig.recoveries)} faults had no client request while in effect")
-    if down + error <= budget < down + error + unseen:
+    if most <= budget < most + unseen:
         return Verdict("availability", claimed, INCONCLUSIVE, measured, evidence,
                        f"{said}: the clients, idle or stalled on a request, learnt nothing in {unseen:.3f} s of "
                        f"fault time per client, in which they may have been down for more than the {budget:.3f} s "
                        "allowed")
-    if down + error <= budget and error > 0:
+    if most <= budget and interval > 0:
         return Verdict("availability", claimed, CERTIFIED, measured, evidence,
-                       f"{said}: within the {budget:.3f} s allowed, ±{error:.3f} s resolution included")
-    need = (down + error) / (1 - claimed) if claimed < 1 else None
-    more = (f"; a run of at least {need:.0f} s per client with this downtime could decide" if need and error > 0
+                       f"{said}: at most {most:.3f} s down per client, within the {budget:.3f} s allowed")
+    need = most / (1 - claimed) if claimed < 1 else None
+    more = (f"; a run of at least {need:.0f} s per client with this downtime could decide" if need and interval > 0
             else "; 100 % cannot be certified from a finite run" if claimed >= 1 else "")
     return Verdict("availability", claimed, INCONCLUSIVE, measured, evidence,
-                   f"{said}: the {budget:.3f} s allowed is within the ±{error:.3f} s resolution (one request "
-                   f"interval per outage){more}")
+                   f"{said}: {least:.3f} to {most:.3f} s down per client (an outage may have begun at the answer "
+                   f"before it, ended after its last unanswered request, or hidden between two requests "
+                   f"{interval * 1e3:.0f} ms apart): the {budget:.3f} s allowed is in between{more}")
 
 
 def _p99(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, Result]) -> Verdict:

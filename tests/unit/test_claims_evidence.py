@@ -551,3 +551,23 @@ def test_the_runners_final_reads_are_no_clients_time(tmp_path: Path) -> None:
     fig = sla_figures(timeline(events), concurrency=2)
     assert fig.time_availability == pytest.approx(0.75, abs=0.01)
     assert judge(tmp_path, "availability = 0.85\n", timeline(events), concurrency=2).verdict == "violated"
+
+
+def test_an_outage_may_have_begun_at_the_answer_before_it(tmp_path: Path) -> None:
+    """A client asks once a second while answered, and retries every 1 ms while not: ten outages
+    measured 51 ms each, so the median request interval was 1 ms and the availability known to 10 ms.
+    Each outage may have begun right after the answer before it, a second earlier: 0.5 to 10 s down
+    of 100 s, where 1 s is allowed."""
+    events: list[tuple[int, dict]] = []
+    for second in range(100):
+        t = second * S
+        events += [(t, dict(type="invoke", process=0, f="write")), (t + MS, dict(type="ok", process=0, f="write"))]
+        if second % 10 == 0:
+            for retry in range(50):
+                r = t + 950 * MS + retry * MS
+                events += [(r, dict(type="invoke", process=0, f="write")),
+                           (r + MS // 2, dict(type="fail", process=0, f="write", error="connection-refused"))]
+    v = judge(tmp_path, "availability = 0.99\n", timeline(events))
+    assert v.verdict == "inconclusive", v.reason
+    assert v.evidence["down-seconds-per-client-least"] == pytest.approx(0.495, abs=1e-3)
+    assert v.evidence["down-seconds-per-client-most"] == pytest.approx(10.0, abs=1e-2)

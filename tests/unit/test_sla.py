@@ -106,7 +106,7 @@ def test_availability_below_the_resolution_is_inconclusive(tmp_path):
     claims = load_claims(claims_file(tmp_path, "availability = 0.9999\n"))
     (v,) = evaluate(claims, sla_figures(h))
     assert v.verdict == "inconclusive" and v.measured == 1.0
-    assert v.evidence["resolution-seconds"] == 0.01 and v.evidence["seconds-observed"] == 20
+    assert v.evidence["down-seconds-per-client-most"] == 0.01 and v.evidence["seconds-observed"] == 20
     assert "a run of at least 100 s" in v.reason
     assert ops_needed(0.9999, 0.95) == 29956
 

@@ -316,6 +316,7 @@ class SlaFigures:
     staleness_samples_ns: tuple[int, ...] = field(default=(), repr=False)
     read_cadence_ns: int | None = None
     timed: bool = True  # False: no op had a time, each has its position in the file (history.txt, Knossos)
+    backwards: int = 0  # ops completed before they were invoked (a lenient read lets time go backwards)
 
     @property
     def observed_ns(self) -> int:
@@ -770,6 +771,8 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
         staleness_samples_ns=tuple(stale),
         read_cadence_ns=_median_gap(read_times),
         timed=not all(op.time == i for i, op in enumerate(history.ops)),
+        backwards=sum(1 for p in history.pairs(client=None)
+                      if p.complete is not None and p.complete.time < p.invoke.time),
     )
 
 

@@ -95,8 +95,8 @@ class ClaimSpec:
 
 
 def _judge_rate(claim: str, claimed: Any, target: float, ok: int, n: int, confidence: float,
-                evidence: dict[str, Any], measured: Any) -> Verdict:
-    """Judge a success rate against ``target`` with Clopper-Pearson bounds."""
+                evidence: dict[str, Any], measured: Any, counted: str = "ok") -> Verdict:
+    """Judge a success rate against ``target`` with Clopper-Pearson bounds; ``counted`` says what ``ok`` counts."""
     if n == 0:
         return Verdict(claim, claimed, INCONCLUSIVE, measured, evidence, "no operations to judge")
     lower, upper = proportion_bounds(ok, n, confidence)
@@ -104,15 +104,15 @@ def _judge_rate(claim: str, claimed: Any, target: float, ok: int, n: int, confid
     pct = f"{confidence:.0%}"
     if lower >= target:
         return Verdict(claim, claimed, CERTIFIED, measured, evidence,
-                       f"{ok}/{n} ok; {pct} lower bound {lower:.6f} >= {target}")
+                       f"{ok}/{n} {counted}; {pct} lower bound {lower:.6f} >= {target}")
     if upper < target:
         return Verdict(claim, claimed, VIOLATED, measured, evidence,
-                       f"{ok}/{n} ok; {pct} upper bound {upper:.6f} < {target}")
+                       f"{ok}/{n} {counted}; {pct} upper bound {upper:.6f} < {target}")
     need = ops_needed(target, confidence) if target < 1 else None
     more = f"; with zero failures it would take {need} ops" if need else "; a rate of 1 cannot be certified"
     evidence["ops-needed-with-zero-failures"] = need
     return Verdict(claim, claimed, INCONCLUSIVE, measured, evidence,
-                   f"{ok}/{n} ok: too few ops for {target} at {pct} (bounds {lower:.6f}..{upper:.6f}){more}")
+                   f"{ok}/{n} {counted}: too few ops for {target} at {pct} (bounds {lower:.6f}..{upper:.6f}){more}")
 
 
 def _seconds(ns: int | None) -> float | None:
@@ -183,10 +183,14 @@ def _p99(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, 
                 "slowest-ms": [x.ns / 1e6 for x in sorted(lat, key=lambda x: x.ns, reverse=True)[:5]],
                 "rule": "share of requests within the limit (failed ones at their latency, timed-out ones "
                         "censored), judged against 0.99"}
-    low = _judge_rate("p99_latency_ms", claimed, 0.99, within, len(lat), claims.confidence, evidence, p99)
+    if fig.availability.ok == 0:
+        return Verdict("p99_latency_ms", claimed, INCONCLUSIVE, p99, evidence,
+                       "no request succeeded: how fast failures come back does not show a working service")
+    low = _judge_rate("p99_latency_ms", claimed, 0.99, within, len(lat), claims.confidence, evidence, p99, "within")
     if low.verdict != VIOLATED or maybe == within:
         return low
-    high = _judge_rate("p99_latency_ms", claimed, 0.99, maybe, len(lat), claims.confidence, evidence, p99)
+    high = _judge_rate("p99_latency_ms", claimed, 0.99, maybe, len(lat), claims.confidence, evidence, p99,
+                       "within at most")
     if high.verdict == VIOLATED:
         return high
     return Verdict("p99_latency_ms", claimed, INCONCLUSIVE, p99, evidence,
@@ -471,6 +475,10 @@ def evaluate(claims: Claims, figures: SlaFigures, results: Mapping[str, Result] 
         assert spec.evaluate is not None
         if spec.timed and not figures.timed:  # history.txt, Knossos: times are positions in the file, not ns
             out.append(Verdict(key, value, INCONCLUSIVE, None, {}, "the history gives no op a time"))
+            continue
+        if spec.timed and figures.backwards:
+            out.append(Verdict(key, value, INCONCLUSIVE, None, {}, f"{figures.backwards} ops completed before they "
+                               "were invoked: the history's times cannot be trusted"))
             continue
         out.append(spec.evaluate(value, claims, figures, results or {}))
     return out

@@ -571,3 +571,20 @@ def test_an_outage_may_have_begun_at_the_answer_before_it(tmp_path: Path) -> Non
     assert v.verdict == "inconclusive", v.reason
     assert v.evidence["down-seconds-per-client-least"] == pytest.approx(0.495, abs=1e-3)
     assert v.evidence["down-seconds-per-client-most"] == pytest.approx(10.0, abs=1e-2)
+
+
+def test_latency_is_not_certified_when_every_request_failed_or_time_went_backwards(tmp_path: Path) -> None:
+    """1000 requests refused at once (connection refused): 1000/1000 within 250 ms, p99 certified.
+    A lenient read lets a completion come before its invocation: a latency of -1 s, certified."""
+    refused = timeline(clients(2, 10 * MS, 5 * S, lambda p, t: ("fail", MS, {"error": "connection-refused"})))
+    v = judge(tmp_path, "p99_latency_ms = 250\n", refused)
+    assert v.verdict == "inconclusive" and v.reason.startswith("no request succeeded"), v.reason
+    answered = timeline(clients(2, 10 * MS, 5 * S, lambda p, t: ("ok", MS, {})))
+    assert judge(tmp_path, "p99_latency_ms = 250\n", answered).reason.startswith("1000/1000 within;")
+    events = clients(1, 10 * MS, 5 * S, lambda p, t: ("ok", MS, {}))
+    events[1] = (-S, events[1][1])  # in file order: invoked at 0, completed at -1 s
+    backwards = History.of(Op(index=i, time=t, type=d["type"], process=d["process"], f=d["f"], value=None)
+                           for i, (t, d) in enumerate(events))
+    for claim in ("p99_latency_ms = 1", "availability = 0.9", "rto_seconds = 8"):
+        v = judge(tmp_path, claim + "\n", backwards)
+        assert v.verdict == "inconclusive" and v.reason.startswith("1 ops completed before they were invoked"), v.reason

@@ -54,8 +54,8 @@ Definitions (times in ns, as in histories):
   that timed out (``info``, an error naming a timeout: ``timeout``, ``timed-out``; never completed)
   *censored*: at least their observed latency;
 - *staleness*: for set-full style histories, how long after an element was known to exist (add
-  acknowledged or first seen) every read began to see it (see :mod:`checkers.sets`), at the
-  resolution of ``read_cadence_ns``, the median interval between ok reads.
+  acknowledged or first seen) every read began to see it (see :mod:`checkers.sets`): at least until
+  its last absent read, at most until the first read invoked after that completed.
 """
 
 from __future__ import annotations
@@ -314,6 +314,7 @@ class SlaFigures:
     ok_writes: int = 0  # ok ops that changed it
     staleness_ns: dict[float, int] | None = None
     staleness_samples_ns: tuple[int, ...] = field(default=(), repr=False)
+    staleness_most_ns: int | None = None  # the most any element's staleness can be (None: unbounded)
     read_cadence_ns: int | None = None
     timed: bool = True  # False: no op had a time, each has its position in the file (history.txt, Knossos)
     backwards: int = 0  # ops completed before they were invoked (a lenient read lets time go backwards)
@@ -399,6 +400,7 @@ class SlaFigures:
             "latency-censored": self.latency_censored,
             "latency-during-faults-ns": self.latency_during_faults_ns,
             "staleness-ns": self.staleness_ns,
+            "staleness-most-ns": self.staleness_most_ns,
             "read-cadence-ns": self.read_cadence_ns,
         }
 
@@ -744,7 +746,7 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
     n_ok = sum(1 for p in pairs if p.type == "ok")
     reads, writes = _reads_writes(pairs)
     read_times = sorted(p.invoke.time for p in pairs if p.type == "ok" and p.f == "read")
-    stale = _staleness(history)
+    stale, stale_most = _staleness(history)
     return SlaFigures(
         start_ns=start, end_ns=end,
         availability=Proportion(n_ok, len(pairs)),
@@ -769,6 +771,7 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
         ok_reads=reads, ok_writes=writes,
         staleness_ns=quantiles(stale, LATENCY_POINTS),
         staleness_samples_ns=tuple(stale),
+        staleness_most_ns=stale_most,
         read_cadence_ns=_median_gap(read_times),
         timed=not all(op.time == i for i, op in enumerate(history.ops)),
         backwards=sum(1 for p in history.pairs(client=None)
@@ -776,9 +779,25 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
     )
 
 
-def _staleness(history: History) -> list[int]:
-    """Stable latencies of set-full style elements (adds of single elements, reads of collections)."""
+def _staleness(history: History) -> tuple[list[int], int | None]:
+    """Stable latencies of set-full style elements (adds of single elements, reads of collections),
+    and the most any can be: every ok read invoked after an element's last absent read (or after it
+    was known) saw it, so it was stable by the first of them to complete (None: no such read)."""
     if not any(op.f == "read" and op.type == "ok" and isinstance(op.value, list) for op in history.ops):
-        return []
+        return [], None
     outcomes, _ = set_full_elements(history)
-    return [o.stable_latency_ns for o in outcomes if o.stable_latency_ns is not None]
+    reads = sorted((p.invoke.time, p.complete.time) for p in history.pairs()  # type: ignore[union-attr]
+                   if p.f == "read" and p.type == "ok")
+    invoked = [a for a, _ in reads]
+    first_done = list(accumulate(reversed([b for _, b in reads]), min))[::-1]  # the earliest end from here on
+    lower, most = [], 0
+    for o in outcomes:
+        if o.stable_latency_ns is None:
+            continue
+        lower.append(o.stable_latency_ns)
+        known = o.known.time if o.known else 0
+        i = bisect_right(invoked, o.last_absent.time if o.last_absent else known)
+        if i == len(reads):
+            return lower, None
+        most = max(most, first_done[i] - known, o.stable_latency_ns)
+    return lower, most

@@ -247,6 +247,24 @@ def test_staleness_below_the_read_cadence_is_inconclusive(tmp_path: Path) -> Non
     assert judge(tmp_path, "staleness_ms = 600\n", h).verdict == "certified"
 
 
+@pytest.mark.parametrize("missed", [True, False], ids=["a-read-missed-it", "no-read"])
+def test_staleness_is_not_certified_across_a_gap_between_reads(tmp_path: Path, missed: bool) -> None:
+    """Reads every 1 ms see everything; element 1's add is acknowledged at 10 s, a read 1 ms later
+    misses it (or none comes), and the next read is 9 s later: 0.5 ms, or 0, was certified within 5 ms
+    on the median read interval, but it may have taken 9 s."""
+    events: list[tuple[int, dict]] = [(0, dict(type="invoke", process=0, f="add", value=0)),
+                                      (MS, dict(type="ok", process=0, f="add", value=0)),
+                                      (10 * S - MS, dict(type="invoke", process=0, f="add", value=1)),
+                                      (10 * S, dict(type="ok", process=0, f="add", value=1))]
+    reads = [2 * MS + i * MS for i in range(5000)] + ([10 * S + MS // 2] if missed else []) + [19 * S]
+    for t in reads:
+        seen = [0] if t < 19 * S else [0, 1]
+        events += [(t, dict(type="invoke", process=1, f="read")), (t + MS // 4, dict(type="ok", process=1, f="read",
+                                                                                     value=seen))]
+    v = judge(tmp_path, "staleness_ms = 5\n", timeline(events))
+    assert v.verdict == "inconclusive" and v.evidence["most-ms"] == pytest.approx(9000.25), v.reason
+
+
 # 8. exit codes: an interrupted run is never 0; a run that failed is 255
 
 @pytest.mark.parametrize(("results", "code"), [

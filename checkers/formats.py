@@ -688,8 +688,9 @@ def op_to_edn(op: Op) -> str:
 # ---------------------------------------------------------------- JSON, JSON Lines
 
 def _json_object(pairs: list[tuple[str, Any]]) -> dict[Any, Any]:
-    """json's object_pairs_hook: duplicated keys refused; integer keys ("7") become ints, as the EDN
-    they came from had."""
+    """json's object_pairs_hook: duplicated keys refused; integer keys written as JSON writes an int
+    ("7", "-3"; not "07" or "-0", which would merge with another key) become ints, as the EDN they
+    came from had."""
     built = dict(pairs)
     if len(built) != len(pairs):
         raise _Refused(f"duplicated key {_short(_duplicate([k for k, _ in pairs]))}")
@@ -698,7 +699,7 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[Any, Any]:
     return {(int(k) if _INT_KEY.match(k) else k): v for k, v in built.items()}
 
 
-_INT_KEY = re.compile(r"^-?\d{1,18}$")
+_INT_KEY = re.compile(r"^(0|-?[1-9]\d{0,17})$")
 
 
 def _refuse_deep(text: str, path: str | Path, line: int | None, outer: int) -> None:

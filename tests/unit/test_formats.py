@@ -583,3 +583,15 @@ def test_nesting_up_to_max_depth_is_read_as_the_general_parsers_read_it(tmp_path
             read_history(path)
     else:
         assert read_history(path).ops[0].value == [forms[0]["value"]]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_json_integer_keys_are_read_as_ints_only_as_json_writes_them(tmp_path: Path, suffix: str) -> None:
+    """A bank read {"1": 5, "01": 10, "2": 10} is three accounts; "01" became 1, the two merged, and
+    a total of 25 read as 20 (bank: true). "-0" merged with "0" the same way."""
+    op = ('{"index": 0, "time": 0, "type": "invoke", "process": 0, "f": "read", '
+          '"value": {"1": 5, "01": 10, "-0": 1, "0": 2}}')
+    path = tmp_path / f"h{suffix}"
+    path.write_text(op + "\n" if suffix == ".jsonl" else f"[{op}]")
+    (read,) = read_history(path).ops
+    assert read.value == {1: 5, "01": 10, "-0": 1, 0: 2}

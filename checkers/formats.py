@@ -65,7 +65,7 @@ _LINE_CHUNK = 1 << 18  # for JSON Lines and history.txt, one op per line: small 
 
 # Problems that make a file not a history: refused (exit 255) unless ``lenient``.
 REFUSED = frozenset({"unpaired-completion", "double-invoke", "no-process", "duplicate-index", "negative-index",
-                     "time-backwards"})
+                     "index-backwards", "time-backwards"})
 
 
 class HistoryFormatError(ValueError):
@@ -123,7 +123,7 @@ def read_history(path: str | Path, fmt: str | None = None, *, lenient: bool = Fa
     """Read a history file in any supported format.
 
     Problems that make the file no history (a completion without invocation, a process invoking
-    twice, duplicate or negative indices, time going backwards) raise HistoryFormatError naming
+    twice, duplicate, negative or decreasing indices, time going backwards) raise HistoryFormatError naming
     the op's line; with ``lenient`` they become the history's ``warnings`` instead.
     """
     try:

@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from checkers._ops import pair_ops, pair_positions
@@ -218,12 +219,15 @@ class History:
         return [p for p in self._paired[0] if p[0].process.__class__ is int or p[0].is_client]
 
     def problems(self) -> list[HistoryProblem]:
-        """Unpaired completions, double invocations, duplicate or negative indices, time going
+        """Unpaired completions, double invocations, duplicate, negative or decreasing indices, time going
         backwards within a process, invocations never completed, invocations after a crash; in
         history order. (Across processes Jepsen's own histories go back by a little: each process
         reads the clock before the history records its op.)"""
         found = list(self._paired[1])
         indices = [op.index for op in self.ops]
+        if indices != sorted(indices):  # Jepsen numbers ops in history order; checkers order ops by index
+            found += [HistoryProblem(b, "index-backwards", f"index {b} comes after index {a}", "index")
+                      for a, b in pairwise(indices) if b < a]
         if len(set(indices)) != len(indices) or (indices and min(indices) < 0):
             seen: set[int] = set()
             for index in indices:

@@ -1,6 +1,11 @@
+import json
+from pathlib import Path
+
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from checkers.formats import HistoryFormatError, read_history
 from checkers.history import History
 from tests.helpers import fail, history, info, invoke, ok
 
@@ -126,3 +131,16 @@ def test_ops_without_extra_fields_share_one_read_only_dict_that_copies_and_pickl
         with pytest.raises(TypeError, match="read-only"):
             change(NO_EXTRA)
     assert NO_EXTRA == {}
+
+
+def test_indices_that_go_backwards_are_refused(tmp_path: Path) -> None:
+    """Ops numbered 10, 11, then 2, 3 in file order: set-full ordered its reads by index, so a read that
+    missed an element after one that saw it counted as the earlier one (true, where it was lost)."""
+    ops = [{"index": i, "time": t, "type": kind, "process": 1, "f": "read", "value": value}
+           for i, t, kind, value in [(10, 1, "invoke", None), (11, 2, "ok", [1]), (2, 3, "invoke", None),
+                                     (3, 4, "ok", [])]]
+    path = tmp_path / "h.jsonl"
+    path.write_text("".join(json.dumps(op) + "\n" for op in ops))
+    with pytest.raises(HistoryFormatError, match=r"h.jsonl:3: index: index 2 comes after index 11"):
+        read_history(path)
+    assert [p.kind for p in read_history(path, lenient=True).problems()] == ["index-backwards"]

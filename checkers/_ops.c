@@ -40,7 +40,8 @@
  * the next completion of its process, in invocation order, as history._pair_naming_problems pairs
  * them; None when that would find any problem (an unpaired completion, a double invocation, an
  * invocation after a crash, time going backwards in a process, a client invocation never
- * completed), an op has no process or is not exactly an Op: it then pairs them and names the problems.
+ * completed, a client completion of another f), an op has no process or is not exactly an Op: it then
+ * pairs them and names the problems.
  *
  * pair_positions(ops, pairs) -> (invoked, completed): for checkers/history.py, where each pair's
  * invocation and completion are in ``ops`` (the object itself, not an equal one), as two lists of ints;
@@ -421,6 +422,17 @@ static int set_pair(PyObject *slots, Py_ssize_t at, PyTypeObject *pair_type, PyO
 }
 
 /* Pairs ops into slots (the list pair_ops returns). 1 when done, 0 when something is amiss, -1 on an error. */
+/* 1 when the two Ops have equal f, 0 when not, -1 on an error. */
+static int same_f(PyObject *invocation, PyObject *completion, const Py_ssize_t *offsets)
+{
+    PyObject *a = *(PyObject **)((char *)invocation + offsets[F_F]), *b = *(PyObject **)((char *)completion + offsets[F_F]);
+    if (a == b)
+        return 1;
+    if (a == NULL || b == NULL)
+        return 0;
+    return PyObject_RichCompareBool(a, b, Py_EQ);
+}
+
 static int pair_into(PyObject *ops, PyTypeObject *op_type, const Py_ssize_t *offsets, PyTypeObject *pair_type,
                      PyObject *slots)
 {
@@ -477,6 +489,8 @@ static int pair_into(PyObject *ops, PyTypeObject *op_type, const Py_ssize_t *off
                 *p = (Process){time, PyList_GET_SIZE(slots) - 1, client, p->crashed};
         } else if (p->pending < 0) {
             status = 0;  /* a completion without its invocation */
+        } else if (client && (status = same_f(PyList_GET_ITEM(slots, p->pending), op, offsets)) != 1) {
+            ;  /* a client's completion of another f than its invocation's: a problem to name */
         } else {
             status = set_pair(slots, p->pending, pair_type, op) < 0 ? -1 : 1;
             p->pending = -1;

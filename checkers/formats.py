@@ -65,7 +65,7 @@ _LINE_CHUNK = 1 << 18  # for JSON Lines and history.txt, one op per line: small 
 
 # Problems that make a file not a history: refused (exit 255) unless ``lenient``.
 REFUSED = frozenset({"unpaired-completion", "double-invoke", "no-process", "duplicate-index", "negative-index",
-                     "index-backwards", "time-backwards"})
+                     "index-backwards", "time-backwards", "f-mismatch"})
 
 
 class HistoryFormatError(ValueError):

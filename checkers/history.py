@@ -301,7 +301,8 @@ def _pair(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryProblem]]:
 
 def _pair_naming_problems(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryProblem]]:
     """Pair each invocation with the next completion of the same process, and note what is wrong on the
-    way (an unpaired completion, a double invocation, time going backwards within a process...).
+    way (an unpaired completion, a double invocation, time going backwards within a process, a client's
+    completion of another f than its invocation's...).
 
     Fault processes follow Jepsen's nemesis convention: their ops alternate invocation and
     completion whatever their type.
@@ -337,6 +338,9 @@ def _pair_naming_problems(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryPr
         else:
             del open_[process]
             slots[pending[1]] = Pair(pending[0], op)
+            if is_client and op.f != pending[0].f:
+                problems.append(HistoryProblem(op.index, "f-mismatch", f"completes {op.f!r}, but process {process} "
+                                               f"invoked {pending[0].f!r} (op {pending[0].index})", "f"))
             if type_ == "info":
                 crashed.add(process)
     for invocation, slot in open_.values():

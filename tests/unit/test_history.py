@@ -144,3 +144,15 @@ def test_indices_that_go_backwards_are_refused(tmp_path: Path) -> None:
     with pytest.raises(HistoryFormatError, match=r"h.jsonl:3: index: index 2 comes after index 11"):
         read_history(path)
     assert [p.kind for p in read_history(path, lenient=True).problems()] == ["index-backwards"]
+
+
+def test_a_completion_of_another_f_is_refused(tmp_path: Path) -> None:
+    """Invoked as add 5, completed as read 5: counter took it for a read (true), set ignored a read
+    completed as write."""
+    ops = [{"index": 0, "time": 1, "type": "invoke", "process": 0, "f": "add", "value": 5},
+           {"index": 1, "time": 2, "type": "ok", "process": 0, "f": "read", "value": 5}]
+    path = tmp_path / "h.jsonl"
+    path.write_text("".join(json.dumps(op) + "\n" for op in ops))
+    with pytest.raises(HistoryFormatError, match=r"h.jsonl:2: f: completes 'read', but process 0 invoked 'add'"):
+        read_history(path)
+    assert [p.kind for p in read_history(path, lenient=True).problems()] == ["f-mismatch"]

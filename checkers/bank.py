@@ -182,7 +182,8 @@ def _money(reads: list[Pair], transfers: list[Pair], expect: _Expect) -> tuple[d
     return view, mismatches
 
 
-@register_checker("bank", summary="balances always sum to the total and stay non-negative; money view")
+@register_checker("bank", functions=frozenset({"read", "final-read", "transfer"}),
+                  summary="balances always sum to the total and stay non-negative; money view")
 def check_bank(history: History, options: CheckOptions) -> Result:
     """Jepsen's bank checker over ok reads, plus money appeared/vanished and per-account reconciliation."""
     pairs = history.pairs()

@@ -17,7 +17,8 @@ from checkers.registry import CheckOptions, register_checker
 from checkers.result import Result, unknown
 
 
-@register_checker("bank-log", summary="bank: acknowledged transfer ids present after recovery, failed ones absent")
+@register_checker("bank-log", functions=frozenset({"read", "final-read", "transfer"}),
+                  summary="bank: acknowledged transfer ids present after recovery, failed ones absent")
 def check_bank_log(history: History, options: CheckOptions) -> Result:
     """Compare ok/fail/info transfers with the final transfer log."""
     finals = [p for p in history.pairs() if p.f == "final-read" and p.type == "ok"

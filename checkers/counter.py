@@ -23,7 +23,8 @@ from checkers.result import Result, unknown
 __all__ = ["check_counter"]
 
 
-@register_checker("counter", summary="reads between acknowledged and attempted increments")
+@register_checker("counter", functions=frozenset({"add", "read"}),
+                  summary="reads between acknowledged and attempted increments")
 def check_counter(history: History, options: CheckOptions) -> Result:
     """Bounds of every read; invalid when a read falls outside them."""
     fails = {id(p.invoke) for p in history.pairs() if p.type == "fail"}

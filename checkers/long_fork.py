@@ -45,7 +45,8 @@ def _compare(a: dict[Any, Any], b: dict[Any, Any]) -> int | str | None:
     return res
 
 
-@register_checker("long-fork", summary="reads of each key group are totally ordered (no long fork)")
+@register_checker("long-fork", functions=frozenset({"txn", "read", "write"}),
+                  summary="reads of each key group are totally ordered (no long fork)")
 def check_long_fork(history: History, options: CheckOptions) -> Result:
     """Forks between reads of the same key group; unknown if a key is written twice."""
     written: set[Any] = set()

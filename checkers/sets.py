@@ -78,7 +78,8 @@ def _node(p: Pair) -> Any:
     return p.invoke.node if p.invoke.node is not None else p.complete.node if p.complete else None
 
 
-@register_checker("set", summary="every acknowledged add is in each node's final read; nothing unexpected")
+@register_checker("set", functions=frozenset({"add", "read"}),
+                  summary="every acknowledged add is in each node's final read; nothing unexpected")
 def check_set(history: History, options: CheckOptions) -> Result:
     """Attempted, acknowledged, lost, recovered and unexpected elements at the final reads; lost per
     node and divergence when several nodes were read."""
@@ -201,7 +202,8 @@ def set_full_elements(history: History) -> tuple[list[ElementOutcome], dict[Any,
     return [elements[e].outcome() for e in _sorted(elements)], dups
 
 
-@register_checker("set-full", summary="periodic set reads: stable, lost, never-read, stale, duplicated")
+@register_checker("set-full", functions=frozenset({"add", "read"}),
+                  summary="periodic set reads: stable, lost, never-read, stale, duplicated")
 def check_set_full(history: History, options: CheckOptions) -> Result:
     """Jepsen's set-full: lost or duplicated elements are invalid; no stable element is unknown."""
     outcomes, dups = set_full_elements(history)

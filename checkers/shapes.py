@@ -139,11 +139,31 @@ def _set(op: Op, f: Any, value: Any) -> str | None:
 
 
 def _counter(op: Op, f: Any, value: Any) -> str | None:
-    if f in ("add", "increment") and op.type == "invoke" and value is not None and type(value) is not int:
+    if f == "add" and op.type == "invoke" and value is not None and type(value) is not int:
         return f"a counter add is an integer, not {_show(value)}"
     if f == "read" and op.type == "ok" and value is not None and type(value) is not int:
         return f"a counter read is an integer, not {_show(value)}"
     return None
+
+
+def _long_fork(op: Op, f: Any, value: Any) -> str | None:
+    """Jepsen's long-fork: a write is [[w k v]], a read [[r k v] ...] reading each key once."""
+    mops = value if isinstance(value, list) else None
+    if not mops or not all(isinstance(m, list) and len(m) == 3 for m in mops):
+        return f"a long-fork transaction is a list of [f key value] micro-ops, not {_show(value)}"
+    kinds = {m[0] for m in mops}
+    if kinds == {"w"} and len(mops) == 1:
+        return None
+    if kinds != {"r"}:
+        return f"a long-fork transaction is one write [[w k v]] or reads [[r k v] ...], not {_show(value)}"
+    keys = [_freeze_key(m[1]) for m in mops]
+    if len(set(keys)) != len(keys):
+        return f"a long-fork read reads each key of its group once, not {_show(value)}"
+    return None
+
+
+def _freeze_key(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key
 
 
 # model -> (functions, read_lists, always) of its transactions
@@ -163,6 +183,7 @@ SHAPES: dict[str, Callable[[Op, Any, Any], str | None]] = {
     "set-full": _set,
     "linearizable-set": _set,
     "counter": _counter,
+    "long-fork": _long_fork,
 }
 
 
@@ -170,7 +191,8 @@ def check_shapes(model: str, history: History, functions: frozenset[str] | None 
                  independent: bool = False) -> None:
     """Raise ShapeError for the first client op whose ``f`` is not one of ``functions`` (when given),
     or whose value does not fit ``model``'s rule (with ``independent``: is no ``[key value]`` tuple of
-    such a value); a no-op when there is neither."""
+    such a value), and for a fault process's op whose ``f`` is one of ``functions``; a no-op when
+    there is neither."""
     rule, txns = SHAPES.get(model), _TXNS.get(model)
     if independent:
         rule = _keyed(rule)
@@ -185,6 +207,9 @@ def check_shapes(model: str, history: History, functions: frozenset[str] | None 
             problem = None if rule is None else rule(op, op.f, op.value)
             if problem is not None:
                 raise ShapeError(op, "value", problem)
+        elif functions is not None and op.f in functions:  # Jepsen's checkers would count it: never skip it
+            raise ShapeError(op, "process", f"{op.f} is a {model} op, but process {repr(op.process)[:40]} is no "
+                             "client (clients are numbered)")
 
 
 def _unsure(ops: list[Op], functions: frozenset[str], read_lists: bool) -> Iterator[Op]:

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from checkers import CheckOptions, Result, read_history
@@ -164,3 +166,30 @@ def test_cli_models(capsys, corpus, model, name, flags, code):
     path = corpus / JEPSEN / name
     got, out, _ = run(capsys, "check", "-m", model, *flags, str(path))
     assert (got, out) == (code, f"{path}\t{'true' if code == 0 else 'false'}\n")
+
+
+@pytest.mark.parametrize(("model", "ops", "field", "message"), [
+    # an f the checker does not know was skipped: a bank read named "Read" of a total of 70, an increment
+    ("bank", [invoke(0, "Read"), ok(0, "Read", {0: 35, 1: 35})], "f", "bank has no 'Read'"),
+    ("counter", [invoke(0, "increment", 5), ok(0, "increment", 5), invoke(1, "read"), ok(1, "read", 0)], "f",
+     "counter has no 'increment'"),
+    ("set", [*[invoke(0, "add", 1), ok(0, "add", 1)], invoke(1, "Read"), ok(1, "Read", [])], "f", "set has no 'Read'"),
+    # a client's op from a process that is not numbered was dropped: Jepsen's checkers count it
+    ("set-full", [invoke("2", "add", 1), ok("2", "add", 1), invoke(0, "read"), ok(0, "read", [])], "process",
+     "add is a set-full op, but process '2' is no client"),
+    ("bank", [invoke("nemesis", "read"), ok("nemesis", "read", {0: 60})], "process",
+     "read is a bank op, but process 'nemesis' is no client"),
+    # a long-fork read of one key twice hid a fork; micro-ops named "read" were skipped
+    ("long-fork", [invoke(0, "read", [["r", "x", None], ["r", "y", None], ["r", "y", None]]),
+                   ok(0, "read", [["r", "x", 1], ["r", "y", None], ["r", "y", 1]])], "value",
+     "each key of its group once"),
+    ("long-fork", [invoke(0, "read", [["read", "x", None]]), ok(0, "read", [["read", "x", 1]])], "value",
+     "one write [[w k v]] or reads [[r k v] ...]"),
+])
+def test_ops_a_classic_checker_would_skip_are_refused(model: str, ops: list, field: str, message: str) -> None:
+    from checkers import get_checker
+    from checkers.shapes import ShapeError
+
+    with pytest.raises(ShapeError, match=re.escape(message)) as refused:
+        get_checker(model)(history(*ops), CheckOptions())
+    assert refused.value.field == field

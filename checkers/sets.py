@@ -9,13 +9,14 @@ Clients ``add`` single elements and ``read`` the whole set::
 
 ``set`` looks at the final ok reads only: an acknowledged element missing from one is *lost*; an
 element read but never added is *unexpected*; one whose add was indeterminate (info) but which was
-read is *recovered*. The final reads are the ok reads invoked after every add ended, the latest one
-per node (ops name their node in ``node``; reads naming none count only when no read names one); with
-none, the last ok read (Jepsen's rule). So a history with a final read from each node checks each
-node: after a split brain each node's read misses what the others acknowledged (*lost*, per node in
-``lost-by-node``), and final reads of different nodes that differ are *divergent*, which is invalid:
-once writes have stopped, one set cannot hold two contents. Elements of indeterminate (info) adds do
-not count towards divergence: such an add may still take effect between two final reads.
+read is *recovered*. The final reads are the runner's (marked ``final``) and the ok reads invoked
+after every add and every one of those ended, the latest one per node (ops name their node in
+``node``; a read naming none counts when it is the last ok read); with none, the last ok read
+(Jepsen's rule). So a history with a final read from each node checks each node: after a split brain
+each node's read misses what the others acknowledged (*lost*, per node in ``lost-by-node``), and
+final reads of different nodes that differ are *divergent*, which is invalid: once writes have
+stopped, one set cannot hold two contents. Elements of indeterminate (info) adds do not count
+towards divergence: such an add may still take effect between two final reads.
 
 ``set-full`` follows every element through every read: *stable* (from some time on, every read saw
 it), *lost* (known to exist, then no later read saw it), *never-read*, and *stale* (stable, but some
@@ -57,21 +58,24 @@ def _sorted(elements: Iterable[Any]) -> list[Any]:
 
 
 def final_reads(history: History) -> list[Pair]:
-    """The ok reads invoked after every add ended, the latest per node; reads that name no node count
-    only when none names one (a client's last read beside the per-node final reads of a run); the last
-    ok read if there is no such read."""
+    """The runner's final reads (marked ``final``), the latest per node; and, later than every add and
+    every one of those, the latest ok read per node, where a read that names no node counts when it is
+    the last ok read of all or names the only node there is (else it is a client's last read beside the
+    per-node final reads); the last ok read if there is no such read (Jepsen's rule)."""
     pairs = history.pairs()
     reads = [p for p in pairs if p.f == "read" and p.type == "ok"]
     marked = [p for p in reads if p.invoke.extra.get(FINAL) is True]
-    if marked:  # the runner's final reads, told apart from the clients' last reads
-        return list({_node(p): p for p in marked}.values())
-    last_add = max((p.complete.index if p.complete else p.invoke.index for p in pairs if p.f == "add"), default=-1)
+    ends = [p.complete.index if p.complete else p.invoke.index for p in pairs if p.f == "add"]
+    last = max([*ends, *(p.complete.index for p in marked if p.complete)], default=-1)
+    chosen = {_node(p): p for p in marked}
     latest: dict[Any, Pair] = {}
     for p in reads:
-        if p.invoke.index > last_add:
+        if p.invoke.index > last:
             latest[_node(p)] = p
-    named = [p for node, p in latest.items() if node is not None]
-    return named or list(latest.values()) or reads[-1:]
+    for node, p in latest.items():
+        if node is not None or p is reads[-1] or len(latest) == 1:
+            chosen[node] = p
+    return list(chosen.values()) or reads[-1:]
 
 
 def _node(p: Pair) -> Any:

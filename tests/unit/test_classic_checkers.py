@@ -193,3 +193,13 @@ def test_ops_a_classic_checker_would_skip_are_refused(model: str, ops: list, fie
     with pytest.raises(ShapeError, match=re.escape(message)) as refused:
         get_checker(model)(history(*ops), CheckOptions())
     assert refused.value.field == field
+
+
+@pytest.mark.parametrize("first", [{"node": "n1"}, {"final": True}], ids=["named", "marked-final"])
+def test_set_a_later_read_that_lost_an_element_is_a_final_read(first: dict) -> None:
+    """After the last add, a read naming node n1 (or marked final) saw [1]; a later ok read naming no
+    node saw []. It was left out (a client's read beside per-node final reads): true; Jepsen's last
+    read is that one: lost."""
+    h = history(*add(0, 1), invoke(1, "read", **first), ok(1, "read", [1], **first), *read(2, []))
+    r = check_set(h, CheckOptions())
+    assert r.valid is False and r.details["lost"] == [1]

@@ -696,10 +696,13 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[Any, Any]:
         raise _Refused(f"duplicated key {_short(_duplicate([k for k, _ in pairs]))}")
     if all(map(str.isidentifier, built)):
         return built
-    return {(int(k) if _INT_KEY.match(k) else k): v for k, v in built.items()}
+    keyed = {(int(k) if _INT_KEY.fullmatch(k) else k): v for k, v in built.items()}
+    if len(keyed) != len(built):
+        raise _Refused(f"keys that are one integer: {_short(sorted(k for k in built if _INT_KEY.fullmatch(k)))}")
+    return keyed
 
 
-_INT_KEY = re.compile(r"^(0|-?[1-9]\d{0,17})$")
+_INT_KEY = re.compile(r"0|-?[1-9][0-9]{0,999}", re.ASCII)
 
 
 def _refuse_deep(text: str, path: str | Path, line: int | None, outer: int) -> None:

@@ -338,7 +338,7 @@ def _pair_naming_problems(ops: Sequence[Op]) -> tuple[list[Pair], list[HistoryPr
         else:
             del open_[process]
             slots[pending[1]] = Pair(pending[0], op)
-            if is_client and op.f != pending[0].f:
+            if is_client and not (op.f is pending[0].f or op.f == pending[0].f):  # as C compares them
                 problems.append(HistoryProblem(op.index, "f-mismatch", f"completes {op.f!r}, but process {process} "
                                                f"invoked {pending[0].f!r} (op {pending[0].index})", "f"))
             if type_ == "info":

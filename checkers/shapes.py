@@ -151,19 +151,17 @@ def _long_fork(op: Op, f: Any, value: Any) -> str | None:
     mops = value if isinstance(value, list) else None
     if not mops or not all(isinstance(m, list) and len(m) == 3 for m in mops):
         return f"a long-fork transaction is a list of [f key value] micro-ops, not {_show(value)}"
+    if any(isinstance(m[1], list | dict) for m in mops):
+        return f"a long-fork key is a scalar, not {_show(value)}"
     kinds = {m[0] for m in mops}
     if kinds == {"w"} and len(mops) == 1:
         return None
     if kinds != {"r"}:
         return f"a long-fork transaction is one write [[w k v]] or reads [[r k v] ...], not {_show(value)}"
-    keys = [_freeze_key(m[1]) for m in mops]
+    keys = [m[1] for m in mops]
     if len(set(keys)) != len(keys):
         return f"a long-fork read reads each key of its group once, not {_show(value)}"
     return None
-
-
-def _freeze_key(key: Any) -> Any:
-    return tuple(key) if isinstance(key, list) else key
 
 
 # model -> (functions, read_lists, always) of its transactions

@@ -37,10 +37,12 @@ Definitions (times in ns, as in histories):
 - *time-based availability*: 1 - (outage time summed over clients) / (time observed, summed over
   clients: from each client's first invocation to the end of its last request). ``availability`` (ok /
   attempted requests) and ``aborts`` (answered fails / attempted) stay as request counts;
-- *unseen time*: fault time in which a client was blind (from ``BLIND_INTERVALS`` request intervals
-  into a wait: after its requests so far ended, to its next invocation; after it invoked a request
+- *unseen time*: time in which a client was blind, from the start of a fault it overlapped (blind:
+  from ``BLIND`` times its usual wait into a wait: its median time between invocations after its
+  requests so far ended, to its next invocation; its median latency after it invoked a request
   answered in the end, to the answer): the service may have been down for it then without an
-  outage showing. The RTO is at most until it asked again too;
+  outage showing. The RTO is at most until it learnt something again too. An outage's least leaves
+  out the gaps in which the client was idle between its unanswered requests;
 - *downtime window*: a maximal period in which some client was in an outage; the union of the
   client outages (windows shorter than ``min_downtime_ns`` are left out);
 - *recovery* of an injected fault (:class:`FaultRecovery`): the *affected* clients are those with an
@@ -62,7 +64,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate, pairwise
 from statistics import median
@@ -148,7 +150,8 @@ class ClientOutage:
     request: the client asked no more, so nothing is known after it).
     ``last_unanswered_ns``: when its last unanswered request ended (or the history did): the service
     may have been back from then on. ``earliest_ns``: the end of the client's last answer before it
-    (else ``start_ns``): the service may have been down from then on."""
+    (else ``start_ns``): the service may have been down from then on. ``idle_ns``: the time between
+    its unanswered requests in which the client was idle: it may have been up then."""
 
     client: Any
     node: Any
@@ -158,6 +161,7 @@ class ClientOutage:
     last_unanswered_ns: int
     unanswered: tuple[int, ...]  # op indices of the unanswered invocations
     earliest_ns: int | None = None
+    idle_ns: int = 0
 
     @property
     def length_ns(self) -> int:
@@ -165,13 +169,18 @@ class ClientOutage:
 
     @property
     def least_ns(self) -> int:
-        """The least the outage can have lasted."""
-        return max(self.last_unanswered_ns - self.start_ns, 0)
+        """The least the outage can have lasted: its unanswered requests, and the short gaps between them."""
+        return max(self.last_unanswered_ns - self.start_ns - self.idle_ns, 0)
 
     @property
     def most_ns(self) -> int:
         """The most it can have lasted."""
-        return self.end_ns - min(self.start_ns if self.earliest_ns is None else self.earliest_ns, self.start_ns)
+        return self.end_ns - self.most_from_ns
+
+    @property
+    def most_from_ns(self) -> int:
+        """The earliest it can have begun."""
+        return min(self.start_ns if self.earliest_ns is None else self.earliest_ns, self.start_ns)
 
 
 @dataclass(frozen=True)
@@ -233,8 +242,9 @@ class FaultRecovery:
     unrecovered: tuple[Any, ...] = ()
     unrecovered_waited_ns: int | None = None  # the longest an unrecovered client was seen waiting since the start
     slowest_answer_ns: int = 0  # the longest a client waited on a request answered while the fault was in effect
-    unseen_ns: int = 0  # client time in the fault spent blind (summed over clients)
+    unseen_ns: int = 0  # client time blind from the fault's start on (summed over clients)
     blind_until_ns: int = 0  # when the last client blind in the fault learnt something again
+    client_down_most_ns: int = 0  # client_down_ns with each outage from the answer before it
 
 
     @property
@@ -499,28 +509,34 @@ def _end(p: Pair, end_ns: int) -> int:
     return p.complete.time if p.complete is not None else end_ns
 
 
-def client_outages(by_client: dict[Any, list[Pair]], end_ns: int) -> list[ClientOutage]:
-    """Every client's outages, each client's requests in invocation order."""
+def client_outages(by_client: dict[Any, list[Pair]], end_ns: int,
+                   idle_after_ns: Mapping[Any, int] | None = None) -> list[ClientOutage]:
+    """Every client's outages, each client's requests in invocation order. A gap between two of its
+    unanswered requests longer than ``idle_after_ns[client]`` (default: none is) is idle time."""
     found = []
     for client, pairs in by_client.items():
+        wait = (idle_after_ns or {}).get(client)
         start: int | None = None
-        last = 0
+        last = idle = 0
         answer: int | None = None  # the end of the last answer before the outage
         indices: list[int] = []
         node = None
         for p in pairs:
             if answered(p):
                 if start is not None:
-                    found.append(ClientOutage(client, node, start, _end(p, end_ns), True, last, tuple(indices), answer))
-                    start, indices = None, []
+                    found.append(ClientOutage(client, node, start, _end(p, end_ns), True, last, tuple(indices), answer,
+                                              idle))
+                    start, indices, idle = None, [], 0
                 answer = _end(p, end_ns)
             else:
                 if start is None:
                     start, node = p.invoke.time, _node(p)
-                last = _end(p, end_ns)
+                elif wait is not None and p.invoke.time - last > wait:
+                    idle += p.invoke.time - last
+                last = max(last, _end(p, end_ns))
                 indices.append(p.invoke.index)
         if start is not None:
-            found.append(ClientOutage(client, node, start, last, False, last, tuple(indices), answer))
+            found.append(ClientOutage(client, node, start, last, False, last, tuple(indices), answer, idle))
     return found
 
 
@@ -566,7 +582,7 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
         s, e = fault.start_ns, fault.end_ns if fault.end_ns is not None else end_ns
         before = bisect_left(invokes, e)  # a request in flight while the fault was surely in effect (injected)
         observed = before > 0 and reach[before - 1] >= s + fault.injection_ns
-        firsts, lasts, affected, unrecovered, down = [], [], [], [], 0
+        firsts, lasts, affected, unrecovered, down, down_most = [], [], [], [], 0, 0
         for client, os in by_client.items():
             hit = []
             for o in reversed(os[:bisect_left(starts[client], e)]):  # outages begun before the heal
@@ -580,6 +596,7 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
             affected.append(client)
             hit.reverse()
             down += sum(o.end_ns - max(o.start_ns, s) for o in hit)
+            down_most += sum(o.end_ns - max(o.most_from_ns, s) for o in hit)
             firsts.append(hit[0].end_ns)
             if hit[-1].recovered:
                 lasts.append(hit[-1].end_ns)
@@ -589,7 +606,7 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
             out.append(FaultRecovery(fault, False, (), None, None, 0))
             continue
         in_it = [(a, b) for a, b in blind[:bisect_left(blind, (e,))] if b > s]
-        unseen = sum(min(b, e) - max(a, s) for a, b in in_it)
+        unseen = sum(b - max(a, s) for a, b in in_it)  # blind from the fault's start to when it learnt something
         blind_until = max((b - s for _, b in in_it), default=0)
         slowest = 0
         for invoked, ended in answers.values():
@@ -600,7 +617,8 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
         all_ = None if unrecovered else max(max(lasts) - s, 0) if lasts else 0
         waited = max((o.last_unanswered_ns - s for c in unrecovered for o in by_client[c][-1:]), default=None)
         out.append(FaultRecovery(fault, True, tuple(sorted(affected, key=repr)), first, all_, down,
-                                 tuple(sorted(unrecovered, key=repr)), waited, slowest, unseen, blind_until))
+                                 tuple(sorted(unrecovered, key=repr)), waited, slowest, unseen, blind_until,
+                                 down_most))
     return out
 
 
@@ -649,28 +667,37 @@ class _Intervals:
         i = bisect_right(self.starts, t) - 1
         return i >= 0 and t < self.ends[i]
 
-    def overlap(self, start: int, end: int) -> int:
-        """How much of [start, end) the union covers."""
-        total = 0
-        for i in range(max(bisect_right(self.starts, start) - 1, 0), bisect_left(self.starts, end)):
-            total += max(0, min(end, self.ends[i]) - max(start, self.starts[i]))
-        return total
+    def from_first(self, start: int, end: int) -> int:
+        """How much of [start, end) lies after the first moment the union covers in it (0: none)."""
+        i = max(bisect_right(self.starts, start) - 1, 0)
+        if i < len(self.starts) and self.ends[i] <= start:
+            i += 1
+        if i == len(self.starts) or self.starts[i] >= end:
+            return 0
+        return end - max(start, self.starts[i])
 
 
-BLIND_INTERVALS = 10
-"""A client is blind from this many request intervals into a wait: for its next invocation (idle),
-or for the answer to a request (stalled)."""
+BLIND = 10
+"""A client is blind from this many times its usual wait into a wait: its median time between
+invocations, for its next invocation (idle); its median latency, for an answer (stalled)."""
 
 
-def _blind(pairs: list[Pair], end_ns: int, interval_ns: int) -> list[tuple[int, int]]:
+def _usual(pairs: list[Pair]) -> tuple[int | None, int | None]:
+    """One client's median time between invocations and median latency of answered requests."""
+    gaps = [g for g in (b.invoke.time - a.invoke.time for a, b in pairwise(pairs)) if g > 0]
+    waits = [p.complete.time - p.invoke.time for p in pairs if answered(p)]  # type: ignore[union-attr]
+    return (int(median(gaps)) if gaps else None), (int(median(waits)) if waits else None)
+
+
+def _blind(pairs: list[Pair], end_ns: int, idle_after: int, stalled_after: int) -> list[tuple[int, int]]:
     """The stretches in which one client (its requests in invocation order) learnt nothing of the
     service: idle, or stalled on a request that was answered in the end (an unanswered one is an outage)."""
-    found, seen_to, wait = [], None, BLIND_INTERVALS * interval_ns
+    found, seen_to = [], None
     for p in pairs:
-        if seen_to is not None and p.invoke.time - seen_to > wait:
-            found.append((seen_to + wait, p.invoke.time))
-        if answered(p) and p.complete.time - p.invoke.time > wait:  # type: ignore[union-attr]
-            found.append((p.invoke.time + wait, p.complete.time))  # type: ignore[union-attr]
+        if seen_to is not None and p.invoke.time - seen_to > idle_after:
+            found.append((seen_to + idle_after, p.invoke.time))
+        if answered(p) and p.complete.time - p.invoke.time > stalled_after:  # type: ignore[union-attr]
+            found.append((p.invoke.time + stalled_after, p.complete.time))  # type: ignore[union-attr]
         seen_to = max(_end(p, end_ns), seen_to or 0)
     return found
 
@@ -712,28 +739,30 @@ def _median_gap(times: list[int]) -> int | None:
 
 
 def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int | None = None) -> SlaFigures:
-    """All SLA figures of a history. ``concurrency``: client threads (default: inferred)."""
-    pairs = history.pairs()
+    """All SLA figures of a history, from its client requests (the runner's final reads after the heal
+    are none). ``concurrency``: client threads (default: inferred)."""
+    pairs = [p for p in history.pairs() if p.invoke.extra.get(FINAL) is not True]  # not the runner's final reads
     faults = faults_of(history)
     injected = [f for f in faults if f.injected]
     times = [op.time for op in history.ops] or [0]
     start, end = min(times), max(times)
     threads = concurrency or _concurrency(pairs)
-    by_client: dict[Any, list[Pair]] = {}  # the clients' requests: not the final reads the runner made after the heal
+    by_client: dict[Any, list[Pair]] = {}
     for p in sorted(pairs, key=lambda p: (p.invoke.time, p.invoke.index)):
-        if p.invoke.extra.get(FINAL) is not True:
-            by_client.setdefault(_client(p.process, threads), []).append(p)
-    outages = client_outages(by_client, end)
+        by_client.setdefault(_client(p.process, threads), []).append(p)
+    gaps = [g for ps in by_client.values() for g in (b.invoke.time - a.invoke.time for a, b in pairwise(ps)) if g > 0]
+    interval = int(median(gaps)) if gaps else None
+    usual = {c: _usual(ps) for c, ps in by_client.items()}
+    idle_after = {c: BLIND * (gap or interval or 0) for c, (gap, _) in usual.items()}
+    outages = client_outages(by_client, end, idle_after)
     down: Counter[Any] = Counter()
     for o in outages:
         down[o.client] += o.length_ns
-    gaps = [g for ps in by_client.values() for g in (b.invoke.time - a.invoke.time for a, b in pairwise(ps)) if g > 0]
-    interval = int(median(gaps)) if gaps else None
     in_fault = _Intervals(injected, end)
-    blind = {c: _blind(ps, end, interval or 0) for c, ps in by_client.items()}
+    blind = {c: _blind(ps, end, idle_after[c], BLIND * (usual[c][1] or 0)) for c, ps in by_client.items()}
     clients = [ClientAvailability(c, Counter(_node(p) for p in ps).most_common(1)[0][0],
                                   max(_end(p, end) for p in ps) - ps[0].invoke.time, down[c], len(ps),
-                                  sum(in_fault.overlap(a, b) for a, b in blind[c]))
+                                  sum(in_fault.from_first(a, b) for a, b in blind[c]))
                for c, ps in by_client.items()]
     during = [p for p in pairs if _when(p) in in_fault]
     outside = [p for p in pairs if _when(p) not in in_fault]
@@ -797,7 +826,9 @@ def _staleness(history: History) -> tuple[list[int], int | None]:
         lower.append(o.stable_latency_ns)
         known = o.known.time if o.known else 0
         i = bisect_right(invoked, o.last_absent.time if o.last_absent else known)
-        if i == len(reads):
+        if i < len(reads):
+            most = max(most, first_done[i] - known, o.stable_latency_ns)
+        elif o.last_absent is not None:  # a read after it saw the element, invoked at the same time
             return lower, None
-        most = max(most, first_done[i] - known, o.stable_latency_ns)
+        # else no read missed it, and one invoked before it was known saw it: stable when known
     return lower, most

@@ -19,11 +19,12 @@ How the suite's claims are judged over its tests:
   none claims it.
 
 Per-fault figures (:func:`fault_records`) come from today's :class:`checkers.sla.SlaFigures`: the RTO
-is the time to the first ok answer from any client; the downtime of a fault is measured in its window
-(its start to the next fault's start, or the end of the history) from the clients' view as far as
-those figures allow: each second counts for its share of failed client operations, a second in which
-no operation completed counts as down. A fault not recovered within its window is *censored*: its
-downtime is not known, which leaves the projection undecided.
+runs until every affected client was answered again (its upper and lower bounds); the downtime of a
+fault is its clients' outage time from its start, per client, within its window (its start to the
+next fault's start, or the end of the history); its most adds each outage from the answer before it
+and the time clients were blind in it. A fault no request saw, one whose injection's outcome is
+unknown, or one not recovered within its window is *censored*: its downtime is not known, which
+leaves the projection undecided.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def fault_records(test: str, fig: SlaFigures) -> list[FaultRecord]:
                     or r.fault.start_ns + r.rto_ns > end)
         window = (end - r.fault.start_ns) / NS_PER_S
         down = min(r.client_down_ns / clients / NS_PER_S, window)  # beyond its window only when censored
-        most = min((r.client_down_ns + r.unseen_ns) / clients / NS_PER_S, window)
+        most = min((r.client_down_most_ns + r.unseen_ns) / clients / NS_PER_S, window)
         out.append(FaultRecord(test, fault_kind(r.fault.kind), (r.fault.start_ns - fig.start_ns) / NS_PER_S,
                                r.fault.nodes, rto, down, window, censored, least, most))
     return out

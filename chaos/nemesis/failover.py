@@ -147,7 +147,7 @@ class FailoverNemesis:
         old = primaries[0]
         replicas = [n for n in self._nodes if n != old and n not in self._killed]
         if not replicas:
-            raise NemesisError(f"failover: no replica of {old.name} left to promote")
+            raise NotInjected(f"failover: no replica of {old.name} left to promote")
         self._db.kill(old)
         self._killed.append(old)
         new = replicas[0]

@@ -185,6 +185,7 @@ def test_cli_models(capsys, corpus, model, name, flags, code):
      "each key of its group once"),
     ("long-fork", [invoke(0, "read", [["read", "x", None]]), ok(0, "read", [["read", "x", 1]])], "value",
      "one write [[w k v]] or reads [[r k v] ...]"),
+    ("long-fork", [invoke(0, "read", [["r", [0, 1], None], ["r", 2, None]])], "value", "a long-fork key is a scalar"),
 ])
 def test_ops_a_classic_checker_would_skip_are_refused(model: str, ops: list, field: str, message: str) -> None:
     from checkers import get_checker

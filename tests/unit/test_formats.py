@@ -588,10 +588,11 @@ def test_nesting_up_to_max_depth_is_read_as_the_general_parsers_read_it(tmp_path
 @pytest.mark.parametrize("suffix", [".jsonl", ".json"])
 def test_json_integer_keys_are_read_as_ints_only_as_json_writes_them(tmp_path: Path, suffix: str) -> None:
     """A bank read {"1": 5, "01": 10, "2": 10} is three accounts; "01" became 1, the two merged, and
-    a total of 25 read as 20 (bank: true). "-0" merged with "0" the same way."""
+    a total of 25 read as 20 (bank: true). "-0" merged with "0" the same way, and "1\\n" with "1"; "1" and
+    a Unicode zero became 10; a 19-digit account id written by `history convert` came back a string."""
     op = ('{"index": 0, "time": 0, "type": "invoke", "process": 0, "f": "read", '
-          '"value": {"1": 5, "01": 10, "-0": 1, "0": 2}}')
+          '"value": {"1": 5, "01": 10, "-0": 1, "0": 2, "1\\n": 3, "1\\u0660": 4, "1000000000000000000": 6}}')
     path = tmp_path / f"h{suffix}"
     path.write_text(op + "\n" if suffix == ".jsonl" else f"[{op}]")
     (read,) = read_history(path).ops
-    assert read.value == {1: 5, "01": 10, "-0": 1, 0: 2}
+    assert read.value == {1: 5, "01": 10, "-0": 1, 0: 2, "1\n": 3, "1\u0660": 4, 10**18: 6}

@@ -37,12 +37,13 @@ Definitions (times in ns, as in histories):
 - *time-based availability*: 1 - (outage time summed over clients) / (time observed, summed over
   clients: from each client's first invocation to the end of its last request). ``availability`` (ok /
   attempted requests) and ``aborts`` (answered fails / attempted) stay as request counts;
-- *unseen time*: time in which a client was blind, from the start of a fault it overlapped (blind:
-  from ``BLIND`` times its usual wait into a wait: its median time between invocations after its
-  requests so far ended, to its next invocation; its median latency after it invoked a request
-  answered in the end, to the answer): the service may have been down for it then without an
-  outage showing. The RTO is at most until it learnt something again too. An outage's least leaves
-  out the gaps in which the client was idle between its unanswered requests;
+- *unseen time*: time from the first fault's start on in which a client was blind: idle (waiting to
+  invoke) or stalled (waiting on a request answered in the end) for longer than is usual for it
+  (``BLIND`` times its median wait, and no shorter than its longest wait of that kind before the
+  first fault; a stall per f): the service may have been down for it then without an outage
+  showing. A fault's RTO is at most until every client blind since it began with no answer since
+  learnt something again. An outage's least leaves out the gaps in which the client was idle
+  between its unanswered requests;
 - *downtime window*: a maximal period in which some client was in an outage; the union of the
   client outages (windows shorter than ``min_downtime_ns`` are left out);
 - *recovery* of an injected fault (:class:`FaultRecovery`): the *affected* clients are those with an
@@ -242,8 +243,8 @@ class FaultRecovery:
     unrecovered: tuple[Any, ...] = ()
     unrecovered_waited_ns: int | None = None  # the longest an unrecovered client was seen waiting since the start
     slowest_answer_ns: int = 0  # the longest a client waited on a request answered while the fault was in effect
-    unseen_ns: int = 0  # client time blind from the fault's start on (summed over clients)
-    blind_until_ns: int = 0  # when the last client blind in the fault learnt something again
+    unseen_ns: int = 0  # client time blind in the fault's window, to the next fault (summed over clients)
+    blind_until_ns: int = 0  # when the last client blind since the fault began learnt something again
     client_down_most_ns: int = 0  # client_down_ns with each outage from the answer before it
 
 
@@ -563,12 +564,15 @@ def _windows(outages: list[ClientOutage], faults: list[Fault], min_ns: int) -> l
 
 
 def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list[tuple[int, int]], end_ns: int,
-                answers: dict[Any, tuple[list[int], list[int]]], blind: list[tuple[int, int]]) -> list[FaultRecovery]:
+                answers: dict[Any, tuple[list[int], list[int]]],
+                blind: Mapping[Any, list[tuple[int, int]]]) -> list[FaultRecovery]:
     """Per injected fault: affected clients and when each was answered again (O(F·C·log n)), the
-    slowest answer while it was in effect, and the clients' blind time in it. ``requests``:
-    (invocation, end) of every client request, sorted; ``answers``: per client, the invocations and
-    completions of its answered requests, in invocation order (a client's requests do not overlap:
-    both ascend); ``blind``: every client's blind stretches, sorted."""
+    slowest answer while it was in effect, and the clients blind in its window (to the next fault's
+    start) with no answer since it began. ``requests``: (invocation, end) of every client request,
+    sorted; ``answers``: per client, the invocations and completions of its answered requests, in
+    invocation order (a client's requests do not overlap: both ascend); ``blind``: per client, its
+    blind stretches, sorted."""
+    windows = sorted(f.start_ns for f in faults if f.injected)
     invokes = [a for a, _ in requests]
     reach = list(accumulate((b for _, b in requests), max))  # the latest end among requests invoked so far
     by_client: dict[Any, list[ClientOutage]] = {}
@@ -605,9 +609,17 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
         if not observed:
             out.append(FaultRecovery(fault, False, (), None, None, 0))
             continue
-        in_it = [(a, b) for a, b in blind[:bisect_left(blind, (e,))] if b > s]
-        unseen = sum(b - max(a, s) for a, b in in_it)  # blind from the fault's start to when it learnt something
-        blind_until = max((b - s for _, b in in_it), default=0)
+        later = bisect_right(windows, s)
+        window = windows[later] if later < len(windows) else end_ns
+        unseen = blind_until = 0
+        for client, stretches in blind.items():
+            invoked, ended = answers.get(client, ([], []))
+            first = bisect_left(invoked, s)  # its first request since the fault began that was answered
+            for a, b in stretches[:bisect_left(stretches, (window,))]:
+                if b > s:
+                    unseen += min(b, window) - max(a, s)
+                    if first == len(ended) or ended[first] >= a:  # no answer since the fault began told it
+                        blind_until = max(blind_until, b - s)
         slowest = 0
         for invoked, ended in answers.values():
             lo, hi = bisect_right(ended, s), bisect_left(invoked, e)  # in flight while in effect
@@ -678,28 +690,46 @@ class _Intervals:
 
 
 BLIND = 10
-"""A client is blind from this many times its usual wait into a wait: its median time between
-invocations, for its next invocation (idle); its median latency, for an answer (stalled)."""
+"""A client is blind from this many times its usual wait into a wait (see :func:`_thresholds`)."""
 
 
-def _usual(pairs: list[Pair]) -> tuple[int | None, int | None]:
-    """One client's median time between invocations and median latency of answered requests."""
-    gaps = [g for g in (b.invoke.time - a.invoke.time for a, b in pairwise(pairs)) if g > 0]
-    waits = [p.complete.time - p.invoke.time for p in pairs if answered(p)]  # type: ignore[union-attr]
-    return (int(median(gaps)) if gaps else None), (int(median(waits)) if waits else None)
+def _thresholds(pairs: list[Pair], end_ns: int, quiet_until: int) -> tuple[int, int, dict[Any, int]]:
+    """How long one client (its requests in invocation order) waits before it is idle (``BLIND`` times
+    its median time from its requests' end to its next invocation), and before it is blind: idle, and
+    no shorter than its longest such wait before ``quiet_until`` (the first fault); stalled, for the
+    answer to a request of each f, ``BLIND`` times its median and no shorter than its longest before
+    the first fault. What it did before the first fault shows what is usual for it: a commit slower
+    than a read, a latency with a long tail."""
+    gaps, quiet_gaps, seen_to = [], [0], None
+    for p in pairs:
+        if seen_to is not None:
+            gaps.append(max(p.invoke.time - seen_to, 0))
+            if p.invoke.time < quiet_until:
+                quiet_gaps.append(gaps[-1])
+        seen_to = max(_end(p, end_ns), seen_to or 0)
+    waits: dict[Any, list[int]] = {}
+    quiet: dict[Any, int] = {}
+    for p in pairs:
+        if answered(p):
+            wait = p.complete.time - p.invoke.time  # type: ignore[union-attr]
+            waits.setdefault(p.f, []).append(wait)
+            if p.complete.time < quiet_until:  # type: ignore[union-attr]
+                quiet[p.f] = max(quiet.get(p.f, 0), wait)
+    idle = BLIND * int(median(gaps)) if gaps else 0
+    return idle, max(idle, max(quiet_gaps)), {f: max(BLIND * int(median(w)), quiet.get(f, 0)) for f, w in waits.items()}
 
 
-def _blind(pairs: list[Pair], end_ns: int, idle_after: int, stalled_after: int) -> list[tuple[int, int]]:
+def _blind(pairs: list[Pair], end_ns: int, idle_after: int, stalled_after: dict[Any, int]) -> list[tuple[int, int]]:
     """The stretches in which one client (its requests in invocation order) learnt nothing of the
     service: idle, or stalled on a request that was answered in the end (an unanswered one is an outage)."""
     found, seen_to = [], None
     for p in pairs:
         if seen_to is not None and p.invoke.time - seen_to > idle_after:
             found.append((seen_to + idle_after, p.invoke.time))
-        if answered(p) and p.complete.time - p.invoke.time > stalled_after:  # type: ignore[union-attr]
-            found.append((p.invoke.time + stalled_after, p.complete.time))  # type: ignore[union-attr]
+        if answered(p) and p.complete.time - p.invoke.time > stalled_after[p.f]:  # type: ignore[union-attr]
+            found.append((p.invoke.time + stalled_after[p.f], p.complete.time))  # type: ignore[union-attr]
         seen_to = max(_end(p, end_ns), seen_to or 0)
-    return found
+    return sorted(found)
 
 
 def _latency(p: Pair, end_ns: int) -> Latency:
@@ -752,17 +782,18 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
         by_client.setdefault(_client(p.process, threads), []).append(p)
     gaps = [g for ps in by_client.values() for g in (b.invoke.time - a.invoke.time for a, b in pairwise(ps)) if g > 0]
     interval = int(median(gaps)) if gaps else None
-    usual = {c: _usual(ps) for c, ps in by_client.items()}
-    idle_after = {c: BLIND * (gap or interval or 0) for c, (gap, _) in usual.items()}
+    quiet_until = min((f.start_ns for f in injected), default=end + 1)
+    thresholds = {c: _thresholds(ps, end, quiet_until) for c, ps in by_client.items()}
+    idle_after = {c: idle for c, (idle, _, _) in thresholds.items()}
     outages = client_outages(by_client, end, idle_after)
     down: Counter[Any] = Counter()
     for o in outages:
         down[o.client] += o.length_ns
     in_fault = _Intervals(injected, end)
-    blind = {c: _blind(ps, end, idle_after[c], BLIND * (usual[c][1] or 0)) for c, ps in by_client.items()}
+    blind = {c: _blind(ps, end, *thresholds[c][1:]) for c, ps in by_client.items()}
     clients = [ClientAvailability(c, Counter(_node(p) for p in ps).most_common(1)[0][0],
                                   max(_end(p, end) for p in ps) - ps[0].invoke.time, down[c], len(ps),
-                                  sum(in_fault.from_first(a, b) for a, b in blind[c]))
+                                  sum(b - max(a, quiet_until) for a, b in blind[c] if b > quiet_until))
                for c, ps in by_client.items()]
     during = [p for p in pairs if _when(p) in in_fault]
     outside = [p for p in pairs if _when(p) not in in_fault]
@@ -790,8 +821,7 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
         faults=faults,
         downtimes=_windows(outages, faults, min_downtime_ns),
         recoveries=_recoveries(faults, outages, sorted((p.invoke.time, _end(p, end)) for p in pairs), end,
-                               {c: _answer_times(ps) for c, ps in by_client.items()},
-                               sorted(stretch for stretches in blind.values() for stretch in stretches)),
+                               {c: _answer_times(ps) for c, ps in by_client.items()}, blind),
         latency_ns=quantiles((x.ns for x in latencies), LATENCY_POINTS),
         latency_during_faults_ns=quantiles(fault_lat, LATENCY_POINTS),
         latencies=latencies,
@@ -811,14 +841,14 @@ def sla_figures(history: History, *, min_downtime_ns: int = 0, concurrency: int 
 def _staleness(history: History) -> tuple[list[int], int | None]:
     """Stable latencies of set-full style elements (adds of single elements, reads of collections),
     and the most any can be: every ok read invoked after an element's last absent read (or after it
-    was known) saw it, so it was stable by the first of them to complete (None: no such read)."""
+    was known) that ended once it was known saw it, so it was stable by the first of them to end
+    (None: no such read)."""
     if not any(op.f == "read" and op.type == "ok" and isinstance(op.value, list) for op in history.ops):
         return [], None
     outcomes, _ = set_full_elements(history)
     reads = sorted((p.invoke.time, p.complete.time) for p in history.pairs()  # type: ignore[union-attr]
                    if p.f == "read" and p.type == "ok")
     invoked = [a for a, _ in reads]
-    first_done = list(accumulate(reversed([b for _, b in reads]), min))[::-1]  # the earliest end from here on
     lower, most = [], 0
     for o in outcomes:
         if o.stable_latency_ns is None:
@@ -826,8 +856,13 @@ def _staleness(history: History) -> tuple[list[int], int | None]:
         lower.append(o.stable_latency_ns)
         known = o.known.time if o.known else 0
         i = bisect_right(invoked, o.last_absent.time if o.last_absent else known)
-        if i < len(reads):
-            most = max(most, first_done[i] - known, o.stable_latency_ns)
+        seen = None  # the earliest end, at or after it was known, of a read invoked after that
+        while i < len(reads) and (seen is None or reads[i][0] < seen):
+            if reads[i][1] >= known:
+                seen = reads[i][1] if seen is None else min(seen, reads[i][1])
+            i += 1
+        if seen is not None:
+            most = max(most, seen - known, o.stable_latency_ns)
         elif o.last_absent is not None:  # a read after it saw the element, invoked at the same time
             return lower, None
         # else no read missed it, and one invoked before it was known saw it: stable when known

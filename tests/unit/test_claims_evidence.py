@@ -686,3 +686,32 @@ def test_staleness_of_an_element_only_the_last_read_saw_is_known(tmp_path: Path)
                (4 * S, dict(type="invoke", process=1, f="read")),
                (4 * S + MS, dict(type="ok", process=1, f="read", value=list(range(11))))]
     assert judge(tmp_path, "staleness_ms = 5\n", timeline(events)).verdict == "certified"
+
+
+def test_a_stall_that_outlasts_a_short_fault_is_unseen(tmp_path: Path) -> None:
+    """Clients answered in 200 ms; a 1.5 s kill; every request invoked during it hangs 30 s and is then
+    answered. Blindness began 2 s into the wait, after the fault ended, so it counted for nothing:
+    99 % certified, and the certificate's downtime for the fault was 0 at most."""
+    def outcome(p: int, t: int) -> tuple[str, int, dict]:
+        return ("ok", 30 * S, {}) if 100 * S <= t < 101500 * MS else ("ok", 200 * MS, {})
+
+    events = clients(4, 200 * MS, 600 * S, outcome) + nemesis("kill", 100 * S, ["n1"])
+    events += nemesis("start", 101500 * MS, ["n1"])
+    h = timeline(events)
+    v = judge(tmp_path, "availability = 0.99\n", h)
+    assert v.verdict == "inconclusive" and "learnt nothing in" in v.reason, v.reason
+    (record,) = fault_records("t", sla_figures(h))
+    assert record.downtime_most_s > 25
+
+
+def test_staleness_is_bounded_by_a_read_that_ended_once_the_element_was_known(tmp_path: Path) -> None:
+    """A read from 0 to 10 ms misses element 1; a read from 1 to 2 ms ends before it is added (5 to 8
+    ms); the next read, 9 s later, sees it. The 2 ms read bounded its staleness at 0: certified."""
+    events = [(0, dict(type="invoke", process=0, f="read")), (10 * MS, dict(type="ok", process=0, f="read", value=[])),
+              (MS, dict(type="invoke", process=1, f="read")), (2 * MS, dict(type="ok", process=1, f="read", value=[])),
+              (5 * MS, dict(type="invoke", process=2, f="add", value=1)),
+              (8 * MS, dict(type="ok", process=2, f="add", value=1)),
+              (9 * S, dict(type="invoke", process=0, f="read")), (9 * S + MS, dict(type="ok", process=0, f="read",
+                                                                                   value=[1]))]
+    v = judge(tmp_path, "staleness_ms = 1\n", timeline(events))
+    assert v.verdict == "inconclusive" and v.evidence["most-ms"] == pytest.approx(8993), v.reason

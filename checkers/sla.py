@@ -246,6 +246,7 @@ class FaultRecovery:
     unseen_ns: int = 0  # client time blind in the fault's window, to the next fault (summed over clients)
     blind_until_ns: int = 0  # when the last client blind since the fault began learnt something again
     client_down_most_ns: int = 0  # client_down_ns with each outage from the answer before it
+    client_down_least_ns: int = 0  # client_down_ns with each outage to its last unanswered request, less idle gaps
 
 
     @property
@@ -586,7 +587,7 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
         s, e = fault.start_ns, fault.end_ns if fault.end_ns is not None else end_ns
         before = bisect_left(invokes, e)  # a request in flight while the fault was surely in effect (injected)
         observed = before > 0 and reach[before - 1] >= s + fault.injection_ns
-        firsts, lasts, affected, unrecovered, down, down_most = [], [], [], [], 0, 0
+        firsts, lasts, affected, unrecovered, down, down_most, down_least = [], [], [], [], 0, 0, 0
         for client, os in by_client.items():
             hit = []
             for o in reversed(os[:bisect_left(starts[client], e)]):  # outages begun before the heal
@@ -601,6 +602,7 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
             hit.reverse()
             down += sum(o.end_ns - max(o.start_ns, s) for o in hit)
             down_most += sum(o.end_ns - max(o.most_from_ns, s) for o in hit)
+            down_least += sum(max(o.last_unanswered_ns - max(o.start_ns, s) - o.idle_ns, 0) for o in hit)
             firsts.append(hit[0].end_ns)
             if hit[-1].recovered:
                 lasts.append(hit[-1].end_ns)
@@ -630,7 +632,7 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
         waited = max((o.last_unanswered_ns - s for c in unrecovered for o in by_client[c][-1:]), default=None)
         out.append(FaultRecovery(fault, True, tuple(sorted(affected, key=repr)), first, all_, down,
                                  tuple(sorted(unrecovered, key=repr)), waited, slowest, unseen, blind_until,
-                                 down_most))
+                                 down_most, down_least))
     return out
 
 

@@ -22,7 +22,8 @@ Per-fault figures (:func:`fault_records`) come from today's :class:`checkers.sla
 runs until every affected client was answered again (its upper and lower bounds); the downtime of a
 fault is its clients' outage time from its start, per client, within its window (its start to the
 next fault's start, or the end of the history); its most adds each outage from the answer before it
-and the time clients were blind in it. A fault no request saw, one whose injection's outcome is
+and the time clients were blind in it, its least takes each outage to its last unanswered request,
+less the gaps its client was idle. A fault no request saw, one whose injection's outcome is
 unknown, or one not recovered within its window is *censored*: its downtime is not known, which
 leaves the projection undecided.
 """
@@ -93,11 +94,13 @@ class FaultRecord:
     censored: bool  # not recovered within its window
     rto_least_s: float | None = None  # the least it can be
     downtime_most_s: float | None = None  # with the time clients were blind in it (None: as downtime_s)
+    downtime_least_s: float | None = None  # its outages at their least (None: as downtime_s)
 
     def to_json(self) -> dict[str, Any]:
         return {"test": self.test, "kind": self.kind, "start-s": self.start_s, "nodes": self.nodes,
                 "rto-s": self.rto_s, "rto-least-s": self.rto_least_s, "downtime-s": self.downtime_s,
-                "downtime-most-s": self.downtime_most_s, "window-s": self.window_s, "censored": self.censored}
+                "downtime-most-s": self.downtime_most_s, "downtime-least-s": self.downtime_least_s,
+                "window-s": self.window_s, "censored": self.censored}
 
 
 def fault_records(test: str, fig: SlaFigures) -> list[FaultRecord]:
@@ -122,7 +125,8 @@ def fault_records(test: str, fig: SlaFigures) -> list[FaultRecord]:
         down = min(r.client_down_ns / clients / NS_PER_S, window)  # beyond its window only when censored
         most = min((r.client_down_most_ns + r.unseen_ns) / clients / NS_PER_S, window)
         out.append(FaultRecord(test, fault_kind(r.fault.kind), (r.fault.start_ns - fig.start_ns) / NS_PER_S,
-                               r.fault.nodes, rto, down, window, censored, least, most))
+                               r.fault.nodes, rto, down, window, censored, least, most,
+                               min(r.client_down_least_ns / clients / NS_PER_S, down)))
     return out
 
 
@@ -282,19 +286,23 @@ def _projected(claimed: float, ev: Evidence) -> Verdict:
     assert c.fault_model is not None
     downtimes: dict[str, list[float]] = {}
     most: dict[str, list[float]] = {}
+    least: dict[str, list[float]] = {}
     ceilings: dict[str, float] = {}
     censored = {k: 0 for k in _model_kinds(c)}
     for r in ev.records:
         downtimes.setdefault(r.kind, []).append(r.downtime_s)
         most.setdefault(r.kind, []).append(r.downtime_s if r.downtime_most_s is None else r.downtime_most_s)
+        least.setdefault(r.kind, []).append(r.downtime_s if r.downtime_least_s is None else r.downtime_least_s)
         ceilings[r.kind] = max(ceilings.get(r.kind, 0.0), r.window_s)
         if r.censored and r.kind in censored:
             censored[r.kind] += 1
     p = project_availability(c.fault_model, downtimes, ceilings, c.confidence)
     p_most = project_availability(c.fault_model, most, ceilings, c.confidence)  # with blind time as down
+    p_least = project_availability(c.fault_model, least, ceilings, c.confidence)  # outages at their least
     evidence = {"fault-model-per-year": c.fault_model, "confidence": p.confidence,
                 "per-kind-confidence": p.per_kind_confidence, "projected-lower": p.lower, "projected-upper": p.upper,
                 "projected-point": p.point, "projected-lower-blind-as-down": p_most.lower,
+                "projected-upper-outages-at-least": p_least.upper,
                 "not-injected": list(p.missing),
                 "by-kind": {k.kind: {"rate-per-year": k.rate, "faults": k.n, "mean-downtime-s": k.mean,
                                      "mean-downtime-upper-s": k.upper, "mean-downtime-lower-s": k.lower,
@@ -309,21 +317,24 @@ def _projected(claimed: float, ev: Evidence) -> Verdict:
                        "downtime not measured whole for faults no request saw, that may not have happened, or not "
                        "recovered before the next fault: "
                        + ", ".join(f"{n} {k}" for k, n in late.items()))
-    verdict = p.verdict(claimed)
-    assert p.lower is not None and p.upper is not None and p_most.lower is not None
+    assert p.lower is not None and p.upper is not None and p_most.lower is not None and p_least.upper is not None
     yearly = sum(k.yearly_upper_s or 0.0 for k in p_most.kinds)
     pct = f"{p.confidence:.0%}"
-    if verdict == CERTIFIED and p_most.verdict(claimed) != CERTIFIED:
-        verdict = INCONCLUSIVE
-        why = (f"projected >= {p.lower:.7f} at {pct}, but >= {p_most.lower:.7f} only if the time clients were "
-               "blind in faults (idle, or stalled on a request) was down")
-    elif verdict == CERTIFIED:
-        why = f"projected >= {p_most.lower:.7f} at {pct} ({yearly:.1f} s of downtime a year at most)"
-    elif verdict == VIOLATED:
-        why = f"projected <= {p.upper:.7f} at {pct}, below {claimed}"
+    if p_most.verdict(claimed) == CERTIFIED:
+        return Verdict("availability", claimed, CERTIFIED, p_most.lower, evidence,
+                       f"projected >= {p_most.lower:.7f} at {pct} ({yearly:.1f} s of downtime a year at most)")
+    if p_least.verdict(claimed) == VIOLATED:
+        return Verdict("availability", claimed, VIOLATED, p.lower, evidence,
+                       f"projected <= {p_least.upper:.7f} at {pct}, below {claimed}, with every outage at its least")
+    if p.verdict(claimed) == CERTIFIED:
+        why = (f"projected >= {p.lower:.7f} at {pct}, but >= {p_most.lower:.7f} only if each outage began at the "
+               "answer before it and the time clients were blind in faults (idle, or stalled on a request) was down")
+    elif p.verdict(claimed) == VIOLATED:
+        why = (f"projected <= {p.upper:.7f} at {pct}, but <= {p_least.upper:.7f} only with every outage at its "
+               "least (to its last unanswered request, without the gaps the client was idle)")
     else:
         why = f"projected between {p.lower:.7f} and {p.upper:.7f} at {pct}: more faults would narrow it"
-    return Verdict("availability", claimed, verdict, p_most.lower if verdict == CERTIFIED else p.lower, evidence, why)
+    return Verdict("availability", claimed, INCONCLUSIVE, p.lower, evidence, why)
 
 
 def judge(ev: Evidence) -> list[Verdict]:

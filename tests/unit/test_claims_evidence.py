@@ -715,3 +715,17 @@ def test_staleness_is_bounded_by_a_read_that_ended_once_the_element_was_known(tm
                                                                                    value=[1]))]
     v = judge(tmp_path, "staleness_ms = 1\n", timeline(events))
     assert v.verdict == "inconclusive" and v.evidence["most-ms"] == pytest.approx(8993), v.reason
+
+
+def test_the_certificates_least_downtime_leaves_out_idle_gaps(tmp_path: Path) -> None:
+    """A kill at 100 s; the client is refused at once, asks nothing for 60 s, is refused again and then
+    answered: 60 s of measured downtime, on which the projected availability could be violated, but
+    2 ms of refusals are all it surely was."""
+    events = clients(1, 10 * MS, 300 * S, lambda p, t: ("ok", MS, {}))
+    events = [e for e in events if not 100 * S <= e[0] <= 160 * S + MS]
+    for t in (100 * S, 160 * S):
+        events += [(t, dict(type="invoke", process=0, f="write")),
+                   (t + MS, dict(type="fail", process=0, f="write", error="connection-refused"))]
+    events += nemesis("kill", 100 * S, ["n1"]) + nemesis("start", 101 * S, ["n1"])
+    (record,) = fault_records("t", sla_figures(timeline(events)))
+    assert record.downtime_s > 59 and record.downtime_least_s < 0.01

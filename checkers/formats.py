@@ -696,10 +696,7 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[Any, Any]:
         raise _Refused(f"duplicated key {_short(_duplicate([k for k, _ in pairs]))}")
     if all(map(str.isidentifier, built)):
         return built
-    keyed = {(int(k) if _INT_KEY.fullmatch(k) else k): v for k, v in built.items()}
-    if len(keyed) != len(built):
-        raise _Refused(f"keys that are one integer: {_short(sorted(k for k in built if _INT_KEY.fullmatch(k)))}")
-    return keyed
+    return {(int(k) if _INT_KEY.fullmatch(k) else k): v for k, v in built.items()}  # canonical: none merge
 
 
 _INT_KEY = re.compile(r"0|-?[1-9][0-9]{0,999}", re.ASCII)

@@ -168,26 +168,21 @@ class ClientOutage:
     def length_ns(self) -> int:
         return self.end_ns - self.start_ns
 
-    @property
-    def least_ns(self) -> int:
-        """The least the outage can have lasted: its unanswered requests, and the short gaps between them."""
-        return max(self.last_unanswered_ns - self.start_ns - self.idle_ns, 0)
+    def least_since(self, t: int) -> int:
+        """The least the outage can have lasted from ``t`` on: its unanswered requests, and the short
+        gaps between them."""
+        return max(self.last_unanswered_ns - max(self.start_ns, t) - self.idle_ns, 0)
 
-    @property
-    def most_ns(self) -> int:
-        """The most it can have lasted."""
-        return self.end_ns - self.most_from_ns
-
-    @property
-    def most_from_ns(self) -> int:
-        """The earliest it can have begun."""
-        return min(self.start_ns if self.earliest_ns is None else self.earliest_ns, self.start_ns)
+    def most_since(self, t: int) -> int:
+        """The most it can have lasted from ``t`` on."""
+        earliest = self.start_ns if self.earliest_ns is None else min(self.earliest_ns, self.start_ns)
+        return self.end_ns - max(earliest, t)
 
 
 @dataclass(frozen=True)
 class ClientAvailability:
     """One client's time-based availability: ``down_ns`` in outages out of ``observed_ns``.
-    ``unseen_ns``: time while a fault was in effect in which the client was blind (idle or stalled)."""
+    ``unseen_ns``: time from the first fault on in which the client was blind (idle or stalled)."""
 
     client: Any
     node: Any
@@ -346,12 +341,12 @@ class SlaFigures:
     @property
     def down_least_ns(self) -> int:
         """The least the clients' outages can have lasted, summed."""
-        return sum(o.least_ns for o in self.outages)
+        return sum(o.least_since(o.start_ns) for o in self.outages)
 
     @property
     def down_most_ns(self) -> int:
         """The most they can have lasted, summed (a client's outage from its last answer before it)."""
-        return sum(o.most_ns for o in self.outages)
+        return sum(o.most_since(0) for o in self.outages)
 
     @property
     def time_availability(self) -> float | None:
@@ -601,8 +596,8 @@ def _recoveries(faults: list[Fault], outages: list[ClientOutage], requests: list
             affected.append(client)
             hit.reverse()
             down += sum(o.end_ns - max(o.start_ns, s) for o in hit)
-            down_most += sum(o.end_ns - max(o.most_from_ns, s) for o in hit)
-            down_least += sum(max(o.last_unanswered_ns - max(o.start_ns, s) - o.idle_ns, 0) for o in hit)
+            down_most += sum(o.most_since(s) for o in hit)
+            down_least += sum(o.least_since(s) for o in hit)
             firsts.append(hit[0].end_ns)
             if hit[-1].recovered:
                 lasts.append(hit[-1].end_ns)
@@ -680,15 +675,6 @@ class _Intervals:
     def __contains__(self, t: int) -> bool:
         i = bisect_right(self.starts, t) - 1
         return i >= 0 and t < self.ends[i]
-
-    def from_first(self, start: int, end: int) -> int:
-        """How much of [start, end) lies after the first moment the union covers in it (0: none)."""
-        i = max(bisect_right(self.starts, start) - 1, 0)
-        if i < len(self.starts) and self.ends[i] <= start:
-            i += 1
-        if i == len(self.starts) or self.starts[i] >= end:
-            return 0
-        return end - max(start, self.starts[i])
 
 
 BLIND = 10

@@ -150,8 +150,9 @@ class ClientOutage:
     invocation) to ``end_ns`` (the next answer; when ``recovered`` is False, the end of its last
     request: the client asked no more, so nothing is known after it).
     ``last_unanswered_ns``: when its last unanswered request ended (or the history did): the service
-    may have been back from then on. ``earliest_ns``: the end of the client's last answer before it
-    (else ``start_ns``): the service may have been down from then on. ``idle_ns``: the time between
+    may have been back from then on. ``earliest_ns``: the invocation of the client's last answered
+    request before it (else ``start_ns``): the service answered that one at some moment after it was
+    sent, and may have been down from then on. ``idle_ns``: the time between
     its unanswered requests in which the client was idle: it may have been up then."""
 
     client: Any
@@ -240,7 +241,7 @@ class FaultRecovery:
     slowest_answer_ns: int = 0  # the longest a client waited on a request answered while the fault was in effect
     unseen_ns: int = 0  # client time blind in the fault's window, to the next fault (summed over clients)
     blind_until_ns: int = 0  # when the last client blind since the fault began learnt something again
-    client_down_most_ns: int = 0  # client_down_ns with each outage from the answer before it
+    client_down_most_ns: int = 0  # client_down_ns with each outage from the answered request before it
     client_down_least_ns: int = 0  # client_down_ns with each outage to its last unanswered request, less idle gaps
 
 
@@ -345,7 +346,7 @@ class SlaFigures:
 
     @property
     def down_most_ns(self) -> int:
-        """The most they can have lasted, summed (a client's outage from its last answer before it)."""
+        """The most they can have lasted, summed (a client's outage from its last answered request before it)."""
         return sum(o.most_since(0) for o in self.outages)
 
     @property
@@ -515,7 +516,7 @@ def client_outages(by_client: dict[Any, list[Pair]], end_ns: int,
         wait = (idle_after_ns or {}).get(client)
         start: int | None = None
         last = idle = 0
-        answer: int | None = None  # the end of the last answer before the outage
+        answer: int | None = None  # the invocation of the last answered request before the outage
         indices: list[int] = []
         node = None
         for p in pairs:
@@ -524,7 +525,7 @@ def client_outages(by_client: dict[Any, list[Pair]], end_ns: int,
                     found.append(ClientOutage(client, node, start, _end(p, end_ns), True, last, tuple(indices), answer,
                                               idle))
                     start, indices, idle = None, [], 0
-                answer = _end(p, end_ns)
+                answer = p.invoke.time
             else:
                 if start is None:
                     start, node = p.invoke.time, _node(p)

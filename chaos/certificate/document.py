@@ -21,7 +21,7 @@ How the suite's claims are judged over its tests:
 Per-fault figures (:func:`fault_records`) come from today's :class:`checkers.sla.SlaFigures`: the RTO
 runs until every affected client was answered again (its upper and lower bounds); the downtime of a
 fault is its clients' outage time from its start, per client, within its window (its start to the
-next fault's start, or the end of the history); its most adds each outage from the answer before it
+next fault's start, or the end of the history); its most adds each outage from the answered request before it
 and the time clients were blind in it, its least takes each outage to its last unanswered request,
 less the gaps its client was idle. A fault no request saw, one whose injection's outcome is
 unknown, or one not recovered within its window is *censored*: its downtime is not known, which
@@ -327,8 +327,9 @@ def _projected(claimed: float, ev: Evidence) -> Verdict:
         return Verdict("availability", claimed, VIOLATED, p.lower, evidence,
                        f"projected <= {p_least.upper:.7f} at {pct}, below {claimed}, with every outage at its least")
     if p.verdict(claimed) == CERTIFIED:
-        why = (f"projected >= {p.lower:.7f} at {pct}, but >= {p_most.lower:.7f} only if each outage began at the "
-               "answer before it and the time clients were blind in faults (idle, or stalled on a request) was down")
+        why = (f"projected >= {p.lower:.7f} at {pct}, but >= {p_most.lower:.7f} only if each outage began when "
+               "the answered request before it was sent and the time clients were blind in faults (idle, or "
+               "stalled on a request) was down")
     elif p.verdict(claimed) == VIOLATED:
         why = (f"projected <= {p.upper:.7f} at {pct}, but <= {p_least.upper:.7f} only with every outage at its "
                "least (to its last unanswered request, without the gaps the client was idle)")

@@ -121,8 +121,8 @@ def _seconds(ns: int | None) -> float | None:
 
 def _availability(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, Result]) -> Verdict:
     """The clients' time-based availability. Each outage is known to lie between its unanswered
-    requests and the answers around it; one shorter than a request interval may hide between two
-    requests. Certified only when no fault went unseen: by every client, or by the clients idle or
+    requests and the answered requests around it; one shorter than a request interval may hide between
+    two requests. Certified only when no fault went unseen: by every client, or by the clients idle or
     stalled in it."""
     measured = fig.time_availability
     n = len(fig.clients)
@@ -166,9 +166,10 @@ def _availability(claimed: float, claims: Claims, fig: SlaFigures, results: Mapp
     more = (f"; a run of at least {need:.0f} s per client with this downtime could decide" if need and interval > 0
             else "; 100 % cannot be certified from a finite run" if claimed >= 1 else "")
     return Verdict("availability", claimed, INCONCLUSIVE, measured, evidence,
-                   f"{said}: {least:.3f} to {most:.3f} s down per client (an outage may have begun at the answer "
-                   f"before it, ended after its last unanswered request, or hidden between two requests "
-                   f"{interval * 1e3:.0f} ms apart): the {budget:.3f} s allowed is in between{more}")
+                   f"{said}: {least:.3f} to {most:.3f} s down per client (an outage may have begun once the "
+                   f"answered request before it was sent, ended after its last unanswered request, or hidden "
+                   f"between two requests {interval * 1e3:.0f} ms apart): the {budget:.3f} s allowed is in "
+                   f"between{more}")
 
 
 def _p99(claimed: float, claims: Claims, fig: SlaFigures, results: Mapping[str, Result]) -> Verdict:

@@ -575,7 +575,7 @@ def test_the_runners_final_reads_are_no_clients_time(tmp_path: Path) -> None:
 def test_an_outage_may_have_begun_at_the_answer_before_it(tmp_path: Path) -> None:
     """A client asks once a second while answered, and retries every 1 ms while not: ten outages
     measured 51 ms each, so the median request interval was 1 ms and the availability known to 10 ms.
-    Each outage may have begun right after the answer before it, a second earlier: 0.5 to 10 s down
+    Each outage may have begun once the answered request before it was sent, a second earlier: 0.5 to 10 s down
     of 100 s, where 1 s is allowed."""
     events: list[tuple[int, dict]] = []
     for second in range(100):
@@ -589,7 +589,7 @@ def test_an_outage_may_have_begun_at_the_answer_before_it(tmp_path: Path) -> Non
     v = judge(tmp_path, "availability = 0.99\n", timeline(events))
     assert v.verdict == "inconclusive", v.reason
     assert v.evidence["down-seconds-per-client-least"] == pytest.approx(0.495, abs=1e-3)
-    assert v.evidence["down-seconds-per-client-most"] == pytest.approx(10.0, abs=1e-2)
+    assert v.evidence["down-seconds-per-client-most"] == pytest.approx(10.01, abs=1e-4)  # from each invocation
 
 
 def test_latency_is_not_certified_when_every_request_failed_or_time_went_backwards(tmp_path: Path) -> None:
